@@ -1,0 +1,210 @@
+//! The kb build pipeline.
+//!
+//! `kb build` is a sequence of [`Stage`]s handed one [`BuildContext`]: parse
+//! reads the corpus into [`kb_model::Document`]s, and each later stage (align,
+//! rules, index, publish) reads what the earlier ones left in the context and
+//! writes its files into the context's staging folder. Only when every stage
+//! has succeeded is the staging folder swapped in for the output folder, so a
+//! failed or interrupted build never leaves a half-written `out/`.
+//!
+//! ```no_run
+//! let report = kb_build::build(&kb_build::BuildOptions::new("corpus", "out")).unwrap();
+//! println!("{}", report.summary());
+//! ```
+
+mod output;
+mod stages;
+// kb:stage-modules (each stage adds `mod stage_<name>;` below)
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use kb_model::alignment::Alignment;
+use kb_model::manifest::Manifest;
+use kb_model::rules::RuleSet;
+use kb_model::Document;
+
+pub use output::{read_records, write_atomic, Staging, RECORDS_FILE};
+pub use stages::default_stages;
+
+/// Errors of a build.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading or parsing the corpus failed.
+    #[error(transparent)]
+    Parse(#[from] kb_parse::Error),
+    /// A later stage failed.
+    #[error("{stage} stage failed: {source}")]
+    Stage {
+        /// The stage's name.
+        stage: &'static str,
+        /// Why.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A file could not be read or written.
+    #[error("{what} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// On which file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Result of a build step.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What to build, from where, to where.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// The corpus folder.
+    pub corpus: PathBuf,
+    /// The output folder.
+    pub out: PathBuf,
+}
+
+impl BuildOptions {
+    /// Options for building `corpus` into `out`.
+    pub fn new(corpus: impl Into<PathBuf>, out: impl Into<PathBuf>) -> Self {
+        BuildOptions { corpus: corpus.into(), out: out.into() }
+    }
+}
+
+/// Everything the stages share during one build.
+pub struct BuildContext {
+    /// The corpus folder.
+    pub corpus_dir: PathBuf,
+    /// The corpus manifest (`kb.toml`), empty when there is none.
+    pub manifest: Manifest,
+    /// The parsed documents, sorted by path.
+    pub documents: Vec<Document>,
+    /// The alignment, once the align stage has run.
+    pub alignment: Option<Alignment>,
+    /// The rules, once the rules stage has run.
+    pub rules: Option<RuleSet>,
+    /// The staging folder that becomes the output folder.
+    pub staging: PathBuf,
+    /// Notes for the user (e.g. "decoded GBK"), printed after the summary.
+    pub notes: Vec<String>,
+}
+
+impl BuildContext {
+    /// Iterates over every record of every document.
+    pub fn records(&self) -> impl Iterator<Item = &kb_model::Record> {
+        self.documents.iter().flat_map(|d| d.records.iter())
+    }
+    /// A path inside the staging folder.
+    pub fn staged(&self, rel: &str) -> PathBuf {
+        self.staging.join(rel)
+    }
+}
+
+/// One stage of the pipeline.
+pub trait Stage {
+    /// Short name (`parse`, `align`, …).
+    fn name(&self) -> &'static str;
+    /// Runs the stage, returning a one-line summary of what it produced.
+    fn run(&self, cx: &mut BuildContext) -> Result<String>;
+}
+
+/// What one stage did.
+#[derive(Debug, Clone)]
+pub struct StageReport {
+    /// The stage's name.
+    pub name: &'static str,
+    /// Its one-line summary.
+    pub summary: String,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// What a build did.
+#[derive(Debug, Clone)]
+pub struct BuildReport {
+    /// The output folder.
+    pub out: PathBuf,
+    /// Per stage.
+    pub stages: Vec<StageReport>,
+    /// Notes for the user.
+    pub notes: Vec<String>,
+    /// Number of documents.
+    pub documents: usize,
+    /// Record counts by kind, in [`kb_model::RecordKind::ALL`] order, zero counts left out.
+    pub records_by_kind: Vec<(kb_model::RecordKind, usize)>,
+}
+
+impl BuildReport {
+    /// A short human summary: documents, records by kind, one line a stage.
+    pub fn summary(&self) -> String {
+        let total: usize = self.records_by_kind.iter().map(|(_, n)| n).sum();
+        let kinds: Vec<String> =
+            self.records_by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let mut s = format!(
+            "built {} from {} documents: {} records ({})\n",
+            self.out.display(),
+            self.documents,
+            total,
+            kinds.join(", ")
+        );
+        for st in &self.stages {
+            s.push_str(&format!(
+                "  {:<8} {:>7.2}s  {}\n",
+                st.name,
+                st.elapsed.as_secs_f64(),
+                st.summary
+            ));
+        }
+        for n in &self.notes {
+            s.push_str(&format!("note: {n}\n"));
+        }
+        s
+    }
+}
+
+/// Runs the default stages over `opts.corpus` and swaps the result in at `opts.out`.
+pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
+    build_with(opts, &default_stages())
+}
+
+/// Runs the given stages; the output folder is replaced only if all succeed.
+pub fn build_with(opts: &BuildOptions, stages: &[Box<dyn Stage>]) -> Result<BuildReport> {
+    let staging = Staging::new(&opts.out)?;
+    let mut cx = BuildContext {
+        corpus_dir: opts.corpus.clone(),
+        manifest: Manifest::default(),
+        documents: Vec::new(),
+        alignment: None,
+        rules: None,
+        staging: staging.path().to_path_buf(),
+        notes: Vec::new(),
+    };
+    let mut reports = Vec::new();
+    for stage in stages {
+        let t = Instant::now();
+        let summary = stage.run(&mut cx)?;
+        reports.push(StageReport { name: stage.name(), summary, elapsed: t.elapsed() });
+    }
+    staging.commit()?;
+    let mut counts = std::collections::BTreeMap::new();
+    for r in cx.records() {
+        *counts.entry(r.kind).or_insert(0usize) += 1;
+    }
+    Ok(BuildReport {
+        out: opts.out.clone(),
+        stages: reports,
+        notes: cx.notes,
+        documents: cx.documents.len(),
+        records_by_kind: kb_model::RecordKind::ALL
+            .iter()
+            .filter_map(|k| counts.get(k).map(|n| (*k, *n)))
+            .collect(),
+    })
+}
+
+/// True when `dir` looks like a kb output folder (has `records.jsonl`).
+pub fn is_output_dir(dir: &Path) -> bool {
+    dir.join(RECORDS_FILE).is_file()
+}

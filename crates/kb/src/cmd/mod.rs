@@ -1,0 +1,4 @@
+//! One module per subcommand: `Args` (clap) and `run(args) -> exit code`.
+
+pub mod build;
+pub mod records;

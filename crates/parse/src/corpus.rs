@@ -1,0 +1,235 @@
+//! Reading a corpus folder: finding documents, decoding them, reading `kb.toml`.
+
+use std::path::{Path, PathBuf};
+
+use kb_model::manifest::Manifest;
+use kb_model::Document;
+use rayon::prelude::*;
+
+use crate::{parse_document, Error, Result};
+
+/// Files larger than this are refused (a policy document is kilobytes; a
+/// file this large is almost certainly not one).
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// File extensions read as documents.
+const EXTENSIONS: [&str; 3] = ["md", "markdown", "txt"];
+
+/// A parsed corpus.
+#[derive(Debug, Clone)]
+pub struct Corpus {
+    /// The manifest (`kb.toml`), empty when there is none.
+    pub manifest: Manifest,
+    /// The documents, sorted by path.
+    pub documents: Vec<Document>,
+    /// Things the user should know (e.g. a file decoded from GBK).
+    pub notes: Vec<String>,
+}
+
+/// Reads and parses every document under `dir`.
+pub fn load_corpus(dir: &Path) -> Result<Corpus> {
+    let meta = std::fs::metadata(dir).map_err(|source| Error::Corpus { path: dir.to_path_buf(), source })?;
+    if !meta.is_dir() {
+        return Err(Error::Corpus {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"),
+        });
+    }
+    let manifest = read_manifest(dir)?;
+    let mut files = Vec::new();
+    collect(dir, dir, &mut files)?;
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::NoDocuments { path: dir.to_path_buf() });
+    }
+    let parsed: Vec<Result<(Document, Option<String>)>> = files
+        .par_iter()
+        .map(|rel| {
+            let full = dir.join(rel);
+            let rel_str = rel.iter().map(|c| c.to_string_lossy()).collect::<Vec<_>>().join("/");
+            let bytes = read_file(&full)?;
+            let (text, encoding) = decode(&full, &bytes)?;
+            let id = doc_id(&rel_str);
+            let lang = manifest.lang_for(&rel_str, &id);
+            let mut doc = parse_document(&rel_str, &text, lang).map_err(|e| with_path(e, &full))?;
+            doc.hash = blake3::hash(&bytes).to_hex().to_string();
+            doc.bytes = bytes.len() as u64;
+            let note = (encoding != "UTF-8").then(|| format!("{}: decoded from {encoding}", full.display()));
+            doc.encoding = encoding;
+            Ok((doc, note))
+        })
+        .collect();
+    let mut documents = Vec::with_capacity(parsed.len());
+    let mut notes = Vec::new();
+    for p in parsed {
+        let (doc, note) = p?;
+        notes.extend(note);
+        documents.push(doc);
+    }
+    for w in documents.windows(2) {
+        if w[0].id == w[1].id {
+            return Err(Error::invalid(
+                dir.join(&w[1].path),
+                1,
+                format!("document id {:?} is also the id of {}; rename one of them", w[1].id, w[0].path),
+            ));
+        }
+    }
+    for p in manifest.pair.iter().chain(manifest.forbid.iter()) {
+        for id in [&p.zh, &p.en] {
+            if !documents.iter().any(|d| &d.id == id) {
+                return Err(Error::invalid(
+                    dir.join("kb.toml"),
+                    1,
+                    format!("pairing names document {id:?}, which is not in the corpus"),
+                ));
+            }
+        }
+    }
+    Ok(Corpus { manifest, documents, notes })
+}
+
+/// The document id of a corpus-relative path: the path without its extension.
+pub(crate) fn doc_id(rel: &str) -> String {
+    match rel.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && !ext.contains('/') => stem.to_string(),
+        _ => rel.to_string(),
+    }
+}
+
+fn with_path(e: Error, full: &Path) -> Error {
+    match e {
+        Error::Invalid { line, message, .. } => Error::Invalid { path: full.to_path_buf(), line, message },
+        other => other,
+    }
+}
+
+fn read_manifest(dir: &Path) -> Result<Manifest> {
+    let path = dir.join("kb.toml");
+    if !path.exists() {
+        return Ok(Manifest::default());
+    }
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
+    toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() as u32 + 1).unwrap_or(1);
+        let msg = e.message().to_string();
+        Error::invalid(path.clone(), line, format!("invalid manifest: {msg}"))
+    })
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::Corpus { path: dir.to_path_buf(), source })?;
+    for entry in entries {
+        let entry = entry.map_err(|source| Error::Corpus { path: dir.to_path_buf(), source })?;
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let ft = entry.file_type().map_err(|source| Error::Read { path: path.clone(), source })?;
+        if ft.is_dir() {
+            collect(root, &path, out)?;
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+        {
+            out.push(path.strip_prefix(root).expect("under root").to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Error::invalid(
+            path,
+            1,
+            format!(
+                "file is {:.1} MiB, over the {} MiB limit for one document; split it or move it out of the corpus",
+                meta.len() as f64 / (1024.0 * 1024.0),
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
+    std::fs::read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })
+}
+
+/// Decodes a document's bytes: UTF-8 (a BOM is dropped), UTF-16 with a BOM,
+/// or — when the bytes are not UTF-8 — a Chinese legacy encoding (GBK /
+/// GB18030 / Big5) if it decodes without errors. Returns the text and the
+/// encoding's name.
+pub fn decode(path: &Path, bytes: &[u8]) -> Result<(String, String)> {
+    if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
+        let (text, had_errors) = enc.decode_without_bom_handling(&bytes[bom_len..]);
+        if !had_errors {
+            return Ok((text.into_owned(), enc.name().to_string()));
+        }
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => {
+            if let Some(pos) = s.find('\0') {
+                let line = s[..pos].matches('\n').count() as u32 + 1;
+                return Err(Error::invalid(path, line, "binary file (NUL byte), not a text document"));
+            }
+            Ok((s.to_string(), "UTF-8".to_string()))
+        }
+        Err(e) => {
+            let bad = e.valid_up_to();
+            let line = bytes[..bad].iter().filter(|b| **b == b'\n').count() as u32 + 1;
+            let col = bad - bytes[..bad].iter().rposition(|b| *b == b'\n').map(|p| p + 1).unwrap_or(0) + 1;
+            let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+            det.feed(bytes, true);
+            let guess = det.guess(Some(b"cn"), chardetng::Utf8Detection::Deny);
+            let chinese = [encoding_rs::GBK, encoding_rs::GB18030, encoding_rs::BIG5];
+            let enc = if chinese.contains(&guess) { guess } else { encoding_rs::GB18030 };
+            let (text, _, had_errors) = enc.decode(bytes);
+            if had_errors || bytes.contains(&0) {
+                return Err(Error::invalid(
+                    path,
+                    line,
+                    format!(
+                        "not UTF-8 (invalid byte 0x{:02x} at column {col}) and not decodable as GBK/GB18030/Big5",
+                        bytes[bad]
+                    ),
+                ));
+            }
+            let name = if enc == encoding_rs::GB18030 { "GBK".to_string() } else { enc.name().to_string() };
+            Ok((text.into_owned(), name))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gbk_bytes_are_decoded_and_named() {
+        let (bytes, _, _) = encoding_rs::GBK.encode("### 条件\n注册资本人民币100万元以上\n");
+        let (text, enc) = decode(Path::new("a.md"), &bytes).unwrap();
+        assert!(text.contains("注册资本"));
+        assert_eq!(enc, "GBK");
+    }
+
+    #[test]
+    fn undecodable_bytes_name_the_line() {
+        let bytes = b"ok line\nsecond \xff\xfe\xff line\n\x00".to_vec();
+        let err = decode(Path::new("bad.md"), &bytes).unwrap_err().to_string();
+        assert!(err.starts_with("bad.md:2:"), "{err}");
+    }
+
+    #[test]
+    fn utf8_bom_is_dropped() {
+        let (text, enc) = decode(Path::new("a.md"), "\u{feff}# 标题\n".as_bytes()).unwrap();
+        assert_eq!(text, "# 标题\n");
+        assert_eq!(enc, "UTF-8");
+    }
+
+    #[test]
+    fn doc_id_drops_the_extension_only() {
+        assert_eq!(doc_id("zh/a.b/c.md"), "zh/a.b/c");
+        assert_eq!(doc_id("README"), "README");
+    }
+}
