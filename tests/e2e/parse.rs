@@ -233,3 +233,33 @@ mod bad_input {
         assert_eq!(fs::read(dir.path().join("out/records.jsonl")).unwrap(), before);
     }
 }
+
+/// The real bilingual corpora beside the repository (`../shared/corpora`).
+pub fn shared_corpora() -> Vec<std::path::PathBuf> {
+    let root = crate::repo().join("../shared/corpora");
+    let mut out: Vec<_> = fs::read_dir(&root)
+        .unwrap_or_else(|e| panic!("{}: {e} (the real corpora are expected beside the repository)", root.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn real_bilingual_corpora_parse_losslessly() {
+    let corpora = shared_corpora();
+    assert!(corpora.len() >= 3, "{corpora:?}");
+    for dir in corpora {
+        let c = kb_parse::load_corpus(&dir).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.documents.len() > 50, "{}", dir.display());
+        for d in &c.documents {
+            let text = fs::read_to_string(dir.join(&d.path)).unwrap();
+            kb_parse::check_lossless(&text, d).unwrap_or_else(|e| panic!("{}/{}: {e}", dir.display(), d.path));
+            let expected = if d.path.starts_with("zh/") { "zh" } else if d.path.starts_with("en/") { "en" } else { continue };
+            // Language detection: the zh/ and en/ trees say what each file should be.
+            assert_eq!(d.lang.code(), expected, "{}/{}: language detected wrongly", dir.display(), d.path);
+        }
+    }
+}

@@ -10,10 +10,10 @@ pub fn is_han(c: char) -> bool {
 
 /// Detects the language of a document's text.
 ///
-/// URLs and Markdown link targets are ignored; the text is Chinese when it
-/// has at least as many Han characters as it has Latin words, since a
-/// Chinese policy text often names products in English (SaaS, API) while an
-/// English one rarely contains Han characters.
+/// URLs and Markdown link targets are ignored; the text is Chinese when its
+/// Han characters are at least half as many as its Latin words, since a
+/// Chinese text often names products and parameters in English (SaaS, API)
+/// while an English one rarely contains Han characters.
 pub fn detect_lang(text: &str) -> Lang {
     let mut han = 0usize;
     let mut words = 0usize;
@@ -42,7 +42,10 @@ pub fn detect_lang(text: &str) -> Lang {
         }
     }
     let _ = in_word;
-    if han > 0 && han >= words {
+    // A Han character carries about as much as a short English word, and
+    // Chinese technical prose is full of English identifiers; so half as
+    // many Han characters as Latin words (and a dozen at least) is Chinese.
+    if han > 0 && (han >= words || (han >= 12 && han * 2 >= words)) {
         Lang::Zh
     } else {
         Lang::En

@@ -197,9 +197,11 @@ pub fn parse_document(rel_path: &str, text: &str, lang: Option<Lang>) -> Result<
     if text.trim().is_empty() {
         return Err(Error::invalid(rel_path, 1, "empty document: no text to parse"));
     }
+    // The language is decided after parsing, from prose records only (code
+    // blocks and HTML are mostly English in either language's documents).
     let (lang, lang_source) = match lang {
         Some(l) => (l, LangSource::Manifest),
-        None => (detect_lang(text), LangSource::Detected),
+        None => (Lang::En, LangSource::Detected),
     };
     let id = doc_id(rel_path);
     let mut opts = Options::empty();
@@ -227,6 +229,21 @@ pub fn parse_document(rel_path: &str, text: &str, lang: Option<Lang>) -> Result<
     p.blocks(0, n)?;
     p.fill_gaps();
     p.records.sort_by_key(|r| (r.lines[0], r.lines[1]));
+    let lang = if lang_source == LangSource::Detected {
+        let prose: Vec<&str> = p
+            .records
+            .iter()
+            .filter(|r| !matches!(r.kind, RecordKind::Code | RecordKind::Html | RecordKind::FrontMatter | RecordKind::LinkDefinition))
+            .map(|r| r.text.as_str())
+            .collect();
+        let detected = if prose.is_empty() { detect_lang(text) } else { detect_lang(&prose.join("\n")) };
+        for r in &mut p.records {
+            r.lang = detected;
+        }
+        detected
+    } else {
+        lang
+    };
     assign_ids(&mut p.records);
     let title = p
         .records
