@@ -21,6 +21,8 @@ enum Command {
     /// List the records of the last build.
     Records(cmd::records::Args),
     // kb:commands (each subcommand adds its variant below)
+    /// Write a large, deterministic bilingual corpus for scale tests and benchmarks.
+    GenCorpus(cmd::gen_corpus::Args),
 }
 
 fn main() {
@@ -41,6 +43,7 @@ fn main() {
         Command::Build(a) => cmd::build::run(a),
         Command::Records(a) => cmd::records::run(a),
         // kb:dispatch (each subcommand adds its arm below)
+        Command::GenCorpus(a) => cmd::gen_corpus::run(a),
     };
     match result {
         Ok(code) => std::process::exit(code),

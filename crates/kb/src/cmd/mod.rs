@@ -2,3 +2,4 @@
 
 pub mod build;
 pub mod records;
+pub mod gen_corpus;
