@@ -6,6 +6,7 @@
 
 mod parse;
 // kb:e2e-modules (each feature adds its module below)
+mod robustness;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

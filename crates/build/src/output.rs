@@ -87,7 +87,23 @@ impl Staging {
     }
 
     /// Puts the staging folder in place of the output folder.
+    ///
+    /// On Linux the two folders are exchanged in one `renameat2(RENAME_EXCHANGE)`
+    /// call, so a reader (say `kb search` during a rebuild) sees the old
+    /// output or the new one, never neither; elsewhere two renames leave a
+    /// moment without `out/`.
     pub fn commit(mut self) -> Result<()> {
+        #[cfg(target_os = "linux")]
+        if self.out.is_dir() {
+            use rustix::fs::{renameat_with, RenameFlags, CWD};
+            if renameat_with(CWD, &self.path, CWD, &self.out, RenameFlags::EXCHANGE).is_ok() {
+                self.committed = true;
+                // The old output now sits at the staging path.
+                let _ = fs::remove_dir_all(&self.path);
+                return Ok(());
+            }
+            // Filesystems without RENAME_EXCHANGE fall through to two renames.
+        }
         let old = sibling(&self.out, "old", std::process::id());
         if old.exists() {
             fs::remove_dir_all(&old).map_err(io("removing", &old))?;
