@@ -6,6 +6,10 @@
 
 mod parse;
 // kb:e2e-modules (each feature adds its module below)
+mod search;
+mod rules;
+mod align;
+mod site;
 mod robustness;
 
 use std::path::{Path, PathBuf};

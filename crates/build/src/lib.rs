@@ -15,6 +15,10 @@
 mod output;
 mod stages;
 // kb:stage-modules (each stage adds `mod stage_<name>;` below)
+mod stage_index;
+mod stage_align;
+mod stage_rules;
+mod stage_publish;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -57,19 +61,30 @@ pub enum Error {
 /// Result of a build step.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Called with a stage's name when it starts (for progress displays).
+pub type StageHook = std::sync::Arc<dyn Fn(&'static str) + Send + Sync>;
+
 /// What to build, from where, to where.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct BuildOptions {
     /// The corpus folder.
     pub corpus: PathBuf,
     /// The output folder.
     pub out: PathBuf,
+    /// Told when each stage starts.
+    pub on_stage: Option<StageHook>,
+}
+
+impl std::fmt::Debug for BuildOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuildOptions").field("corpus", &self.corpus).field("out", &self.out).finish_non_exhaustive()
+    }
 }
 
 impl BuildOptions {
     /// Options for building `corpus` into `out`.
     pub fn new(corpus: impl Into<PathBuf>, out: impl Into<PathBuf>) -> Self {
-        BuildOptions { corpus: corpus.into(), out: out.into() }
+        BuildOptions { corpus: corpus.into(), out: out.into(), on_stage: None }
     }
 }
 
@@ -137,6 +152,20 @@ pub struct BuildReport {
 }
 
 impl BuildReport {
+    /// The report as JSON (for `kb build --json`).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "out": self.out,
+            "documents": self.documents,
+            "records": self.records_by_kind.iter().map(|(_, n)| n).sum::<usize>(),
+            "records_by_kind": self.records_by_kind.iter().map(|(k, n)| (k.as_str().to_string(), serde_json::json!(n))).collect::<serde_json::Map<_, _>>(),
+            "stages": self.stages.iter().map(|s| serde_json::json!({
+                "name": s.name, "seconds": s.elapsed.as_secs_f64(), "summary": s.summary,
+            })).collect::<Vec<_>>(),
+            "notes": self.notes,
+        })
+    }
+
     /// A short human summary: documents, records by kind, one line a stage.
     pub fn summary(&self) -> String {
         let total: usize = self.records_by_kind.iter().map(|(_, n)| n).sum();
@@ -183,6 +212,9 @@ pub fn build_with(opts: &BuildOptions, stages: &[Box<dyn Stage>]) -> Result<Buil
     };
     let mut reports = Vec::new();
     for stage in stages {
+        if let Some(hook) = &opts.on_stage {
+            hook(stage.name());
+        }
         let t = Instant::now();
         let summary = stage.run(&mut cx)?;
         reports.push(StageReport { name: stage.name(), summary, elapsed: t.elapsed() });

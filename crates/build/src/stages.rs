@@ -12,10 +12,10 @@ pub fn default_stages() -> Vec<Box<dyn Stage>> {
     vec![
         Box::new(ParseStage),
         // kb:stages (each stage uncomments its line, in this order)
-        // Box::new(crate::stage_align::AlignStage),
-        // Box::new(crate::stage_rules::RulesStage),
-        // Box::new(crate::stage_index::IndexStage),
-        // Box::new(crate::stage_publish::PublishStage),
+        Box::new(crate::stage_align::AlignStage),
+        Box::new(crate::stage_rules::RulesStage),
+        Box::new(crate::stage_index::IndexStage),
+        Box::new(crate::stage_publish::PublishStage),
     ]
 }
 

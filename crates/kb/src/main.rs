@@ -21,6 +21,16 @@ enum Command {
     /// List the records of the last build.
     Records(cmd::records::Args),
     // kb:commands (each subcommand adds its variant below)
+    /// Search the records of the last build, in Chinese or English.
+    Search(cmd::search::Args),
+    /// Check a company profile (subjects → values) against the rules; exit 0 when all pass.
+    Check(cmd::check::Args),
+    /// Show the rules added, removed and changed between two rule sets or corpora; exit 1 when they differ.
+    Diff(cmd::diff::Args),
+    /// Report the zh ↔ en alignment of the last build: pairs, confidence, drift.
+    Align(cmd::align::Args),
+    /// Serve the built site (out/site) on 127.0.0.1 for previewing.
+    Serve(cmd::serve::Args),
     /// Write a large, deterministic bilingual corpus for scale tests and benchmarks.
     GenCorpus(cmd::gen_corpus::Args),
 }
@@ -43,6 +53,11 @@ fn main() {
         Command::Build(a) => cmd::build::run(a),
         Command::Records(a) => cmd::records::run(a),
         // kb:dispatch (each subcommand adds its arm below)
+        Command::Search(a) => cmd::search::run(a),
+        Command::Check(a) => cmd::check::run(a),
+        Command::Diff(a) => cmd::diff::run(a),
+        Command::Align(a) => cmd::align::run(a),
+        Command::Serve(a) => cmd::serve::run(a),
         Command::GenCorpus(a) => cmd::gen_corpus::run(a),
     };
     match result {

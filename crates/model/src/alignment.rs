@@ -116,8 +116,12 @@ impl Alignment {
     /// The counterpart record id of `id` (either language), with the pairing's confidence.
     pub fn counterpart(&self, id: &str) -> Option<(&str, f64)> {
         self.records.iter().find_map(|p| match (&p.zh, &p.en) {
-            (Some(z), Some(e)) if z == id || p.zh_all.iter().any(|x| x == id) => Some((e.as_str(), p.confidence)),
-            (Some(z), Some(e)) if e == id || p.en_all.iter().any(|x| x == id) => Some((z.as_str(), p.confidence)),
+            (Some(z), Some(e)) if z == id || p.zh_all.iter().any(|x| x == id) => {
+                Some((e.as_str(), p.confidence))
+            }
+            (Some(z), Some(e)) if e == id || p.en_all.iter().any(|x| x == id) => {
+                Some((z.as_str(), p.confidence))
+            }
             _ => None,
         })
     }
@@ -128,7 +132,9 @@ impl Alignment {
     pub fn counterpart_map(&self) -> std::collections::HashMap<&str, (&str, f64)> {
         let mut map = std::collections::HashMap::new();
         for p in &self.records {
-            let (Some(z), Some(e)) = (&p.zh, &p.en) else { continue };
+            let (Some(z), Some(e)) = (&p.zh, &p.en) else {
+                continue;
+            };
             for id in std::iter::once(z).chain(p.zh_all.iter()) {
                 map.entry(id.as_str()).or_insert((e.as_str(), p.confidence));
             }
@@ -141,5 +147,54 @@ impl Alignment {
     /// The counterpart document id of `doc`, if paired.
     pub fn counterpart_doc(&self, doc: &str) -> Option<&DocumentPair> {
         self.documents.iter().find(|p| p.zh == doc || p.en == doc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(zh: &[&str], en: &[&str], confidence: f64) -> RecordPair {
+        let all = |v: &[&str]| {
+            if v.len() > 1 {
+                v.iter().map(|s| s.to_string()).collect()
+            } else {
+                Vec::new()
+            }
+        };
+        RecordPair {
+            zh: zh.first().map(|s| s.to_string()),
+            en: en.first().map(|s| s.to_string()),
+            zh_all: all(zh),
+            en_all: all(en),
+            confidence,
+            evidence: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn counterparts_are_found_from_every_id_of_a_merged_pairing() {
+        let a = Alignment {
+            records: vec![
+                pair(&["z1"], &["e1"], 0.9),
+                pair(&["z2"], &["e2a", "e2b"], 0.8),
+                pair(&["z3a", "z3b"], &["e3"], 0.7),
+                pair(&["z4"], &[], 0.6),
+                pair(&[], &["e5"], 0.6),
+            ],
+            ..Alignment::default()
+        };
+        assert_eq!(a.counterpart("z1"), Some(("e1", 0.9)));
+        assert_eq!(a.counterpart("e2b"), Some(("z2", 0.8)));
+        assert_eq!(a.counterpart("z2"), Some(("e2a", 0.8)));
+        assert_eq!(a.counterpart("z3b"), Some(("e3", 0.7)));
+        assert_eq!(a.counterpart("z4"), None);
+        assert_eq!(a.counterpart("e5"), None);
+        let map = a.counterpart_map();
+        for id in [
+            "z1", "e1", "z2", "e2a", "e2b", "z3a", "z3b", "e3", "z4", "e5", "nope",
+        ] {
+            assert_eq!(map.get(id).copied(), a.counterpart(id), "{id}");
+        }
     }
 }

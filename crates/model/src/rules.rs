@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 pub const RULES_FORMAT_VERSION: u32 = 1;
 
 /// A comparison operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 pub enum Op {
     /// at least
     #[serde(rename = ">=")]
@@ -115,6 +117,11 @@ pub struct Rule {
     pub key: String,
     /// The programme / market / partner category the rule applies to.
     pub scope: String,
+    /// The scope's name in the other language, read from the aligned
+    /// counterpart record (`Enterprise Edition Technology Partner (Trial)`
+    /// for `企业版技术合作伙伴(试用)`), when it differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope_other: Option<String>,
     /// The subject from the controlled vocabulary, or `null` for a qualitative rule.
     pub subject: Option<String>,
     /// What kind of the subject is meant, when the subject has kinds
@@ -124,6 +131,7 @@ pub struct Rule {
     /// The operator, for quantitative, boolean and enum rules.
     pub op: Option<Op>,
     /// The value (number, boolean or string).
+    #[schemars(extend("type" = ["number", "boolean", "string", "null"]))]
     pub value: Option<serde_json::Value>,
     /// For a range (`2–4 business days`): the low and high ends. `op` is
     /// `<=` and `value` the high end.
@@ -149,6 +157,7 @@ pub struct Rule {
     /// The condition as JSON Logic, for rules with a number, a boolean or an
     /// enumerated value (`{">=": [{"var": "registered_capital"}, 1000000]}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("type" = ["object", "null"]))]
     pub logic: Option<serde_json::Value>,
 }
 
@@ -161,6 +170,11 @@ impl Rule {
     pub const ENUM: &'static str = "enum";
     /// `kind` of a rule stated in words only.
     pub const QUALITATIVE: &'static str = "qualitative";
+
+    /// True when the rule belongs to `scope`, named in either language.
+    pub fn in_scope(&self, scope: &str) -> bool {
+        self.scope == scope || self.scope_other.as_deref() == Some(scope)
+    }
 
     /// True for a rule stated in words only (no subject, no logic).
     pub fn is_qualitative(&self) -> bool {
@@ -179,7 +193,8 @@ impl Rule {
     /// A short human form of the condition: `registered_capital > 1000000 CNY`,
     /// `review_time 2–4 working_days`, or the clause of a qualitative rule.
     pub fn describe(&self) -> String {
-        let (Some(var), Some(op), Some(value)) = (self.variable(), self.op, self.value.as_ref()) else {
+        let (Some(var), Some(op), Some(value)) = (self.variable(), self.op, self.value.as_ref())
+        else {
             return self.clause.clone();
         };
         let value = match value {
@@ -217,7 +232,10 @@ pub struct RuleSet {
 
 impl Default for RuleSet {
     fn default() -> Self {
-        RuleSet { version: RULES_FORMAT_VERSION, rules: Vec::new() }
+        RuleSet {
+            version: RULES_FORMAT_VERSION,
+            rules: Vec::new(),
+        }
     }
 }
 
@@ -233,8 +251,8 @@ impl RuleSet {
     /// The rules read from one record or from its aligned counterpart (by
     /// record id, either language).
     pub fn for_record<'a>(&'a self, record: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
-        self.rules
-            .iter()
-            .filter(move |r| r.source.record == record || r.source.counterpart.as_deref() == Some(record))
+        self.rules.iter().filter(move |r| {
+            r.source.record == record || r.source.counterpart.as_deref() == Some(record)
+        })
     }
 }

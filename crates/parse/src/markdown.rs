@@ -28,8 +28,15 @@ struct LineIndex<'a> {
 
 impl<'a> LineIndex<'a> {
     fn new(src: &'a str) -> Self {
+        // A line ends at LF, CRLF, or (as CommonMark says) a lone CR.
+        let b = src.as_bytes();
         let mut starts = vec![0];
-        starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
+        starts.extend(
+            b.iter()
+                .enumerate()
+                .filter(|(i, c)| **c == b'\n' || (**c == b'\r' && b.get(i + 1) != Some(&b'\n')))
+                .map(|(i, _)| i + 1),
+        );
         if starts.last() == Some(&src.len()) && src.len() > 0 {
             starts.pop();
         }
@@ -145,7 +152,12 @@ fn inline_runs(events: &[(Event, Range<usize>)], idx: &LineIndex) -> Vec<Run> {
             Event::Start(Tag::Link { dest_url, .. }) => link = Some((dest_url.to_string(), String::new())),
             Event::End(TagEnd::Link) => {
                 if let Some((url, text)) = link.take() {
-                    cur(&mut runs, &mut open, line).links.push(Link { text: text.trim().to_string(), url });
+                    // The link belongs to the run its text ended in (a link may span lines).
+                    let l = Link { text: text.trim().to_string(), url };
+                    match runs.last_mut() {
+                        Some(r) => r.links.push(l),
+                        None => cur(&mut runs, &mut open, line).links.push(l),
+                    }
                 }
             }
             Event::End(TagEnd::Paragraph) | Event::Start(Tag::Paragraph) => open = false,
@@ -353,7 +365,13 @@ impl<'a> DocParser<'a> {
                 if self.admonition(&range)? {
                     return Ok(());
                 }
-                let runs = inline_runs(&self.events[i + 1..j], &self.idx);
+                let mut runs = inline_runs(&self.events[i + 1..j], &self.idx);
+                // A paragraph whose first line holds no text of its own (`[` of a
+                // link that spans lines) still starts there.
+                let first = self.idx.line_of(range.start);
+                if runs.first().is_some_and(|r| r.line > first) {
+                    runs.insert(0, Run { line: first, ..Run::default() });
+                }
                 self.emit_runs(runs, None);
             }
             Event::Start(Tag::List(start)) => self.list(i, j, start)?,
@@ -492,8 +510,8 @@ impl<'a> DocParser<'a> {
         let mut item = item;
         let mut run_kind: Option<RecordKind> = None;
         for seg in segs {
-            let first = seg.runs.first().map(|r| r.line).unwrap_or(1);
-            let last = seg.runs.last().map(|r| r.line).unwrap_or(first);
+            let first = seg.runs.iter().map(|r| r.line).min().unwrap_or(1);
+            let last = seg.runs.iter().map(|r| r.line).max().unwrap_or(first);
             let mut links = Vec::new();
             let mut images = Vec::new();
             for r in &seg.runs {
@@ -613,25 +631,32 @@ impl<'a> DocParser<'a> {
             };
             if nested {
                 let mut runs = inline_runs(&self.events[inline_from..k], &self.idx);
-                self.flush_item(&mut runs, &mut head);
+                let nested_line = self.idx.line_of(self.events[k].1.start);
+                self.flush_item(&mut runs, &mut head, Some(nested_line));
                 self.block(k, m)?;
                 inline_from = m + 1;
             }
             k = m + 1;
         }
         let mut runs = inline_runs(&self.events[inline_from..j], &self.idx);
-        self.flush_item(&mut runs, &mut head);
+        self.flush_item(&mut runs, &mut head, None);
         Ok(())
     }
 
-    fn flush_item(&mut self, runs: &mut Vec<Run>, head: &mut Option<(RecordKind, Option<String>, Option<u32>, u32)>) {
+    /// Emits the item's text so far; `nested_line` is the first line of the
+    /// nested block that follows, if one does.
+    fn flush_item(
+        &mut self,
+        runs: &mut Vec<Run>,
+        head: &mut Option<(RecordKind, Option<String>, Option<u32>, u32)>,
+        nested_line: Option<u32>,
+    ) {
         let taken = std::mem::take(runs);
         if taken.is_empty() {
             if let Some((kind, ordinal, number, line)) = head.take() {
                 // A marker with no text of its own before a nested block: keep its line
                 // unless the nested block starts on it.
-                let nested_on_line = self.records.last().is_some_and(|r| r.lines[0] <= line && line <= r.lines[1]);
-                if !self.idx.is_blank(line) && !nested_on_line {
+                if !self.idx.is_blank(line) && nested_line != Some(line) {
                     let mut r = self.record(kind, [line, line], String::new());
                     r.ordinal = ordinal;
                     r.number = number;
@@ -806,6 +831,7 @@ impl<'a> DocParser<'a> {
         let mut headers: Vec<String> = Vec::new();
         let mut header_lines: Option<[u32; 2]> = None;
         let mut pending: Vec<Run> = Vec::new();
+        let mut body_start: Option<u32> = None;
         let mut k = i + 1;
         while k < j {
             let m = block_end(&self.events, k);
@@ -818,6 +844,7 @@ impl<'a> DocParser<'a> {
                 }
                 Event::Start(Tag::TableRow) => {
                     let line = self.idx.line_of(r.start);
+                    body_start.get_or_insert(line);
                     if !self.idx.line(line).contains('|') {
                         // A line without pipes continuing the table: GFM reads it as a row,
                         // the author meant prose.
@@ -849,22 +876,10 @@ impl<'a> DocParser<'a> {
             }
             k = m + 1;
         }
-        // The header record covers the header line and the delimiter line.
-        let first_body = self
-            .records
-            .iter()
-            .rev()
-            .take_while(|r| r.table == Some(table_no))
-            .map(|r| r.lines[0])
-            .min();
+        // The header record covers the header line and the delimiter line:
+        // everything up to the first body row (a real row or a pipe-less line).
         let h = header_lines.unwrap_or_else(|| self.idx.span(range));
-        let first_pending = pending.first().map(|r| r.line);
-        let mut last = [first_body, first_pending]
-            .into_iter()
-            .flatten()
-            .min()
-            .map(|l| l - 1)
-            .unwrap_or_else(|| self.idx.span(range)[1]);
+        let mut last = body_start.map(|l| l - 1).unwrap_or_else(|| self.idx.span(range)[1]);
         while last > h[0] && self.idx.is_blank(last) {
             last -= 1;
         }

@@ -267,3 +267,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn pipeless_line_before_a_real_row_does_not_overlap_the_header() {
+    // Found by cargo fuzz: header, delimiter, a line without pipes, a row.
+    let rs = parse("|\u{e}\n|-\nn\n|)");
+    assert_eq!(kinds(&rs), [(RecordKind::TableHeader, [1, 2]), (RecordKind::Paragraph, [3, 3]), (RecordKind::TableRow, [4, 4])]);
+}
+
+#[test]
+fn a_lone_carriage_return_ends_a_line() {
+    // Found by cargo fuzz: CommonMark ends a line at a lone CR.
+    let rs = parse("# 标题\r正文\r\n下一行\n");
+    assert_eq!(kinds(&rs), [(RecordKind::Heading, [1, 1]), (RecordKind::Paragraph, [2, 3])]);
+}
+
+#[test]
+fn a_link_spanning_lines_keeps_the_lines_in_order() {
+    // Found by cargo fuzz.
+    let rs = parse("[\nm]()");
+    assert_eq!(kinds(&rs), [(RecordKind::Paragraph, [1, 2])]);
+    assert_eq!(rs[0].links.len(), 1);
+}
+
+#[test]
+fn an_item_whose_only_content_is_a_block_on_its_line_is_that_block() {
+    // Found by cargo fuzz: `3) #` is a list item holding an empty heading.
+    let rs = parse("3) #\n\n1. > 引用\n");
+    assert_eq!(kinds(&rs), [(RecordKind::Heading, [1, 1]), (RecordKind::Note, [3, 3])]);
+}

@@ -1,6 +1,9 @@
 //! `kb build`: run the whole pipeline on a corpus.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -14,16 +17,49 @@ pub struct Args {
     #[arg(long, default_value = "out")]
     pub out: PathBuf,
     /// Print nothing on success.
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with = "json")]
     pub quiet: bool,
+    /// Print the build report as one JSON object (stages, times, counts).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A spinner naming the running stage, on a terminal only, shown once the
+/// build has taken a second.
+fn progress() -> Option<(indicatif::ProgressBar, kb_build::StageHook)> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
+    bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("template"));
+    let shown = bar.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(1));
+        if !shown.is_finished() {
+            shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            shown.enable_steady_tick(Duration::from_millis(120));
+        }
+    });
+    let b = bar.clone();
+    let hook: kb_build::StageHook = Arc::new(move |stage| b.set_message(format!("{stage}…")));
+    Some((bar, hook))
 }
 
 /// Runs `kb build`.
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let opts = kb_build::BuildOptions::new(&args.corpus, &args.out);
-    let report = kb_build::build(&opts)
-        .with_context(|| format!("building {}", args.corpus.display()))?;
-    if !args.quiet {
+    let mut opts = kb_build::BuildOptions::new(&args.corpus, &args.out);
+    let bar = if args.quiet || args.json { None } else { progress() };
+    if let Some((_, hook)) = &bar {
+        opts.on_stage = Some(hook.clone());
+    }
+    let result = kb_build::build(&opts);
+    if let Some((bar, _)) = bar {
+        bar.finish_and_clear();
+    }
+    let report = result.with_context(|| format!("building {}", args.corpus.display()))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report.to_json())?);
+    } else if !args.quiet {
         print!("{}", report.summary());
     }
     Ok(0)

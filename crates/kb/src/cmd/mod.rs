@@ -3,3 +3,8 @@
 pub mod build;
 pub mod records;
 pub mod gen_corpus;
+pub mod serve;
+pub mod align;
+pub mod check;
+pub mod diff;
+pub mod search;

@@ -1,0 +1,408 @@
+//! Document pairing: block candidate zh×en pairs on shared rare keys (numbers,
+//! link targets, images, path, lexicon concepts, table shapes), score each
+//! candidate from language-independent evidence, and pair greedily by score,
+//! one counterpart per document, honouring `kb.toml` `[[pair]]` / `[[forbid]]`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use kb_model::alignment::{DocumentPair, Evidence};
+use kb_model::manifest::Manifest;
+use kb_model::Lang;
+use rayon::prelude::*;
+
+use crate::features::{dice_sorted, round3};
+use crate::profile::Profile;
+
+/// Documents scoring at least this pair as translations of each other.
+pub const TRANSLATION: f64 = 0.6;
+/// Documents scoring at least this (and less than [`TRANSLATION`]) pair as
+/// loose counterparts — records then pair only on shared content — provided
+/// each is the other's best candidate by a clear margin ([`LOOSE_MARGIN`]).
+pub const LOOSE: f64 = 0.3;
+/// A loose pair's score must exceed each document's next best by this factor.
+pub const LOOSE_MARGIN: f64 = 1.25;
+/// Candidates kept per document after blocking.
+const CANDIDATES_PER_DOC: usize = 12;
+
+/// The outcome of document pairing.
+#[derive(Debug, Default)]
+pub struct Pairing {
+    /// (zh profile index, en profile index, pair), sorted by zh id then en id.
+    pub pairs: Vec<(usize, usize, DocumentPair)>,
+    /// Ids of unpaired documents, sorted.
+    pub unpaired: Vec<String>,
+    /// How many zh×en pairs were scored.
+    pub scored: usize,
+}
+
+/// Blocking: the candidate (zh, en) index pairs worth scoring.
+pub fn candidates(zh: &[usize], en: &[usize], profiles: &[Profile<'_>]) -> Vec<(usize, usize)> {
+    // key → (zh docs, en docs)
+    let mut post: HashMap<String, (Vec<usize>, Vec<usize>)> = HashMap::new();
+    for &i in zh.iter().chain(en) {
+        let p = &profiles[i];
+        let mut keys: BTreeSet<String> = BTreeSet::new();
+        for n in &p.numbers {
+            // Single digits are everywhere; they block nothing.
+            if n.len() >= 2 {
+                keys.insert(format!("n:{n}"));
+            }
+        }
+        for u in &p.urls {
+            keys.insert(format!("u:{u}"));
+        }
+        for u in &p.url_paths {
+            keys.insert(format!("p:{u}"));
+        }
+        for s in &p.images {
+            keys.insert(format!("i:{s}"));
+        }
+        keys.insert(format!("r:{}", p.rel_key));
+        for c in &p.concepts {
+            keys.insert(format!("c:{c}"));
+        }
+        for c in &p.title_concepts {
+            keys.insert(format!("t:{c}"));
+        }
+        for (c, r) in &p.tables {
+            if *r >= 3 {
+                keys.insert(format!("s:{c}x{r}"));
+            }
+        }
+        for k in keys {
+            let e = post.entry(k).or_default();
+            if p.lang() == Lang::Zh {
+                e.0.push(i)
+            } else {
+                e.1.push(i)
+            }
+        }
+    }
+    let n = zh.len() + en.len();
+    let cap = 8usize.max((n as f64).sqrt().ceil() as usize * 2);
+    let mut shared: HashMap<(usize, usize), f64> = HashMap::new();
+    let mut keys: Vec<(&String, &(Vec<usize>, Vec<usize>))> = post.iter().collect();
+    keys.sort_by(|a, b| a.0.cmp(b.0));
+    for (_, (zs, es)) in &keys {
+        if zs.is_empty() || es.is_empty() || zs.len() > cap || es.len() > cap {
+            continue;
+        }
+        // Rarer keys say more.
+        let w = 1.0 / (zs.len() * es.len()) as f64;
+        for &z in zs {
+            for &e in es {
+                *shared.entry((z, e)).or_default() += w;
+            }
+        }
+    }
+    // Keep each document's best candidates.
+    let mut by_doc: BTreeMap<usize, Vec<(f64, usize, usize)>> = BTreeMap::new();
+    for (&(z, e), &w) in &shared {
+        by_doc.entry(z).or_default().push((w, z, e));
+        by_doc.entry(e).or_default().push((w, z, e));
+    }
+    let mut out: BTreeSet<(usize, usize)> = BTreeSet::new();
+    for v in by_doc.values_mut() {
+        v.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        for &(_, z, e) in v.iter().take(CANDIDATES_PER_DOC) {
+            out.insert((z, e));
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Scores one zh×en pair: (confidence, evidence).
+pub fn score(z: &Profile<'_>, e: &Profile<'_>) -> (f64, Vec<Evidence>) {
+    let mut ev: Vec<Evidence> = Vec::new();
+    let mut add = |signal: &str, weight: f64, score: f64, detail: String| {
+        ev.push(Evidence {
+            signal: signal.to_string(),
+            score: round3(score),
+            detail,
+        });
+        (weight, score)
+    };
+    let mut parts: Vec<(f64, f64)> = Vec::new();
+    if !z.numbers.is_empty() || !e.numbers.is_empty() {
+        let s = dice_sorted(&z.numbers, &e.numbers);
+        let common = (s * (z.numbers.len() + e.numbers.len()) as f64 / 2.0).round();
+        parts.push(add(
+            "numbers",
+            3.0,
+            s,
+            format!(
+                "{common} shared of {} zh / {} en",
+                z.numbers.len(),
+                e.numbers.len()
+            ),
+        ));
+    }
+    if !z.urls.is_empty() || !e.urls.is_empty() {
+        let full = dice_sorted(&z.urls, &e.urls);
+        let path = if z.url_paths.is_empty() && e.url_paths.is_empty() {
+            0.0
+        } else {
+            dice_sorted(&z.url_paths, &e.url_paths)
+        };
+        let s = full.max(0.7 * path);
+        parts.push(add(
+            "urls",
+            3.0,
+            s,
+            format!("{} zh / {} en link targets", z.urls.len(), e.urls.len()),
+        ));
+    }
+    if !z.concepts.is_empty() || !e.concepts.is_empty() {
+        let s = dice_sorted(&z.concepts, &e.concepts);
+        parts.push(add(
+            "lexicon",
+            3.0,
+            s,
+            format!(
+                "{} zh / {} en term hits",
+                z.concepts.len(),
+                e.concepts.len()
+            ),
+        ));
+    }
+    if !z.tables.is_empty() || !e.tables.is_empty() {
+        let s = table_sim(&z.tables, &e.tables);
+        parts.push(add(
+            "tables",
+            2.0,
+            s,
+            format!("shapes {} vs {}", shapes(&z.tables), shapes(&e.tables)),
+        ));
+    }
+    if !z.headings.is_empty() || !e.headings.is_empty() {
+        let s = seq_sim(&z.headings, &e.headings);
+        parts.push(add(
+            "headings",
+            1.5,
+            s,
+            format!("{} zh / {} en headings", z.headings.len(), e.headings.len()),
+        ));
+    }
+    if !z.lists.is_empty() || !e.lists.is_empty() {
+        let s = seq_sim(&z.lists, &e.lists);
+        parts.push(add(
+            "lists",
+            1.5,
+            s,
+            format!("lengths {:?} vs {:?}", z.lists, e.lists),
+        ));
+    }
+    if !z.images.is_empty() || !e.images.is_empty() {
+        let (a, b) = (z.images.len() as f64, e.images.len() as f64);
+        // Equal counts are weak evidence; the same image files are strong.
+        let s = (0.5 * a.min(b) / a.max(b)).max(dice_sorted(&z.images, &e.images));
+        parts.push(add("images", 1.0, s, format!("{a} zh / {b} en images")));
+    }
+    let ratio = if z.units > 0.0 && e.units > 0.0 {
+        e.units / z.units
+    } else {
+        0.0
+    };
+    let ls = if ratio > 0.0 {
+        (-(ratio.ln().abs()) * 2.0).exp()
+    } else {
+        0.0
+    };
+    parts.push(add(
+        "length_ratio",
+        1.0,
+        ls,
+        format!("en/zh length {:.2}", ratio),
+    ));
+
+    let wsum: f64 = parts.iter().map(|p| p.0).sum();
+    let mean = parts.iter().map(|p| p.0 * p.1).sum::<f64>() / wsum;
+    // Few signals → little to go on: shrink towards 0.
+    let mut conf = mean * (wsum / 8.0).min(1.0);
+    if z.rel_key == e.rel_key && !z.rel_key.is_empty() {
+        // Same place in both trees: a hint, never enough alone.
+        let boosted = if conf >= 0.35 {
+            conf + 0.35 * (1.0 - conf)
+        } else {
+            conf
+        };
+        ev.push(Evidence {
+            signal: "path".into(),
+            score: 1.0,
+            detail: format!("same relative path {}", z.rel_key),
+        });
+        conf = boosted;
+    }
+    (round3(conf), ev)
+}
+
+fn shapes(t: &[(usize, usize)]) -> String {
+    let v: Vec<String> = t.iter().map(|(c, r)| format!("{c}x{r}")).collect();
+    format!("[{}]", v.join(","))
+}
+
+/// Similarity of two sequences of table shapes, matched in order.
+fn table_sim(a: &[(usize, usize)], b: &[(usize, usize)]) -> f64 {
+    let n = a.len().max(b.len());
+    if n == 0 {
+        return 0.0;
+    }
+    // LCS-style DP with partial credit.
+    let mut dp = vec![vec![0.0f64; b.len() + 1]; a.len() + 1];
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let (ca, ra) = a[i - 1];
+            let (cb, rb) = b[j - 1];
+            let s =
+                (ra.min(rb) as f64 / ra.max(rb).max(1) as f64) * if ca == cb { 1.0 } else { 0.5 };
+            dp[i][j] = (dp[i - 1][j - 1] + s).max(dp[i - 1][j]).max(dp[i][j - 1]);
+        }
+    }
+    dp[a.len()][b.len()] / n as f64
+}
+
+/// 1 − normalised edit distance.
+fn seq_sim<T: PartialEq>(a: &[T], b: &[T]) -> f64 {
+    let n = a.len().max(b.len());
+    if n == 0 {
+        return 1.0;
+    }
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let sub = prev[j - 1] + usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = sub.min(prev[j] + 1).min(cur[j - 1] + 1);
+        }
+        prev = cur;
+    }
+    1.0 - prev[b.len()] as f64 / n as f64
+}
+
+/// Pairs the documents.
+pub fn pair(profiles: &[Profile<'_>], manifest: &Manifest) -> Pairing {
+    let zh: Vec<usize> = (0..profiles.len())
+        .filter(|&i| profiles[i].lang() == Lang::Zh)
+        .collect();
+    let en: Vec<usize> = (0..profiles.len())
+        .filter(|&i| profiles[i].lang() == Lang::En)
+        .collect();
+    let index: HashMap<&str, usize> = profiles
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.doc.id.as_str(), i))
+        .collect();
+    let forbidden: BTreeSet<(usize, usize)> = manifest
+        .forbid
+        .iter()
+        .filter_map(|f| Some((*index.get(f.zh.as_str())?, *index.get(f.en.as_str())?)))
+        .collect();
+    let forced: Vec<(usize, usize)> = manifest
+        .pair
+        .iter()
+        .filter_map(|f| Some((*index.get(f.zh.as_str())?, *index.get(f.en.as_str())?)))
+        .collect();
+
+    let cands: Vec<(usize, usize)> = candidates(&zh, &en, profiles)
+        .into_iter()
+        .filter(|c| !forbidden.contains(c))
+        .collect();
+    let scored: Vec<(usize, usize, f64, Vec<Evidence>)> = cands
+        .par_iter()
+        .map(|&(z, e)| {
+            let (s, ev) = score(&profiles[z], &profiles[e]);
+            (z, e, s, ev)
+        })
+        .collect();
+
+    let mut taken = vec![false; profiles.len()];
+    let mut pairs = Vec::new();
+    for &(z, e) in &forced {
+        if taken[z] || taken[e] {
+            continue;
+        }
+        let (s, mut ev) = score(&profiles[z], &profiles[e]);
+        ev.insert(
+            0,
+            Evidence {
+                signal: "manifest".into(),
+                score: 1.0,
+                detail: "forced by kb.toml [[pair]]".into(),
+            },
+        );
+        taken[z] = true;
+        taken[e] = true;
+        pairs.push((z, e, s, ev));
+    }
+    let mut order: Vec<&(usize, usize, f64, Vec<Evidence>)> =
+        scored.iter().filter(|c| c.2 >= LOOSE).collect();
+    order.sort_by(|a, b| {
+        b.2.total_cmp(&a.2)
+            .then_with(|| profiles[a.0].doc.id.cmp(&profiles[b.0].doc.id))
+            .then_with(|| profiles[a.1].doc.id.cmp(&profiles[b.1].doc.id))
+    });
+    // Each document's best and second best candidate score.
+    let mut best: HashMap<usize, [f64; 2]> = HashMap::new();
+    for (z, e, s, _) in &scored {
+        for d in [z, e] {
+            let b = best.entry(*d).or_insert([0.0, 0.0]);
+            if *s > b[0] {
+                b[1] = b[0];
+                b[0] = *s;
+            } else if *s > b[1] {
+                b[1] = *s;
+            }
+        }
+    }
+    let clear_best = |d: usize, s: f64| {
+        best.get(&d)
+            .is_some_and(|b| s >= b[0] && s >= LOOSE_MARGIN * b[1])
+    };
+    for (z, e, s, ev) in order {
+        if taken[*z] || taken[*e] {
+            continue;
+        }
+        if *s < TRANSLATION && !(clear_best(*z, *s) && clear_best(*e, *s)) {
+            continue;
+        }
+        taken[*z] = true;
+        taken[*e] = true;
+        pairs.push((*z, *e, *s, ev.clone()));
+    }
+    let mut pairs: Vec<(usize, usize, DocumentPair)> = pairs
+        .into_iter()
+        .map(|(z, e, s, ev)| {
+            let dp = DocumentPair {
+                zh: profiles[z].doc.id.clone(),
+                en: profiles[e].doc.id.clone(),
+                confidence: s,
+                evidence: ev,
+            };
+            (z, e, dp)
+        })
+        .collect();
+    pairs.sort_by(|a, b| a.2.zh.cmp(&b.2.zh).then_with(|| a.2.en.cmp(&b.2.en)));
+    let mut unpaired: Vec<String> = (0..profiles.len())
+        .filter(|&i| !taken[i])
+        .map(|i| profiles[i].doc.id.clone())
+        .collect();
+    unpaired.sort();
+    Pairing {
+        pairs,
+        unpaired,
+        scored: scored.len() + forced.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_similarity_is_one_minus_normalised_edit_distance() {
+        assert_eq!(seq_sim(&[1, 2, 2], &[1, 2, 2]), 1.0);
+        assert!((seq_sim(&[1, 2, 2, 3], &[1, 2, 3]) - 0.75).abs() < 1e-9);
+        assert!(table_sim(&[(2, 5), (4, 6)], &[(2, 5), (4, 6)]) > 0.99);
+        assert!(table_sim(&[(2, 5)], &[(4, 1)]) < 0.2);
+    }
+}

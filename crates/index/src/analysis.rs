@@ -1,0 +1,431 @@
+//! Text analysis: how record text and queries become index terms.
+//!
+//! One tokenizer, [`Segmenter`], reads text of either language and splits it
+//! by script:
+//!
+//! * runs of Han characters go to jieba (`jieba-rs`). At index time it cuts in
+//!   *search mode* (`注册资本` is indexed as `注册资本`, `注册` and `资本`),
+//!   at query time in default mode (`注册资本` stays one word), so `资本`
+//!   finds `注册资本` while `注册资本` does not find every `资本`;
+//! * runs of letters and digits (any script but Han; full-width ASCII folded
+//!   to ASCII) are words;
+//! * everything else separates words and is dropped.
+//!
+//! The analyzers then lower-case, stem English with tantivy's Snowball
+//! [`Stemmer`], and conflate the `-ify` family (`certify`, `certified`,
+//! `certificate`, `certification` all become `certif`; Snowball alone keeps
+//! `certifi` apart from `certif`).
+//!
+//! Positions: Chinese fields (`kb_zh`) use the character offset of a token as
+//! its position, like tantivy-jieba, so the overlapping search-mode words of
+//! one span line up and a quoted phrase matches whatever way jieba cut the
+//! surrounding text; English fields (`kb_en`) number words one by one.
+//!
+//! The jieba dictionary costs about 0.1 s to load, so it is loaded on first
+//! use, by the first Han run that needs cutting: a process that only indexes
+//! or searches text without Han characters never loads it ([`jieba_loaded`]).
+
+use std::sync::OnceLock;
+
+use jieba_rs::Jieba;
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, Stemmer, TextAnalyzer, Token, TokenFilter, TokenStream,
+    Tokenizer,
+};
+
+/// Name of the analyzer of Chinese fields.
+pub const ZH_ANALYZER: &str = "kb_zh";
+/// Name of the analyzer of English fields.
+pub const EN_ANALYZER: &str = "kb_en";
+
+/// Tokens longer than this many bytes (base64 blobs, hashes) are dropped.
+const MAX_TOKEN_BYTES: usize = 64;
+
+static JIEBA: OnceLock<Jieba> = OnceLock::new();
+
+fn jieba() -> &'static Jieba {
+    JIEBA.get_or_init(Jieba::new)
+}
+
+/// True once this process has loaded the jieba dictionary.
+pub fn jieba_loaded() -> bool {
+    JIEBA.get().is_some()
+}
+
+/// True for a Han (CJK ideograph) character.
+pub fn is_han(c: char) -> bool {
+    matches!(c,
+        '\u{3400}'..='\u{4DBF}'
+        | '\u{4E00}'..='\u{9FFF}'
+        | '\u{F900}'..='\u{FAFF}'
+        | '\u{20000}'..='\u{2FA1F}'
+        | '\u{30000}'..='\u{323AF}')
+}
+
+/// True when `s` holds at least one Han character.
+pub fn has_han(s: &str) -> bool {
+    s.chars().any(is_han)
+}
+
+/// What the segmenter does with a run of Han characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HanMode {
+    /// jieba search mode: every word plus the dictionary words inside it.
+    Search,
+    /// jieba default mode: the most likely words, no overlaps.
+    Words,
+    /// Drop Han text (for highlighting a query that has no Han terms,
+    /// without loading jieba).
+    Skip,
+}
+
+/// How tokens are numbered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Positions {
+    /// The character offset of the token's first character.
+    Chars,
+    /// 0, 1, 2, … one per word.
+    Ordinal,
+}
+
+/// The script-aware base tokenizer (see the module docs).
+#[derive(Debug, Clone, Copy)]
+pub struct Segmenter {
+    han: HanMode,
+    positions: Positions,
+}
+
+impl Segmenter {
+    /// A segmenter with the given Han handling and numbering.
+    pub fn new(han: HanMode, positions: Positions) -> Segmenter {
+        Segmenter { han, positions }
+    }
+
+    /// The tokens of `text`, in order.
+    pub fn tokens(&self, text: &str) -> Vec<Token> {
+        let mut out = Vec::new();
+        let mut ordinal = 0usize;
+        let mut chars = text.char_indices().enumerate().peekable();
+        while let Some((ci, (bi, c))) = chars.next() {
+            let class = class_of(c);
+            if class == Class::Other {
+                continue;
+            }
+            // Extend the run.
+            let mut end = bi + c.len_utf8();
+            while let Some(&(_, (bj, cj))) = chars.peek() {
+                if class_of(cj) != class {
+                    break;
+                }
+                end = bj + cj.len_utf8();
+                chars.next();
+            }
+            let run = &text[bi..end];
+            match class {
+                Class::Word => {
+                    let position = match self.positions {
+                        Positions::Chars => ci,
+                        Positions::Ordinal => {
+                            ordinal += 1;
+                            ordinal - 1
+                        }
+                    };
+                    out.push(Token {
+                        offset_from: bi,
+                        offset_to: end,
+                        position,
+                        text: fold_width(run),
+                        position_length: 1,
+                    });
+                }
+                Class::Han => {
+                    let words = match self.han {
+                        HanMode::Skip => continue,
+                        HanMode::Search => jieba().cut_for_search(run, true),
+                        HanMode::Words => jieba().cut(run, true),
+                    };
+                    for w in words {
+                        if !w.word.chars().any(is_han) {
+                            continue;
+                        }
+                        let position = match self.positions {
+                            Positions::Chars => ci + w.start,
+                            Positions::Ordinal => {
+                                ordinal += 1;
+                                ordinal - 1
+                            }
+                        };
+                        out.push(Token {
+                            offset_from: bi + w.byte_start,
+                            offset_to: bi + w.byte_end,
+                            position,
+                            text: w.word.to_string(),
+                            position_length: 1,
+                        });
+                    }
+                }
+                Class::Other => unreachable!(),
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Han,
+    Word,
+    Other,
+}
+
+fn class_of(c: char) -> Class {
+    if is_han(c) {
+        Class::Han
+    } else if c.is_alphanumeric() {
+        Class::Word
+    } else {
+        Class::Other
+    }
+}
+
+/// Folds full-width ASCII letters and digits (`ＱＱ`, `１００`) to ASCII.
+fn fold_width(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\u{FF10}'..='\u{FF19}' | '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}' => {
+                char::from_u32(c as u32 - 0xFEE0).unwrap_or(c)
+            }
+            _ => c,
+        })
+        .collect()
+}
+
+impl Tokenizer for Segmenter {
+    type TokenStream<'a> = VecTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        VecTokenStream {
+            tokens: self.tokens(text),
+            next: 0,
+        }
+    }
+}
+
+/// A token stream over tokens computed up front.
+pub struct VecTokenStream {
+    tokens: Vec<Token>,
+    next: usize,
+}
+
+impl TokenStream for VecTokenStream {
+    fn advance(&mut self) -> bool {
+        if self.next < self.tokens.len() {
+            self.next += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn token(&self) -> &Token {
+        &self.tokens[self.next - 1]
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.next - 1]
+    }
+}
+
+/// Conflates the Snowball stems of the `-ify` family: a stem ending in
+/// `ifi` (`certifi` from certify/certified/certifies) loses its final `i`,
+/// meeting the stem of the noun and adjective (`certif` from certification,
+/// certificate). Runs after the stemmer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IfyFilter;
+
+impl TokenFilter for IfyFilter {
+    type Tokenizer<T: Tokenizer> = IfyFilterWrapper<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> IfyFilterWrapper<T> {
+        IfyFilterWrapper(tokenizer)
+    }
+}
+
+/// [`IfyFilter`] applied to a tokenizer.
+#[derive(Debug, Clone)]
+pub struct IfyFilterWrapper<T>(T);
+
+impl<T: Tokenizer> Tokenizer for IfyFilterWrapper<T> {
+    type TokenStream<'a> = IfyTokenStream<T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        IfyTokenStream(self.0.token_stream(text))
+    }
+}
+
+/// The token stream of [`IfyFilterWrapper`].
+pub struct IfyTokenStream<S>(S);
+
+impl<S: TokenStream> TokenStream for IfyTokenStream<S> {
+    fn advance(&mut self) -> bool {
+        if !self.0.advance() {
+            return false;
+        }
+        let t = self.0.token_mut();
+        if t.text.len() > 4 && t.text.ends_with("ifi") {
+            t.text.pop();
+        }
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.0.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.0.token_mut()
+    }
+}
+
+/// A full analyzer: the segmenter, then long-token removal, lower-casing,
+/// English stemming and `-ify` conflation.
+pub fn analyzer(han: HanMode, positions: Positions) -> TextAnalyzer {
+    TextAnalyzer::builder(Segmenter::new(han, positions))
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+        .filter(LowerCaser)
+        .filter(Stemmer::new(Language::English))
+        .filter(IfyFilter)
+        .build()
+}
+
+/// The analyzer the index is built with, for a language's fields.
+pub fn index_analyzer(zh: bool) -> TextAnalyzer {
+    if zh {
+        analyzer(HanMode::Search, Positions::Chars)
+    } else {
+        analyzer(HanMode::Words, Positions::Ordinal)
+    }
+}
+
+/// The analyzer queries are parsed with, for a language's fields.
+pub fn query_analyzer(zh: bool) -> TextAnalyzer {
+    if zh {
+        analyzer(HanMode::Words, Positions::Chars)
+    } else {
+        analyzer(HanMode::Words, Positions::Ordinal)
+    }
+}
+
+/// The words of a query fragment, as slices of it (jieba default mode for
+/// Han runs); used to turn an unquoted `认证工程师` into `认证 AND 工程师`.
+pub fn query_words(text: &str) -> Vec<&str> {
+    Segmenter::new(HanMode::Words, Positions::Ordinal)
+        .tokens(text)
+        .into_iter()
+        .map(|t| &text[t.offset_from..t.offset_to])
+        .collect()
+}
+
+/// The terms `text` is indexed under (for tests and debugging).
+pub fn index_terms(text: &str, zh: bool) -> Vec<String> {
+    let mut a = index_analyzer(zh);
+    let mut s = a.token_stream(text);
+    let mut v = Vec::new();
+    while let Some(t) = s.next() {
+        v.push(t.text.clone());
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(a: &mut TextAnalyzer, text: &str) -> Vec<(String, usize)> {
+        let mut s = a.token_stream(text);
+        let mut v = Vec::new();
+        while let Some(t) = s.next() {
+            v.push((t.text.clone(), t.position));
+        }
+        v
+    }
+
+    #[test]
+    fn search_mode_indexes_a_compound_and_its_parts() {
+        let terms = index_terms("注册资本人民币100万元以上", true);
+        for t in ["注册资本", "注册", "资本", "人民币", "100"] {
+            assert!(terms.iter().any(|x| x == t), "{t} missing from {terms:?}");
+        }
+    }
+
+    #[test]
+    fn query_mode_keeps_a_compound_whole() {
+        let mut a = query_analyzer(true);
+        let t = tokens(&mut a, "注册资本");
+        assert_eq!(t, vec![("注册资本".to_string(), 0)]);
+    }
+
+    #[test]
+    fn zh_positions_are_character_offsets_so_parts_line_up() {
+        let mut a = index_analyzer(true);
+        let t = tokens(&mut a, "的注册资本");
+        let pos = |w: &str| t.iter().find(|(x, _)| x == w).map(|(_, p)| *p).unwrap();
+        assert_eq!(pos("注册资本"), 1);
+        assert_eq!(pos("注册"), 1);
+        assert_eq!(pos("资本"), 3);
+    }
+
+    #[test]
+    fn english_is_lowercased_stemmed_and_ify_conflated() {
+        let mut a = index_analyzer(false);
+        let t: Vec<String> = tokens(&mut a, "Certified Engineers; certification, CERTIFICATE")
+            .into_iter()
+            .map(|(w, _)| w)
+            .collect();
+        assert_eq!(t, ["certif", "engin", "certif", "certif"]);
+        let p: Vec<usize> = tokens(&mut a, "a b, c")
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
+        assert_eq!(p, [0, 1, 2]);
+    }
+
+    #[test]
+    fn stemming_leaves_han_and_digits_alone_and_folds_full_width() {
+        let terms = index_terms("ＱＱ群 123 SaaS 注册资本", true);
+        for t in ["qq", "群", "123", "注册资本", "资本"] {
+            assert!(terms.iter().any(|x| x == t), "{t} missing from {terms:?}");
+        }
+    }
+
+    #[test]
+    fn skip_mode_drops_han_runs() {
+        let s = Segmenter::new(HanMode::Skip, Positions::Chars);
+        let t: Vec<String> = s
+            .tokens("注册 API 资本")
+            .into_iter()
+            .map(|t| t.text)
+            .collect();
+        assert_eq!(t, ["API"]);
+    }
+
+    #[test]
+    fn query_words_split_unspaced_chinese() {
+        assert_eq!(query_words("认证工程师"), ["认证", "工程师"]);
+        let w = query_words("SaaS小程序，");
+        assert_eq!(w[0], "SaaS");
+        assert_eq!(
+            w[1..].concat(),
+            "小程序",
+            "punctuation dropped, Han kept: {w:?}"
+        );
+    }
+
+    #[test]
+    fn offsets_point_at_the_source_text() {
+        let text = "申请：注册资本 capital";
+        for t in Segmenter::new(HanMode::Search, Positions::Chars).tokens(text) {
+            assert_eq!(&text[t.offset_from..t.offset_to], t.text.as_str());
+        }
+    }
+}

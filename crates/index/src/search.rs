@@ -1,0 +1,605 @@
+//! Opening an index and searching it.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use kb_model::{Lang, Record, RecordKind};
+use serde::Serialize;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery, TermSetQuery};
+use tantivy::schema::{IndexRecordOption, Term, Value};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument};
+
+use crate::analysis::has_han;
+use crate::build::{indexed_text, IndexMeta};
+use crate::schema::{self, Fields};
+use crate::{fingerprint, Error, Result, INDEX_DIR, INDEX_FORMAT, META_FILE, RECORDS_FILE};
+
+/// Longest snippet, in bytes of UTF-8 (about 100 Han characters).
+const SNIPPET_BYTES: usize = 300;
+/// How much headings weigh against the record's own text.
+const HEADING_BOOST: f32 = 0.5;
+/// How much Chinese fields weigh for a query with no Han characters.
+const LATIN_IN_ZH_BOOST: f32 = 0.5;
+
+/// What to search for.
+#[derive(Debug, Clone)]
+pub struct SearchOptions {
+    /// The query, in tantivy's syntax.
+    pub query: String,
+    /// Only records in this language.
+    pub lang: Option<Lang>,
+    /// Only records of this kind.
+    pub kind: Option<RecordKind>,
+    /// Only records of documents whose id equals this, or whose path contains it.
+    pub doc: Option<String>,
+    /// At most this many hits (a pair of counterparts that both match counts once).
+    pub limit: usize,
+}
+
+impl SearchOptions {
+    /// A search for `query` with no filters and a limit of 10.
+    pub fn new(query: impl Into<String>) -> SearchOptions {
+        SearchOptions {
+            query: query.into(),
+            lang: None,
+            kind: None,
+            doc: None,
+            limit: 10,
+        }
+    }
+}
+
+/// A piece of a record's text with the matching words marked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Snippet {
+    /// The text shown (the whole record text when it is short).
+    pub text: String,
+    /// Byte ranges of `text` that matched the query.
+    pub highlights: Vec<Range<usize>>,
+    /// True when text before `text` was left out.
+    pub cut_start: bool,
+    /// True when text after `text` was left out.
+    pub cut_end: bool,
+}
+
+impl Snippet {
+    /// The text with every highlight wrapped in `open` … `close`, and `…`
+    /// where text was left out.
+    pub fn marked(&self, open: &str, close: &str) -> String {
+        let mut s = String::new();
+        if self.cut_start {
+            s.push('…');
+        }
+        let mut at = 0;
+        for h in &self.highlights {
+            s.push_str(&self.text[at..h.start]);
+            s.push_str(open);
+            s.push_str(&self.text[h.clone()]);
+            s.push_str(close);
+            at = h.end;
+        }
+        s.push_str(&self.text[at..]);
+        if self.cut_end {
+            s.push('…');
+        }
+        s
+    }
+}
+
+/// The aligned record in the other language.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Counterpart {
+    /// The record.
+    pub record: Record,
+    /// The alignment's confidence in the pairing.
+    pub confidence: f64,
+    /// True when the counterpart matched the query too (it is then not
+    /// listed as a hit of its own).
+    pub matched: bool,
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    /// BM25 score.
+    pub score: f32,
+    /// The record.
+    pub record: Record,
+    /// Its text around the match, highlighted.
+    pub snippet: Snippet,
+    /// The rule subjects attached to it.
+    pub subjects: Vec<String>,
+    /// The scopes of those rules.
+    pub scopes: Vec<String>,
+    /// Its counterpart, when the alignment paired it.
+    pub counterpart: Option<Counterpart>,
+}
+
+/// What a search found.
+#[derive(Debug, Clone)]
+pub struct SearchResults {
+    /// The hits, best first.
+    pub hits: Vec<Hit>,
+    /// How many records match in all (before the limit and pair folding).
+    pub total: usize,
+    /// With a language filter and no match: how many records of the other
+    /// language would match.
+    pub other_lang_total: Option<usize>,
+    /// Time spent searching (after opening).
+    pub elapsed: Duration,
+}
+
+/// An opened index.
+pub struct SearchIndex {
+    dir: PathBuf,
+    index: Index,
+    reader: IndexReader,
+    f: Fields,
+    parser: QueryParser,
+    /// The parser for queries without Han characters: Chinese fields weigh
+    /// less, so English records come before Chinese ones that quote the word.
+    latin_parser: QueryParser,
+    meta: IndexMeta,
+}
+
+fn rebuild_hint(out: &Path, corpus: Option<&str>) -> String {
+    match corpus {
+        Some(c) => format!("kb build --corpus {c} --out {}", out.display()),
+        None => format!("kb build --out {}", out.display()),
+    }
+}
+
+fn read_meta(dir: &Path) -> Result<Option<IndexMeta>> {
+    let path = dir.join(META_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(Error::Io {
+                what: "reading",
+                path,
+                source,
+            })
+        }
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|source| Error::Meta { path, source })
+}
+
+impl SearchIndex {
+    /// Opens the index of the build output folder `out`, after checking that
+    /// it was built from the `records.jsonl` now there. A missing or stale
+    /// index is an error that names the command to run; nothing is rebuilt.
+    pub fn open(out: &Path) -> Result<SearchIndex> {
+        let records = out.join(RECORDS_FILE);
+        let dir = out.join(INDEX_DIR);
+        let bytes = match std::fs::read(&records) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NoBuild {
+                    out: out.to_path_buf(),
+                    rebuild: rebuild_hint(out, None),
+                })
+            }
+            Err(source) => {
+                return Err(Error::Io {
+                    what: "reading",
+                    path: records,
+                    source,
+                })
+            }
+        };
+        let Some(meta) = read_meta(&dir)? else {
+            return Err(Error::NoIndex {
+                dir,
+                rebuild: rebuild_hint(out, None),
+            });
+        };
+        let rebuild = rebuild_hint(out, meta.corpus.as_deref());
+        if meta.format != INDEX_FORMAT {
+            let reason = format!(
+                "it has layout {} and this kb reads layout {INDEX_FORMAT}",
+                meta.format
+            );
+            return Err(Error::Stale {
+                dir,
+                reason,
+                rebuild,
+            });
+        }
+        if meta.records_fingerprint != fingerprint(&bytes) {
+            let reason = format!("{} changed since the index was built", records.display());
+            return Err(Error::Stale {
+                dir,
+                reason,
+                rebuild,
+            });
+        }
+        SearchIndex::open_dir(&dir)
+    }
+
+    /// Opens an index folder without checking it against any records file.
+    pub fn open_dir(dir: &Path) -> Result<SearchIndex> {
+        let tantivy = |what| {
+            move |source| Error::Tantivy {
+                what,
+                path: dir.to_path_buf(),
+                source,
+            }
+        };
+        let meta = read_meta(dir)?.ok_or_else(|| Error::NoIndex {
+            dir: dir.to_path_buf(),
+            rebuild: "kb build".to_string(),
+        })?;
+        let index = Index::open_in_dir(dir).map_err(tantivy("opening index"))?;
+        schema::register_index_analyzers(index.tokenizers());
+        let schema = index.schema();
+        let f = Fields::from_schema(&schema).ok_or_else(|| Error::Stale {
+            dir: dir.to_path_buf(),
+            reason: "its fields are not the ones this kb expects".into(),
+            rebuild: "kb build".into(),
+        })?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(tantivy("opening a reader on"))?;
+        let defaults = vec![
+            f.text_zh,
+            f.text_en,
+            f.heading_zh,
+            f.heading_en,
+            f.subject_words,
+        ];
+        let mut parser = QueryParser::new(schema, defaults, schema::query_tokenizers());
+        parser.set_conjunction_by_default();
+        parser.set_field_boost(f.heading_zh, HEADING_BOOST);
+        parser.set_field_boost(f.heading_en, HEADING_BOOST);
+        parser.allow_regexes();
+        let mut latin_parser = parser.clone();
+        latin_parser.set_field_boost(f.text_zh, LATIN_IN_ZH_BOOST);
+        latin_parser.set_field_boost(f.heading_zh, HEADING_BOOST * LATIN_IN_ZH_BOOST);
+        Ok(SearchIndex {
+            dir: dir.to_path_buf(),
+            index,
+            reader,
+            f,
+            parser,
+            latin_parser,
+            meta,
+        })
+    }
+
+    /// What the build recorded about the index.
+    pub fn meta(&self) -> &IndexMeta {
+        &self.meta
+    }
+
+    /// The index folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Runs a search.
+    pub fn search(&self, opts: &SearchOptions) -> Result<SearchResults> {
+        let t0 = Instant::now();
+        let searcher = self.reader.searcher();
+        let query_has_han = has_han(&opts.query);
+        let parser = if query_has_han {
+            &self.parser
+        } else {
+            &self.latin_parser
+        };
+        let user = crate::query::parse(parser, &opts.query)?;
+        let filters = self.filters(opts)?;
+        let query = self.combine(&*user, &filters, opts.lang);
+        let fetch = opts.limit.saturating_mul(2).max(opts.limit + 10);
+        let (top, total) = searcher
+            .search(
+                &query,
+                &(TopDocs::with_limit(fetch.max(1)).order_by_score(), Count),
+            )
+            .map_err(self.tantivy("searching"))?;
+
+        let mut snippets = Snippets::new(&searcher, &*user, &self.f, query_has_han);
+        let mut hits: Vec<Hit> = Vec::new();
+        for (score, addr) in top {
+            if hits.len() >= opts.limit {
+                break;
+            }
+            let (record, stored) = self.load(&searcher, addr)?;
+            if let Some(h) = hits.iter_mut().find(|h| {
+                h.counterpart
+                    .as_ref()
+                    .is_some_and(|c| c.record.id == record.id)
+            }) {
+                h.counterpart.as_mut().expect("found above").matched = true;
+                continue;
+            }
+            let snippet = snippets.snippet(&record);
+            let counterpart = match stored.first_str(self.f.counterpart) {
+                Some(id) => self.by_id(&searcher, &id)?.map(|(r, _)| Counterpart {
+                    record: r,
+                    confidence: stored.first_f64(self.f.confidence).unwrap_or(0.0),
+                    matched: false,
+                }),
+                None => None,
+            };
+            hits.push(Hit {
+                score,
+                subjects: stored.all_str(self.f.subject),
+                scopes: stored.all_str(self.f.scope),
+                record,
+                snippet,
+                counterpart,
+            });
+        }
+        // A counterpart listed under an earlier hit may also have been
+        // fetched as a hit before that hit was known: fold it now.
+        let mut i = 0;
+        while i < hits.len() {
+            let id = hits[i].record.id.clone();
+            if let Some(j) = hits[..i]
+                .iter()
+                .position(|h| h.counterpart.as_ref().is_some_and(|c| c.record.id == id))
+            {
+                hits[j].counterpart.as_mut().expect("found above").matched = true;
+                hits.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+
+        let other_lang_total = match (total, opts.lang) {
+            (0, Some(lang)) => {
+                let q = self.combine(&*user, &filters, Some(lang.other()));
+                Some(
+                    searcher
+                        .search(&q, &Count)
+                        .map_err(self.tantivy("searching"))?,
+                )
+            }
+            _ => None,
+        };
+        Ok(SearchResults {
+            hits,
+            total,
+            other_lang_total,
+            elapsed: t0.elapsed(),
+        })
+    }
+
+    fn tantivy(&self, what: &'static str) -> impl FnOnce(tantivy::TantivyError) -> Error + '_ {
+        move |source| Error::Tantivy {
+            what,
+            path: self.dir.clone(),
+            source,
+        }
+    }
+
+    /// The filter clauses of `opts` other than the language.
+    fn filters(&self, opts: &SearchOptions) -> Result<Vec<Box<dyn Query>>> {
+        let mut v: Vec<Box<dyn Query>> = Vec::new();
+        if let Some(k) = opts.kind {
+            v.push(Box::new(TermQuery::new(
+                Term::from_field_text(self.f.kind, k.as_str()),
+                IndexRecordOption::Basic,
+            )));
+        }
+        if let Some(d) = &opts.doc {
+            let docs: Vec<Term> = self
+                .meta
+                .documents
+                .iter()
+                .filter(|e| e.id == *d || e.path.contains(d.as_str()))
+                .map(|e| Term::from_field_text(self.f.doc, &e.id))
+                .collect();
+            if docs.is_empty() {
+                return Err(Error::UnknownDoc {
+                    doc: d.clone(),
+                    known: self.meta.documents.iter().map(|e| e.id.clone()).collect(),
+                });
+            }
+            v.push(Box::new(TermSetQuery::new(docs)));
+        }
+        Ok(v)
+    }
+
+    /// The user query, restricted by the filters and to `lang`.
+    fn combine(
+        &self,
+        user: &dyn Query,
+        filters: &[Box<dyn Query>],
+        lang: Option<Lang>,
+    ) -> BooleanQuery {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, user.box_clone())];
+        if let Some(l) = lang {
+            let t = Term::from_field_text(self.f.lang, l.code());
+            clauses.push((
+                Occur::Must,
+                Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
+            ));
+        }
+        clauses.extend(filters.iter().map(|q| (Occur::Must, q.box_clone())));
+        BooleanQuery::new(clauses)
+    }
+
+    fn load(&self, searcher: &Searcher, addr: DocAddress) -> Result<(Record, TantivyDocument)> {
+        let d: TantivyDocument = searcher
+            .doc(addr)
+            .map_err(self.tantivy("reading a stored record from"))?;
+        let json = d.first_str(self.f.record).unwrap_or_default();
+        let record: Record = serde_json::from_str(&json).map_err(|e| Error::Stale {
+            dir: self.dir.clone(),
+            reason: format!("a stored record does not read as this kb's records ({e})"),
+            rebuild: "kb build".into(),
+        })?;
+        Ok((record, d))
+    }
+
+    fn by_id(&self, searcher: &Searcher, id: &str) -> Result<Option<(Record, TantivyDocument)>> {
+        let q = TermQuery::new(
+            Term::from_field_text(self.f.id, id),
+            IndexRecordOption::Basic,
+        );
+        let top = searcher
+            .search(&q, &TopDocs::with_limit(1).order_by_score())
+            .map_err(self.tantivy("looking up a counterpart in"))?;
+        match top.first() {
+            Some((_, addr)) => self.load(searcher, *addr).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The number of indexed records.
+    pub fn num_records(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// The underlying tantivy index (for tools and benchmarks).
+    pub fn tantivy_index(&self) -> &Index {
+        &self.index
+    }
+}
+
+/// Snippet generators, one a language, made when first needed.
+struct Snippets<'a> {
+    searcher: &'a Searcher,
+    query: &'a dyn Query,
+    f: &'a Fields,
+    query_has_han: bool,
+    zh: Option<SnippetGenerator>,
+    en: Option<SnippetGenerator>,
+}
+
+impl<'a> Snippets<'a> {
+    fn new(
+        searcher: &'a Searcher,
+        query: &'a dyn Query,
+        f: &'a Fields,
+        query_has_han: bool,
+    ) -> Self {
+        Snippets {
+            searcher,
+            query,
+            f,
+            query_has_han,
+            zh: None,
+            en: None,
+        }
+    }
+
+    fn generator(&mut self, zh: bool) -> &SnippetGenerator {
+        let slot = if zh { &mut self.zh } else { &mut self.en };
+        if slot.is_none() {
+            let field = self.f.text(zh);
+            let mut terms: BTreeMap<String, f32> = BTreeMap::new();
+            let searcher = self.searcher;
+            self.query.query_terms(&mut |term, _| {
+                if term.field() == field {
+                    if let Some(s) = term.value().as_str() {
+                        let df = searcher.doc_freq(term).unwrap_or(0);
+                        if df > 0 {
+                            terms.insert(s.to_string(), 1.0 / (1.0 + df as f32));
+                        }
+                    }
+                }
+            });
+            let analyzer = schema::snippet_analyzer(zh, self.query_has_han);
+            *slot = Some(SnippetGenerator::new(terms, analyzer, field, SNIPPET_BYTES));
+        }
+        slot.as_ref().expect("just set")
+    }
+
+    /// The snippet of a record: from its text, or when the match is only in
+    /// what else is indexed for it (a table row's column headers, a FAQ's
+    /// answer) from that, or else the start of its text.
+    fn snippet(&mut self, r: &Record) -> Snippet {
+        let zh = r.lang == Lang::Zh;
+        if let Some(s) = self.highlight(zh, &r.text) {
+            return s;
+        }
+        let full = indexed_text(r);
+        if full.len() > r.text.len() {
+            if let Some(s) = self.highlight(zh, &full) {
+                return s;
+            }
+        }
+        let end = floor_boundary(&r.text, SNIPPET_BYTES);
+        Snippet {
+            text: r.text[..end].to_string(),
+            highlights: Vec::new(),
+            cut_start: false,
+            cut_end: end < r.text.len(),
+        }
+    }
+
+    fn highlight(&mut self, zh: bool, text: &str) -> Option<Snippet> {
+        let s = self.generator(zh).snippet(text);
+        if s.highlighted().is_empty() {
+            return None;
+        }
+        let range = s.fragment_range();
+        let (text, shift, cut_start, cut_end) = if text.len() <= SNIPPET_BYTES {
+            (text.to_string(), range.start, false, false)
+        } else {
+            (
+                s.fragment().to_string(),
+                0,
+                range.start > 0,
+                range.end < text.len(),
+            )
+        };
+        let mut highlights: Vec<Range<usize>> = Vec::new();
+        for h in s.highlighted() {
+            let h = h.start + shift..h.end + shift;
+            match highlights.last_mut() {
+                Some(last) if h.start <= last.end => last.end = last.end.max(h.end),
+                _ => highlights.push(h),
+            }
+        }
+        Some(Snippet {
+            text,
+            highlights,
+            cut_start,
+            cut_end,
+        })
+    }
+}
+
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    if i >= s.len() {
+        return s.len();
+    }
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Reading stored values.
+trait StoredExt {
+    fn first_str(&self, f: tantivy::schema::Field) -> Option<String>;
+    fn all_str(&self, f: tantivy::schema::Field) -> Vec<String>;
+    fn first_f64(&self, f: tantivy::schema::Field) -> Option<f64>;
+}
+
+impl StoredExt for TantivyDocument {
+    fn first_str(&self, f: tantivy::schema::Field) -> Option<String> {
+        self.get_first(f)
+            .and_then(|v| v.as_str().map(str::to_string))
+    }
+    fn all_str(&self, f: tantivy::schema::Field) -> Vec<String> {
+        self.get_all(f)
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    }
+    fn first_f64(&self, f: tantivy::schema::Field) -> Option<f64> {
+        self.get_first(f).and_then(|v| v.as_f64())
+    }
+}

@@ -1,0 +1,718 @@
+//! Rendering hand-made documents, alignment and rules: page snapshots, the
+//! language switch, generated questions, escaping, determinism, and the
+//! JavaScript tokeniser agreeing with the Rust one.
+
+use std::path::Path;
+
+use kb_model::alignment::{Alignment, DocumentPair};
+use kb_model::rules::{BilingualText, Op, Rule, RuleSet, RuleSource};
+use kb_model::{Cell, Document, Image, Lang, LangSource, Link, NoteType, Record, RecordKind};
+use scraper::{Html, Selector};
+
+fn rec(doc: &str, lang: Lang, n: u32, kind: RecordKind, path: &[&str], text: &str) -> Record {
+    Record {
+        id: format!("{doc}#{:06x}", n * 4099),
+        doc: doc.into(),
+        path: format!("{doc}.md"),
+        lang,
+        kind,
+        heading_path: path.iter().map(|s| s.to_string()).collect(),
+        text: text.into(),
+        lines: [n, n],
+        ordinal: None,
+        number: None,
+        level: None,
+        note_type: None,
+        question: None,
+        answer: None,
+        cells: vec![],
+        table: None,
+        info: None,
+        links: vec![],
+        images: vec![],
+    }
+}
+
+fn document(id: &str, lang: Lang, title: &str, records: Vec<Record>) -> Document {
+    Document {
+        id: id.into(),
+        path: format!("{id}.md"),
+        lang,
+        lang_source: LangSource::Detected,
+        title: title.into(),
+        encoding: "UTF-8".into(),
+        hash: "0".into(),
+        line_count: records.len() as u32,
+        bytes: 0,
+        records,
+    }
+}
+
+fn zh_doc() -> Document {
+    let d = "zh/market";
+    let z = Lang::Zh;
+    let mut h = rec(d, z, 1, RecordKind::Heading, &[], "云市场服务商");
+    h.level = Some(1);
+    let mut h2 = rec(
+        d,
+        z,
+        2,
+        RecordKind::Heading,
+        &["云市场服务商"],
+        "微信小程序市场",
+    );
+    h2.level = Some(4); // a skipped level in the source becomes h2 on the page
+    let mut r1 = rec(
+        d,
+        z,
+        3,
+        RecordKind::Requirement,
+        &["云市场服务商", "微信小程序市场"],
+        "1、服务商注册资本大于100万；",
+    );
+    r1.ordinal = Some("1、".into());
+    r1.number = Some(1);
+    let mut r2 = rec(
+        d,
+        z,
+        4,
+        RecordKind::Requirement,
+        &["云市场服务商", "微信小程序市场"],
+        "2、接受《云市场服务商管理规范》。",
+    );
+    r2.ordinal = Some("2、".into());
+    r2.number = Some(2);
+    r2.links = vec![Link {
+        text: "云市场服务商管理规范".into(),
+        url: "https://cloud.tencent.com/document/product/306/11341".into(),
+    }];
+    let mut s1 = rec(
+        d,
+        z,
+        5,
+        RecordKind::Step,
+        &["云市场服务商", "微信小程序市场"],
+        "步骤一 注册账号",
+    );
+    s1.ordinal = Some("步骤一".into());
+    s1.number = Some(1);
+    let mut note = rec(
+        d,
+        z,
+        6,
+        RecordKind::Note,
+        &["云市场服务商", "微信小程序市场"],
+        "请确保公司名称与营业执照一致 <b>。",
+    );
+    note.note_type = Some(NoteType::Warning);
+    let mut img = rec(
+        d,
+        z,
+        7,
+        RecordKind::Image,
+        &["云市场服务商", "微信小程序市场"],
+        "",
+    );
+    img.images = vec![Image {
+        alt: "".into(),
+        src: "https://qcloudimg.tencent-cloud.cn/raw/a.png".into(),
+    }];
+    let mut th = rec(
+        d,
+        z,
+        8,
+        RecordKind::TableHeader,
+        &["云市场服务商", "微信小程序市场"],
+        "| 类别 | 类别 | 服务费 |",
+    );
+    th.table = Some(1);
+    let mut row1 = rec(
+        d,
+        z,
+        9,
+        RecordKind::TableRow,
+        &["云市场服务商", "微信小程序市场"],
+        "公共权益 | 培训 | 有",
+    );
+    row1.table = Some(1);
+    row1.cells = vec![
+        Cell {
+            header: "类别".into(),
+            text: "公共权益".into(),
+            spanned: false,
+        },
+        Cell {
+            header: "类别".into(),
+            text: "培训".into(),
+            spanned: false,
+        },
+        Cell {
+            header: "服务费".into(),
+            text: "有".into(),
+            spanned: false,
+        },
+    ];
+    let mut row2 = row1.clone();
+    row2.id = format!("{d}#row2");
+    row2.cells[0].spanned = true;
+    row2.cells[1].text = "咨询\n服务".into();
+    let mut faq = rec(
+        d,
+        z,
+        10,
+        RecordKind::Faq,
+        &["云市场服务商"],
+        "个人能否成为云市场服务商？\n抱歉，必须是企业认证的用户。",
+    );
+    faq.level = Some(3);
+    faq.question = Some("个人能否成为云市场服务商？".into());
+    faq.answer = Some("抱歉，必须是企业认证的用户。".into());
+    document(
+        d,
+        z,
+        "云市场服务商",
+        vec![h, h2, r1, r2, s1, note, img, th, row1, row2, faq],
+    )
+}
+
+fn en_doc() -> Document {
+    let d = "en/market";
+    let e = Lang::En;
+    let mut h = rec(d, e, 1, RecordKind::Heading, &[], "Marketplace Providers");
+    h.level = Some(1);
+    let mut r1 = rec(
+        d,
+        e,
+        2,
+        RecordKind::Requirement,
+        &["Marketplace Providers"],
+        "1. Registered capital of more than CNY 1 million;",
+    );
+    r1.ordinal = Some("1.".into());
+    r1.number = Some(1);
+    let mut faq = rec(
+        d,
+        e,
+        3,
+        RecordKind::Faq,
+        &["Marketplace Providers"],
+        "Can individuals apply?\nNo.",
+    );
+    faq.level = Some(2);
+    faq.question = Some("Can individuals apply?".into());
+    faq.answer = Some("No, see the [process].".into());
+    faq.links = vec![Link {
+        text: "process".into(),
+        url: " JaVaScRiPt:alert(1)".into(),
+    }];
+    document(d, e, "Marketplace Providers", vec![h, r1, faq])
+}
+
+fn lonely_doc() -> Document {
+    let d = "zh/lonely";
+    let mut h = rec(
+        d,
+        Lang::Zh,
+        1,
+        RecordKind::Heading,
+        &[],
+        "独立文档 <script>alert(1)</script>",
+    );
+    h.level = Some(2);
+    let p = rec(
+        d,
+        Lang::Zh,
+        2,
+        RecordKind::Paragraph,
+        &["独立文档"],
+        "正文 \" ' & < >",
+    );
+    let mut html = rec(
+        d,
+        Lang::Zh,
+        3,
+        RecordKind::Html,
+        &["独立文档"],
+        r#"<div onclick="x()"><a href="javascript:alert(1)">x</a><img src="https://a.invalid/i.png" onerror="alert(1)" alt="i"></div>"#,
+    );
+    html.lines = [3, 3];
+    document(
+        d,
+        Lang::Zh,
+        "独立文档 <script>alert(1)</script>",
+        vec![h, p, html],
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn rule(
+    id: &str,
+    record: &str,
+    doc: &str,
+    scope: &str,
+    subject: &str,
+    op: Op,
+    value: serde_json::Value,
+    unit: &str,
+) -> Rule {
+    Rule {
+        id: id.into(),
+        scope: scope.into(),
+        subject: Some(subject.into()),
+        op: Some(op),
+        value: Some(value),
+        unit: Some(unit.into()),
+        kind: "quantitative".into(),
+        confidence: 0.9,
+        source: RuleSource {
+            doc: doc.into(),
+            record: record.into(),
+            path: format!("{doc}.md"),
+            lines: [3, 3],
+            counterpart: None,
+        },
+        text: BilingualText {
+            zh: Some("服务商注册资本大于100万".into()),
+            en: None,
+        },
+        ..Default::default()
+    }
+}
+
+fn inputs() -> (Vec<Document>, Alignment, RuleSet) {
+    let zh = zh_doc();
+    let en = en_doc();
+    let docs = vec![en.clone(), lonely_doc(), zh.clone()];
+    let alignment = Alignment {
+        documents: vec![DocumentPair {
+            zh: zh.id.clone(),
+            en: en.id.clone(),
+            confidence: 0.87,
+            evidence: vec![],
+        }],
+        unpaired_documents: vec!["zh/lonely".into()],
+        ..Alignment::default()
+    };
+    let rules = RuleSet {
+        version: 1,
+        rules: vec![
+            rule(
+                "r1",
+                &zh.records[2].id,
+                &zh.id,
+                "微信小程序市场",
+                "registered_capital",
+                Op::Gt,
+                serde_json::json!(1_000_000),
+                "CNY",
+            ),
+            rule(
+                "r2",
+                &en.records[1].id,
+                &en.id,
+                "Marketplace Provider",
+                "registered_capital",
+                Op::Gt,
+                serde_json::json!(1_000_000),
+                "CNY",
+            ),
+        ],
+    };
+    (docs, alignment, rules)
+}
+
+fn render(dir: &Path, with_extras: bool) -> kb_publish::SiteStats {
+    let (docs, alignment, rules) = inputs();
+    if with_extras {
+        kb_publish::render_site(dir, &docs, Some(&alignment), Some(&rules)).unwrap()
+    } else {
+        kb_publish::render_site(dir, &docs, None, None).unwrap()
+    }
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn sel(s: &str) -> Selector {
+    Selector::parse(s).unwrap()
+}
+
+fn main_of(html: &str) -> String {
+    Html::parse_document(html)
+        .select(&sel("main"))
+        .next()
+        .unwrap()
+        .html()
+}
+
+#[test]
+fn pages_render_as_in_the_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let stats = render(dir.path(), true);
+    assert_eq!(stats.documents, 3);
+    assert_eq!(stats.faq_entries, 2);
+    assert_eq!(stats.generated_questions, 2);
+    assert_eq!(stats.rules_shown, 2);
+    insta::assert_snapshot!(
+        "zh_document_main",
+        main_of(&read(&dir.path().join("zh/docs/market.html")))
+    );
+    insta::assert_snapshot!("zh_faq_page", read(&dir.path().join("zh/faq.html")));
+    insta::assert_snapshot!(
+        "en_index_main",
+        main_of(&read(&dir.path().join("en/index.html")))
+    );
+    insta::assert_snapshot!("sitemap", read(&dir.path().join("sitemap.xml")));
+}
+
+#[test]
+fn the_switch_goes_to_the_counterpart_or_says_there_is_none() {
+    let dir = tempfile::tempdir().unwrap();
+    render(dir.path(), true);
+    let zh = Html::parse_document(&read(&dir.path().join("zh/docs/market.html")));
+    let a = zh.select(&sel("#lang-switch")).next().unwrap();
+    assert_eq!(a.value().attr("href"), Some("../../en/docs/market.html"));
+    assert_eq!(a.value().attr("lang"), Some("en"));
+    let alts: Vec<(String, String)> = zh
+        .select(&sel(r#"link[rel="alternate"]"#))
+        .map(|l| {
+            (
+                l.value().attr("hreflang").unwrap().into(),
+                l.value().attr("href").unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        alts,
+        [
+            (
+                "zh".into(),
+                "http://127.0.0.1:8000/zh/docs/market.html".into()
+            ),
+            (
+                "en".into(),
+                "http://127.0.0.1:8000/en/docs/market.html".into()
+            ),
+            (
+                "x-default".into(),
+                "http://127.0.0.1:8000/en/docs/market.html".into()
+            ),
+        ]
+    );
+    let lonely = Html::parse_document(&read(&dir.path().join("zh/docs/lonely.html")));
+    assert!(lonely.select(&sel("#lang-switch-none")).next().is_some());
+    assert_eq!(
+        lonely
+            .select(&sel("#lang-switch"))
+            .next()
+            .unwrap()
+            .value()
+            .attr("href"),
+        Some("../../en/index.html")
+    );
+
+    // Without an alignment nothing is paired, and every document page says so.
+    let dir = tempfile::tempdir().unwrap();
+    render(dir.path(), false);
+    for p in ["zh/docs/market.html", "en/docs/market.html"] {
+        let page = read(&dir.path().join(p));
+        assert!(page.contains(r#"id="lang-switch-none""#), "{p}");
+        assert!(
+            !page.contains("class=\"rule "),
+            "{p}: no rules without a rule set"
+        );
+    }
+}
+
+#[test]
+fn generated_questions_read_naturally_and_link_to_their_source() {
+    let dir = tempfile::tempdir().unwrap();
+    render(dir.path(), true);
+    let zh = Html::parse_document(&read(&dir.path().join("zh/faq.html")));
+    let gen: Vec<String> = zh
+        .select(&sel(".qa-generated .question"))
+        .map(|q| q.text().collect())
+        .collect();
+    assert_eq!(gen, ["成为微信小程序市场服务商需要多少注册资本？"]);
+    let src = zh
+        .select(&sel(".qa-generated .source a"))
+        .next()
+        .unwrap()
+        .value()
+        .attr("href")
+        .unwrap();
+    let (file, anchor) = src.split_once('#').unwrap();
+    let page = Html::parse_document(&read(&dir.path().join("zh").join(file)));
+    let target = page
+        .select(&sel(&format!("#{anchor}")))
+        .next()
+        .expect("the source element exists");
+    assert!(target
+        .text()
+        .collect::<String>()
+        .contains("注册资本大于100万"));
+    let answer: String = zh
+        .select(&sel(".qa-generated .answer"))
+        .next()
+        .unwrap()
+        .text()
+        .collect();
+    assert!(answer.contains("注册资本大于100万元"), "{answer}");
+    let en = read(&dir.path().join("en/faq.html"));
+    assert!(en.contains("How much registered capital does a Marketplace Provider need?"));
+}
+
+#[test]
+fn document_text_is_escaped_and_unsafe_urls_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    render(dir.path(), true);
+    let lonely = read(&dir.path().join("zh/docs/lonely.html"));
+    assert!(!lonely.contains("<script>alert"), "titles are escaped");
+    assert!(
+        lonely.contains("&lt;script&gt;alert(1)&lt;"),
+        "shown as text"
+    );
+    assert!(
+        lonely.contains("正文 &quot; &#x27; &amp; &lt; &gt;"),
+        "{lonely}"
+    );
+    let lower = lonely.to_ascii_lowercase();
+    assert!(
+        !lower.contains("onclick") && !lower.contains("onerror") && !lower.contains("javascript:")
+    );
+    assert!(
+        lonely.contains(r#"src="https://a.invalid/i.png""#),
+        "safe parts of raw HTML are kept"
+    );
+    let en = read(&dir.path().join("en/faq.html")).to_ascii_lowercase();
+    assert!(
+        !en.contains("javascript:"),
+        "a javascript: link in an answer stays text"
+    );
+    assert!(en.contains("process"));
+}
+
+#[test]
+fn json_ld_describes_the_faq_page() {
+    let dir = tempfile::tempdir().unwrap();
+    render(dir.path(), true);
+    let page = Html::parse_document(&read(&dir.path().join("zh/faq.html")));
+    let raw: String = page
+        .select(&sel(r#"script[type="application/ld+json"]"#))
+        .next()
+        .unwrap()
+        .text()
+        .collect();
+    let v: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(v["@type"], "FAQPage");
+    let names: Vec<&str> = v["mainEntity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "个人能否成为云市场服务商？",
+            "成为微信小程序市场服务商需要多少注册资本？"
+        ]
+    );
+    assert_eq!(
+        v["mainEntity"][0]["acceptedAnswer"]["text"],
+        "抱歉，必须是企业认证的用户。"
+    );
+}
+
+#[test]
+fn output_is_deterministic() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    render(a.path(), true);
+    let (mut docs, alignment, rules) = inputs();
+    docs.reverse();
+    kb_publish::render_site(b.path(), &docs, Some(&alignment), Some(&rules)).unwrap();
+    let list = |d: &Path| {
+        let mut v = Vec::new();
+        let mut stack = vec![d.to_path_buf()];
+        while let Some(p) = stack.pop() {
+            for e in std::fs::read_dir(&p).unwrap().flatten() {
+                if e.path().is_dir() {
+                    stack.push(e.path());
+                } else {
+                    v.push((
+                        e.path().strip_prefix(d).unwrap().to_path_buf(),
+                        std::fs::read(e.path()).unwrap(),
+                    ));
+                }
+            }
+        }
+        v.sort();
+        v
+    };
+    assert_eq!(
+        list(a.path()),
+        list(b.path()),
+        "input order does not change a byte"
+    );
+}
+
+#[test]
+fn an_override_folder_replaces_templates_by_name() {
+    let tpl = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tpl.path().join("static")).unwrap();
+    std::fs::write(tpl.path().join("static/site.css"), "body { color: red }\n").unwrap();
+    std::fs::write(
+        tpl.path().join("search.html"),
+        "{% extends \"base.html\" %}{% block main %}<h1>CUSTOM {{ title }}</h1>{% endblock %}",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (docs, _, _) = inputs();
+    let opts = kb_publish::SiteOptions {
+        templates: Some(tpl.path().to_path_buf()),
+        ..Default::default()
+    };
+    kb_publish::render_site_with(out.path(), &docs, None, None, &opts).unwrap();
+    assert_eq!(
+        read(&out.path().join("static/site.css")),
+        "body { color: red }\n"
+    );
+    assert!(read(&out.path().join("en/search.html")).contains("<h1>CUSTOM Search</h1>"));
+    assert!(
+        read(&out.path().join("en/faq.html")).contains("FAQPage"),
+        "other templates stay embedded"
+    );
+
+    std::fs::write(tpl.path().join("faq.html"), "{% if %}").unwrap();
+    let err = kb_publish::render_site_with(out.path(), &docs, None, None, &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("faq.html"), "{err}");
+}
+
+/// Strings the JavaScript and Rust tokenisers must split alike.
+const TOKENIZER_CASES: &[&str] = &[
+    "注册资本",
+    "云",
+    "成为微信小程序市场服务商需要多少注册资本？",
+    "Registered Capital",
+    "SaaS小程序100万",
+    "7 * 8小时",
+    "2–4 business days",
+    "企业版技术合作伙伴(试用)",
+    "ÉCOLE Straße İstanbul ΣΊΣΥΦΟΣ",
+    "１２３ＡＢＣ",
+    "𠀀𠀁 ext-B",
+    "tab\tand\nnewline",
+    "don't stop",
+    "",
+    "   ",
+    "合作伙伴 partner 合作",
+];
+
+#[test]
+fn javascript_and_rust_split_queries_and_text_alike() {
+    let node = std::process::Command::new("node").arg("--version").output();
+    if !node.is_ok_and(|o| o.status.success()) {
+        eprintln!("node not found: skipping the JavaScript comparison");
+        return;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates/static/search.js");
+    let program = format!(
+        "const s = require({script:?}); const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));\
+         process.stdout.write(JSON.stringify(cases.map(c => [s.queryTerms(c), s.indexTerms(c)])));",
+        script = script.to_str().unwrap()
+    );
+    let mut child = std::process::Command::new("node")
+        .arg("-e")
+        .arg(program)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(TOKENIZER_CASES).unwrap().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let js: Vec<(Vec<String>, Vec<String>)> = serde_json::from_slice(&out.stdout).unwrap();
+    for (case, (jq, ji)) in TOKENIZER_CASES.iter().zip(js) {
+        assert_eq!(
+            jq,
+            kb_publish::tokenize::query_terms(case),
+            "query terms of {case:?}"
+        );
+        assert_eq!(
+            ji,
+            kb_publish::tokenize::index_terms(case),
+            "index terms of {case:?}"
+        );
+    }
+}
+
+#[test]
+fn the_shipped_script_finds_what_the_index_holds() {
+    let node = std::process::Command::new("node").arg("--version").output();
+    if !node.is_ok_and(|o| o.status.success()) {
+        eprintln!("node not found: skipping");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    render(dir.path(), true);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates/static/search.js");
+    let program = format!(
+        "globalThis.window = globalThis; require({zh:?}); require({en:?}); const s = require({script:?});\
+         const r = ['注册资本', '云', 'registered CAPITAL', 'constructor', '不存在的词']\
+           .map(q => s.search(window.KB_SEARCH[/[a-z]/i.test(q) ? 'en' : 'zh'], q, 5));\
+         process.stdout.write(JSON.stringify(r));",
+        zh = dir.path().join("search/index.zh.js").to_str().unwrap(),
+        en = dir.path().join("search/index.en.js").to_str().unwrap(),
+        script = script.to_str().unwrap()
+    );
+    let out = std::process::Command::new("node")
+        .arg("-e")
+        .arg(program)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let first_url = |i: usize| r[i]["hits"][0]["url"].as_str().unwrap_or("").to_string();
+    assert!(
+        r[0]["hits"][0]["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("注册资本"),
+        "{}",
+        r[0]
+    );
+    assert!(first_url(0).starts_with("zh/"), "{}", r[0]);
+    assert!(
+        r[1]["total"].as_u64().unwrap() > 0,
+        "one-character queries find something"
+    );
+    assert!(
+        r[2]["hits"][0]["snippet"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("registered capital"),
+        "{}",
+        r[2]
+    );
+    assert_eq!(r[3]["total"], 0, "object keys are not terms");
+    assert_eq!(r[4]["total"], 0);
+}
