@@ -223,6 +223,8 @@ pub fn parse_document(rel_path: &str, text: &str, lang: Option<Lang>) -> Result<
     opts.insert(Options::ENABLE_YAML_STYLE_METADATA_BLOCKS);
     opts.insert(Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS);
     opts.insert(Options::ENABLE_GFM);
+    // Not ENABLE_HEADING_ATTRIBUTES: with it pulldown-cmark 0.13 runs a
+    // heading on past a lone CR; `{#anchor}` is removed in `heading` instead.
     let events: Vec<_> = Parser::new_ext(text, opts).into_offset_iter().collect();
     let mut p = DocParser {
         idx: LineIndex::new(text),
@@ -257,11 +259,14 @@ pub fn parse_document(rel_path: &str, text: &str, lang: Option<Lang>) -> Result<
         lang
     };
     assign_ids(&mut p.records);
-    let title = p
+    let front_title = p
         .records
         .iter()
-        .find(|r| r.level.is_some())
-        .map(|r| r.text.lines().next().unwrap_or("").to_string())
+        .find(|r| r.kind == RecordKind::FrontMatter)
+        .and_then(|r| front_matter_title(&r.text));
+    let title = front_title
+        .or_else(|| p.records.iter().find(|r| r.level.is_some()).map(|r| r.text.clone()))
+        .map(|t| t.lines().next().unwrap_or("").to_string())
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| id.rsplit('/').next().unwrap_or(&id).to_string());
     Ok(Document {
@@ -275,6 +280,27 @@ pub fn parse_document(rel_path: &str, text: &str, lang: Option<Lang>) -> Result<
         line_count: p.idx.count(),
         bytes: text.len() as u64,
         records: p.records,
+    })
+}
+
+/// A heading's text without a trailing `{#anchor .class}` block (pandoc, Docusaurus).
+fn strip_heading_attributes(text: &str) -> &str {
+    let t = text.trim_end();
+    if let Some(open) = t.rfind('{') {
+        let attrs = &t[open..];
+        if attrs.ends_with('}') && attrs[1..].starts_with(['#', '.']) && !attrs[1..attrs.len() - 1].contains(['{', '}']) {
+            return t[..open].trim_end();
+        }
+    }
+    t
+}
+
+/// The `title:` of YAML (or `title =` of TOML) front matter, unquoted.
+fn front_matter_title(front: &str) -> Option<String> {
+    front.lines().find_map(|l| {
+        let rest = l.strip_prefix("title:").or_else(|| l.strip_prefix("title ="))?;
+        let t = rest.trim().trim_matches(|c| c == '"' || c == '\'').trim();
+        (!t.is_empty()).then(|| t.to_string())
     })
 }
 
@@ -431,12 +457,16 @@ impl<'a> DocParser<'a> {
 
     fn heading(&mut self, i: usize, j: usize, level: u8, range: &Range<usize>) {
         let runs = inline_runs(&self.events[i + 1..j], &self.idx);
-        let text = join_runs(&runs).replace('\n', " ");
+        let text = strip_heading_attributes(&join_runs(&runs).replace('\n', " ")).to_string();
         while self.headings.last().is_some_and(|h| h.0 >= level) {
             self.headings.pop();
         }
         self.lead_in = None;
-        let mut r = self.record(RecordKind::Heading, self.idx.span(range), text.clone());
+        let mut lines = self.idx.span(range);
+        if self.idx.line(lines[0]).trim_start().starts_with('#') {
+            lines[1] = lines[0]; // an ATX heading is one line, whatever its range says
+        }
+        let mut r = self.record(RecordKind::Heading, lines, text.clone());
         r.level = Some(level);
         let mut is_step = false;
         if classify::is_question(&text) {

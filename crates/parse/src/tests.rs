@@ -296,3 +296,14 @@ fn an_item_whose_only_content_is_a_block_on_its_line_is_that_block() {
     let rs = parse("3) #\n\n1. > 引用\n");
     assert_eq!(kinds(&rs), [(RecordKind::Heading, [1, 1]), (RecordKind::Note, [3, 3])]);
 }
+
+#[test]
+fn heading_anchors_are_not_text_and_front_matter_names_the_title() {
+    let doc = parse_document("zh/a.md", "---\ntitle: \"Upstream 上游\"\n---\n\n## 描述 {#description}\n\n正文。\n", None).unwrap();
+    check_lossless("---\ntitle: \"Upstream 上游\"\n---\n\n## 描述 {#description}\n\n正文。\n", &doc).unwrap();
+    assert_eq!(doc.title, "Upstream 上游");
+    assert_eq!(doc.records[1].text, "描述");
+    assert_eq!(doc.records[2].heading_path, ["描述"]);
+    let doc = parse_document("zh/b.md", "# 标题\n", None).unwrap();
+    assert_eq!(doc.title, "标题");
+}
