@@ -81,7 +81,7 @@ pub fn candidates(zh: &[usize], en: &[usize], profiles: &[Profile<'_>]) -> Vec<(
     let n = zh.len() + en.len();
     let cap = 8usize.max((n as f64).sqrt().ceil() as usize * 2);
     let mut shared: HashMap<(usize, usize), f64> = HashMap::new();
-    let mut keys: Vec<(&String, &(Vec<usize>, Vec<usize>))> = post.iter().collect();
+    let mut keys: Vec<_> = post.iter().collect();
     keys.sort_by(|a, b| a.0.cmp(b.0));
     for (_, (zs, es)) in &keys {
         if zs.is_empty() || es.is_empty() || zs.len() > cap || es.len() > cap {

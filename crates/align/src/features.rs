@@ -253,10 +253,9 @@ pub fn numbers(text: &str, lang: Lang) -> (Vec<Num>, Vec<String>) {
                         Some(1e6)
                     } else if rest_trim.starts_with("billion") {
                         Some(1e9)
-                    } else if rest_trim.starts_with("thousand") {
-                        Some(1e3)
-                    } else if rest_trim.starts_with('k')
-                        && !rest_trim[1..].starts_with(|c: char| c.is_ascii_alphabetic())
+                    } else if rest_trim.starts_with("thousand")
+                        || (rest_trim.starts_with('k')
+                            && !rest_trim[1..].starts_with(|c: char| c.is_ascii_alphabetic()))
                     {
                         Some(1e3)
                     } else {
@@ -292,8 +291,8 @@ pub fn numbers(text: &str, lang: Lang) -> (Vec<Num>, Vec<String>) {
 }
 
 /// A language-neutral key for a link target: lower-cased host and path,
-/// without scheme, `www.`, query, fragment, trailing `/` or `.md`, and with
-/// language path segments (`zh`, `en`, `zh-cn`, …) replaced by `{lang}`.
+/// without scheme, `www.`, query, fragment, trailing `/` or `.md`, and without
+/// language path segments (`zh`, `en`, `zh-cn`, …).
 /// `None` for links that name no target (`#anchor`, `mailto:` kept).
 pub fn url_key(url: &str) -> Option<String> {
     let u = url.trim();
@@ -318,7 +317,8 @@ pub fn url_key(url: &str) -> Option<String> {
             continue;
         }
         if Lang::parse(s).is_some() {
-            segs.push("{lang}".into());
+            // `/zh/docs/x` and `/docs/x` (the default language) are one target.
+            continue;
         } else {
             segs.push(s.strip_suffix(".md").unwrap_or(s).to_string());
         }
@@ -527,9 +527,13 @@ mod tests {
     fn url_keys_are_language_neutral() {
         assert_eq!(
             url_key("https://www.Example.com/zh/docs/a.md#x").unwrap(),
-            "example.com/{lang}/docs/a"
+            "example.com/docs/a"
         );
-        assert_eq!(url_key("../en/docs/a.md").unwrap(), "../{lang}/docs/a");
+        assert_eq!(url_key("../en/docs/a.md").unwrap(), "../docs/a");
+        assert_eq!(
+            url_key("https://apisix.apache.org/zh/docs/x/").unwrap(),
+            url_key("https://apisix.apache.org/docs/x").unwrap()
+        );
         assert_eq!(url_key("#top"), None);
         let a = vec![url_key("https://console.cloud.tencent.com/developer").unwrap()];
         let b = vec![url_key("https://console.intl.cloud.tencent.com/developer").unwrap()];

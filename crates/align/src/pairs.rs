@@ -5,13 +5,15 @@
 //! the monotone pass left over when the content clearly agrees (moved rows or
 //! items), and finally report the drift between the paired records.
 
+use std::borrow::Cow;
+
 use kb_model::alignment::{Drift, Evidence, RecordPair, SectionPair};
 use kb_model::{Record, RecordKind};
 
 use crate::docs::TRANSLATION;
 use crate::dp::{self, Bead};
 use crate::features::{
-    concept_sim, length_prob, match_numbers, number_sim, round3, url_sim, Feats,
+    concept_sim, dice_sorted, length_prob, match_numbers, number_sim, round3, url_sim, Feats,
 };
 use crate::profile::{Class, Profile};
 
@@ -51,6 +53,8 @@ struct Section {
     end: usize,
     level: u8,
     feats: Feats,
+    /// Every key of every number, sorted (a cheap stand-in for number matching).
+    nums: Vec<String>,
     path: Vec<String>,
 }
 
@@ -71,12 +75,22 @@ fn sections(p: &Profile<'_>) -> Vec<Section> {
                 end: i,
                 level: if is_heading { r.level.unwrap_or(1) } else { 0 },
                 feats: Feats::default(),
+                nums: Vec::new(),
                 path,
             });
         }
         let s = out.last_mut().expect("a section exists");
         s.end = i + 1;
         s.feats.absorb(&p.feats[i]);
+        s.nums.extend(
+            p.feats[i]
+                .numbers
+                .iter()
+                .flat_map(|n| n.keys.iter().cloned()),
+        );
+    }
+    for s in &mut out {
+        s.nums.sort();
     }
     out
 }
@@ -128,19 +142,31 @@ fn merged(feats: &[Feats], range: std::ops::Range<usize>) -> Feats {
 }
 
 fn section_sim(z: &Profile<'_>, zs: &[Section], e: &Profile<'_>, es: &[Section]) -> f64 {
-    let fz = if zs.len() == 1 {
-        zs[0].feats.clone()
+    let fz: Cow<'_, Feats> = if zs.len() == 1 {
+        Cow::Borrowed(&zs[0].feats)
     } else {
-        merged_sections(zs)
+        Cow::Owned(merged_sections(zs))
     };
-    let fe = if es.len() == 1 {
-        es[0].feats.clone()
+    let fe: Cow<'_, Feats> = if es.len() == 1 {
+        Cow::Borrowed(&es[0].feats)
     } else {
-        merged_sections(es)
+        Cow::Owned(merged_sections(es))
     };
     let mut m = Mix::new();
     m.add(2.0, length_prob(fz.units, fe.units));
-    m.opt(3.0, number_sim(&fz, &fe));
+    let (nz, ne): (Cow<'_, [String]>, Cow<'_, [String]>) = if zs.len() == 1 && es.len() == 1 {
+        (Cow::Borrowed(&zs[0].nums), Cow::Borrowed(&es[0].nums))
+    } else {
+        let all = |ss: &[Section]| {
+            let mut v: Vec<String> = ss.iter().flat_map(|s| s.nums.iter().cloned()).collect();
+            v.sort();
+            v
+        };
+        (Cow::Owned(all(zs)), Cow::Owned(all(es)))
+    };
+    if !nz.is_empty() || !ne.is_empty() {
+        m.add(3.0, dice_sorted(&nz, &ne));
+    }
     m.opt(2.0, url_sim(&fz.urls, &fe.urls));
     m.opt(3.0, concept_sim(&fz.concepts, &fe.concepts));
     let (lz, le) = (zs[0].level, es[0].level);
@@ -400,7 +426,10 @@ fn compatible(a: Class, b: Class) -> Option<f64> {
     use Class::*;
     Some(match (a, b) {
         _ if a == b => 1.0,
+        (StepHeading, Heading | Item) | (Heading | Item, StepHeading) => 0.9,
         (Item, Prose) | (Prose, Item) => 0.6,
+        // One side may put in a table what the other lists item by item.
+        (Item, TableRow) | (TableRow, Item) => 0.6,
         (Heading, Item) | (Item, Heading) | (Heading, Prose) | (Prose, Heading) => 0.3,
         (Other, _) | (_, Other) => 0.3,
         _ => return None,
@@ -433,15 +462,15 @@ fn record_sim(
         return (0.0, ev);
     };
     let (rz, re) = (&z.doc.records[zi[0]], &e.doc.records[ei[0]]);
-    let fz = if zi.len() == 1 {
-        z.feats[zi[0]].clone()
+    let fz: Cow<'_, Feats> = if zi.len() == 1 {
+        Cow::Borrowed(&z.feats[zi[0]])
     } else {
-        merged(&z.feats, zi[0]..zi[zi.len() - 1] + 1)
+        Cow::Owned(merged(&z.feats, zi[0]..zi[zi.len() - 1] + 1))
     };
-    let fe = if ei.len() == 1 {
-        e.feats[ei[0]].clone()
+    let fe: Cow<'_, Feats> = if ei.len() == 1 {
+        Cow::Borrowed(&e.feats[ei[0]])
     } else {
-        merged(&e.feats, ei[0]..ei[ei.len() - 1] + 1)
+        Cow::Owned(merged(&e.feats, ei[0]..ei[ei.len() - 1] + 1))
     };
 
     let mut m = Mix::new();
@@ -635,7 +664,7 @@ fn repair(z: &Profile<'_>, e: &Profile<'_>, loose: bool, drafts: &mut Vec<Draft>
     for &a in &uz {
         for &b in &ue {
             let (i, j) = (drafts[a].zh[0], drafts[b].en[0]);
-            if z.classes[i] != e.classes[j] {
+            if compatible(z.classes[i], e.classes[j]).is_none_or(|f| f < 0.9) {
                 continue;
             }
             let (s, _) = record_sim(z, &[i], e, &[j], loose, false);
@@ -695,7 +724,7 @@ fn drift(z: &Profile<'_>, e: &Profile<'_>, loose: bool, drafts: &[Draft], out: &
             };
             if matches!(
                 class,
-                Class::Item | Class::TableRow | Class::Prose | Class::Heading
+                Class::Item | Class::StepHeading | Class::TableRow | Class::Prose | Class::Heading
             ) {
                 let (zr, er) = if side == "zh" {
                     (Some(r), None)

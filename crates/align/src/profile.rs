@@ -14,6 +14,10 @@ use crate::lexicon::{Concept, Lexicon};
 pub enum Class {
     /// Headings and heading-shaped faq records (section starts).
     Heading,
+    /// A step written as a heading (`#### 步骤一`): it does not start a
+    /// section, since the translation often writes it as a paragraph
+    /// (`Step 1.`), and it pairs with headings and items alike.
+    StepHeading,
     /// List items, requirements, steps, non-heading faq entries.
     Item,
     /// Paragraphs and notes.
@@ -34,9 +38,8 @@ pub enum Class {
 pub fn class_of(r: &Record) -> Class {
     match r.kind {
         RecordKind::Heading => Class::Heading,
-        // A step written as a heading (`#### 步骤一`) is still a step: the
-        // translation often writes it as a paragraph (`Step 1.`).
         RecordKind::Faq if r.level.is_some() => Class::Heading,
+        RecordKind::Step if r.level.is_some() => Class::StepHeading,
         RecordKind::Faq | RecordKind::Step | RecordKind::Requirement | RecordKind::ListItem => {
             Class::Item
         }

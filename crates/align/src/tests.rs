@@ -224,3 +224,54 @@ fn manifest_errors_name_the_document() {
         "{err}"
     );
 }
+
+#[test]
+fn a_loose_pair_pairs_records_only_on_shared_content() {
+    let (zh, _) = synth::pair(1, &Shape::default(), &Edits::default(), 5);
+    let (_, en) = synth::pair(
+        2,
+        &Shape {
+            sections: 4,
+            items: 3,
+            rows: 3,
+        },
+        &Edits::default(),
+        77,
+    );
+    let m = Manifest {
+        pair: vec![DocPairing {
+            zh: zh.id.clone(),
+            en: en.id.clone(),
+        }],
+        ..Manifest::default()
+    };
+    let a = align(&[zh, en], &m);
+    assert!(
+        a.documents[0].confidence < crate::docs::TRANSLATION,
+        "{:?}",
+        a.documents[0]
+    );
+    let two_sided: Vec<&RecordPair> = a
+        .records
+        .iter()
+        .filter(|p| p.zh.is_some() && p.en.is_some())
+        .collect();
+    let total = a.records.len();
+    assert!(
+        two_sided.len() * 3 < total,
+        "{} of {total} pairings two-sided",
+        two_sided.len()
+    );
+    for p in two_sided {
+        let anchored = p.evidence.iter().any(|e| {
+            ["numbers", "urls", "lexicon", "cells", "image"].contains(&e.signal.as_str())
+                && e.score >= 0.5
+        });
+        assert!(anchored, "{p:?}");
+    }
+    // No missing-counterpart noise for documents that are not translations.
+    assert!(a
+        .drift
+        .iter()
+        .all(|d| d.kind != "missing_counterpart" && d.kind != "missing_section"));
+}

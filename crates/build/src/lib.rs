@@ -12,6 +12,7 @@
 //! println!("{}", report.summary());
 //! ```
 
+mod cache;
 mod output;
 mod stages;
 // kb:stage-modules (each stage adds `mod stage_<name>;` below)
@@ -28,6 +29,7 @@ use kb_model::manifest::Manifest;
 use kb_model::rules::RuleSet;
 use kb_model::Document;
 
+pub use cache::{Cache, Changes, Previous, CACHE_FILE};
 pub use output::{read_records, write_atomic, Staging, RECORDS_FILE};
 pub use stages::default_stages;
 
@@ -73,6 +75,8 @@ pub struct BuildOptions {
     pub out: PathBuf,
     /// Told when each stage starts.
     pub on_stage: Option<StageHook>,
+    /// Ignore the previous output's build cache: parse, index and render everything.
+    pub full: bool,
 }
 
 impl std::fmt::Debug for BuildOptions {
@@ -84,7 +88,7 @@ impl std::fmt::Debug for BuildOptions {
 impl BuildOptions {
     /// Options for building `corpus` into `out`.
     pub fn new(corpus: impl Into<PathBuf>, out: impl Into<PathBuf>) -> Self {
-        BuildOptions { corpus: corpus.into(), out: out.into(), on_stage: None }
+        BuildOptions { corpus: corpus.into(), out: out.into(), on_stage: None, full: false }
     }
 }
 
@@ -104,6 +108,13 @@ pub struct BuildContext {
     pub staging: PathBuf,
     /// Notes for the user (e.g. "decoded GBK"), printed after the summary.
     pub notes: Vec<String>,
+    /// The previous build, when its cache is usable (incremental build).
+    pub previous: Option<Previous>,
+    /// What changed since the previous build (set by the parse stage of an
+    /// incremental build).
+    pub changes: Option<Changes>,
+    /// The cache being written for the next build; stages fill in their keys.
+    pub cache: Cache,
 }
 
 impl BuildContext {
@@ -147,6 +158,8 @@ pub struct BuildReport {
     pub notes: Vec<String>,
     /// Number of documents.
     pub documents: usize,
+    /// For an incremental build, what changed since the previous one.
+    pub changes: Option<Changes>,
     /// Record counts by kind, in [`kb_model::RecordKind::ALL`] order, zero counts left out.
     pub records_by_kind: Vec<(kb_model::RecordKind, usize)>,
 }
@@ -163,6 +176,9 @@ impl BuildReport {
                 "name": s.name, "seconds": s.elapsed.as_secs_f64(), "summary": s.summary,
             })).collect::<Vec<_>>(),
             "notes": self.notes,
+            "incremental": self.changes.as_ref().map(|c| serde_json::json!({
+                "parsed": c.parsed, "reused": c.reused, "removed": c.removed,
+            })),
         })
     }
 
@@ -178,6 +194,14 @@ impl BuildReport {
             total,
             kinds.join(", ")
         );
+        if let Some(c) = &self.changes {
+            s.push_str(&format!(
+                "  incremental: {} documents parsed, {} reused, {} removed\n",
+                c.parsed.len(),
+                c.reused,
+                c.removed.len()
+            ));
+        }
         for st in &self.stages {
             s.push_str(&format!(
                 "  {:<8} {:>7.2}s  {}\n",
@@ -209,7 +233,17 @@ pub fn build_with(opts: &BuildOptions, stages: &[Box<dyn Stage>]) -> Result<Buil
         rules: None,
         staging: staging.path().to_path_buf(),
         notes: Vec::new(),
+        previous: None,
+        changes: None,
+        cache: Cache::default(),
     };
+    if !opts.full {
+        match Previous::load(&opts.out, &opts.corpus) {
+            Ok(p) => cx.previous = Some(p),
+            Err(why) if opts.out.join(CACHE_FILE).exists() => cx.notes.push(format!("full build: {why}")),
+            Err(_) => {}
+        }
+    }
     let mut reports = Vec::new();
     for stage in stages {
         if let Some(hook) = &opts.on_stage {
@@ -219,6 +253,10 @@ pub fn build_with(opts: &BuildOptions, stages: &[Box<dyn Stage>]) -> Result<Buil
         let summary = stage.run(&mut cx)?;
         reports.push(StageReport { name: stage.name(), summary, elapsed: t.elapsed() });
     }
+    let cache = cache::cache_of(&cx);
+    let mut json = serde_json::to_vec_pretty(&cache).expect("cache serialises");
+    json.push(b'\n');
+    write_atomic(&cx.staged(CACHE_FILE), &json)?;
     staging.commit()?;
     let mut counts = std::collections::BTreeMap::new();
     for r in cx.records() {
@@ -228,6 +266,7 @@ pub fn build_with(opts: &BuildOptions, stages: &[Box<dyn Stage>]) -> Result<Buil
         out: opts.out.clone(),
         stages: reports,
         notes: cx.notes,
+        changes: cx.changes,
         documents: cx.documents.len(),
         records_by_kind: kb_model::RecordKind::ALL
             .iter()

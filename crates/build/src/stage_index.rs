@@ -4,6 +4,8 @@
 //! stages left them (either may be `None`), and writes `index/` in the
 //! staging folder. The index keeps the fingerprint of the staged
 //! `records.jsonl`, so `kb search` can tell when it no longer matches.
+//! In an incremental build it starts from a hard-linked copy of the
+//! previous index and deletes and re-adds only the changed documents.
 
 use crate::{BuildContext, Error, Result, Stage, RECORDS_FILE};
 
@@ -27,17 +29,28 @@ impl Stage for IndexStage {
             corpus: Some(cx.corpus_dir.display().to_string()),
         };
         let dir = cx.staged(kb_index::INDEX_DIR);
-        let m = kb_index::build_index(
+        let prev_dir = cx.previous.as_ref().map(|p| p.out.join(kb_index::INDEX_DIR));
+        let reuse = match (&cx.previous, &prev_dir) {
+            (Some(p), Some(d)) => Some(kb_index::IndexReuse {
+                dir: d,
+                keys: &p.cache.index,
+            }),
+            _ => None,
+        };
+        let u = kb_index::update_index(
             &dir,
-            cx.records(),
+            &cx.documents,
             cx.alignment.as_ref(),
             cx.rules.as_ref(),
             &meta,
+            reuse.as_ref(),
         )
         .map_err(|e| Error::Stage {
             stage: "index",
             source: Box::new(e),
         })?;
+        cx.cache.index = u.keys;
+        let m = u.meta;
         let mut extra = Vec::new();
         if m.aligned {
             extra.push(format!("{} with a counterpart", m.with_counterpart));
@@ -50,12 +63,21 @@ impl Stage for IndexStage {
         } else {
             format!(", {}", extra.join(", "))
         };
+        let how = if u.reused {
+            format!(
+                " (updated: {} documents re-added, {} deleted)",
+                u.added_documents, u.deleted_documents
+            )
+        } else {
+            String::new()
+        };
         Ok(format!(
-            "{} records indexed ({} zh, {} en){} → {}/",
+            "{} records indexed ({} zh, {} en){}{} → {}/",
             m.records,
             m.zh_records,
             m.en_records,
             extra,
+            how,
             kb_index::INDEX_DIR
         ))
     }

@@ -4,7 +4,8 @@
 
 use crate::{BuildContext, Error, Result, Stage};
 
-/// Runs [`kb_publish::render_site_with`] into `site/`, with the options from
+/// Runs [`kb_publish::render_site_incremental`] into `site/` (reusing the
+/// previous build's unchanged document pages in an incremental build), with the options from
 /// the environment (`KB_SITE_URL`, `KB_TEMPLATES`).
 pub struct PublishStage;
 
@@ -16,18 +17,34 @@ impl Stage for PublishStage {
     fn run(&self, cx: &mut BuildContext) -> Result<String> {
         let out = cx.staged("site");
         let opts = kb_publish::SiteOptions::from_env();
-        let stats = kb_publish::render_site_with(
+        let prev_site = cx.previous.as_ref().map(|p| p.out.join("site"));
+        let reuse = match (&cx.previous, &prev_site) {
+            (Some(p), Some(site)) => Some(kb_publish::PageReuse {
+                site,
+                keys: &p.cache.pages,
+            }),
+            _ => None,
+        };
+        let (stats, reused, keys) = kb_publish::render_site_incremental(
             &out,
             &cx.documents,
             cx.alignment.as_ref(),
             cx.rules.as_ref(),
             &opts,
+            reuse.as_ref(),
         )
         .map_err(|e| Error::Stage {
             stage: "publish",
             source: Box::new(e),
         })?;
+        cx.cache.pages = keys;
         let mut summary = stats.summary();
+        if reuse.is_some() {
+            summary.push_str(&format!(
+                " ({} document pages rendered, {reused} reused)",
+                stats.documents - reused
+            ));
+        }
         if cx.alignment.is_none() {
             summary.push_str(" (no alignment: no counterpart links)");
         }

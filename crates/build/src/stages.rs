@@ -28,7 +28,7 @@ impl Stage for ParseStage {
     }
 
     fn run(&self, cx: &mut BuildContext) -> Result<String> {
-        let corpus = kb_parse::load_corpus(&cx.corpus_dir)?;
+        let corpus = crate::cache::load_corpus(cx)?;
         cx.manifest = corpus.manifest;
         cx.documents = corpus.documents;
         cx.notes.extend(corpus.notes);

@@ -108,7 +108,7 @@ pub fn indexed_text(r: &Record) -> String {
 
 /// Counterpart of every paired record id, with the same reading of
 /// zh_all / en_all as [`Alignment::counterpart`], but in one pass.
-fn counterparts(al: &Alignment) -> HashMap<&str, (&str, f64)> {
+pub(crate) fn counterparts(al: &Alignment) -> HashMap<&str, (&str, f64)> {
     let mut m: HashMap<&str, (&str, f64)> = HashMap::new();
     for p in &al.records {
         let (Some(z), Some(e)) = (&p.zh, &p.en) else {
@@ -124,13 +124,13 @@ fn counterparts(al: &Alignment) -> HashMap<&str, (&str, f64)> {
     m
 }
 
-fn push_unique(v: &mut Vec<String>, s: &str) {
+pub(crate) fn push_unique(v: &mut Vec<String>, s: &str) {
     if !v.iter().any(|x| x == s) {
         v.push(s.to_string());
     }
 }
 
-fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
+pub(crate) fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
     move |source| Error::Io {
         what,
         path: path.to_path_buf(),
@@ -171,22 +171,7 @@ pub fn build_index<'a>(
             })?;
 
     let cps = alignment.map(counterparts).unwrap_or_default();
-    let mut subjects: HashMap<&str, Vec<String>> = HashMap::new();
-    let mut scopes: HashMap<&str, Vec<String>> = HashMap::new();
-    if let Some(rs) = rules {
-        for rule in &rs.rules {
-            let rec = rule.source.record.as_str();
-            let ids = std::iter::once(rec).chain(cps.get(rec).map(|(c, _)| *c));
-            for id in ids {
-                if let Some(s) = &rule.subject {
-                    push_unique(subjects.entry(id).or_default(), s);
-                }
-                if !rule.scope.trim().is_empty() {
-                    push_unique(scopes.entry(id).or_default(), &rule.scope);
-                }
-            }
-        }
-    }
+    let (subjects, scopes) = crate::update::rule_terms(rules, &cps);
 
     let mut m = IndexMeta {
         format: INDEX_FORMAT,
@@ -254,7 +239,7 @@ pub fn build_index<'a>(
     Ok(m)
 }
 
-fn record_doc(
+pub(crate) fn record_doc(
     f: &Fields,
     r: &Record,
     counterpart: Option<(&str, f64)>,

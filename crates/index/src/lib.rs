@@ -31,16 +31,20 @@
 //! ```
 
 pub mod analysis;
+mod baseline;
 mod build;
 mod query;
 pub mod schema;
 mod search;
+mod update;
 
 use std::path::PathBuf;
 
 pub use analysis::jieba_loaded;
+pub use baseline::{baseline_index, BaselineStats, PlainFile};
 pub use build::{build_index, indexed_text, BuildMeta, DocEntry, IndexMeta};
 pub use search::{Counterpart, Hit, SearchIndex, SearchOptions, SearchResults, Snippet};
+pub use update::{update_index, IndexReuse, Updated};
 
 /// The index folder inside a build output folder.
 pub const INDEX_DIR: &str = "index";

@@ -21,6 +21,8 @@ enum Command {
     /// List the records of the last build.
     Records(cmd::records::Args),
     // kb:commands (each subcommand adds its variant below)
+    /// Rebuild on every change to the corpus, printing what changed in the rules.
+    Watch(cmd::watch::Args),
     /// Search the records of the last build, in Chinese or English.
     Search(cmd::search::Args),
     /// Check a company profile (subjects → values) against the rules; exit 0 when all pass.
@@ -53,6 +55,7 @@ fn main() {
         Command::Build(a) => cmd::build::run(a),
         Command::Records(a) => cmd::records::run(a),
         // kb:dispatch (each subcommand adds its arm below)
+        Command::Watch(a) => cmd::watch::run(a),
         Command::Search(a) => cmd::search::run(a),
         Command::Check(a) => cmd::check::run(a),
         Command::Diff(a) => cmd::diff::run(a),

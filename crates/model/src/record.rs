@@ -250,6 +250,39 @@ pub struct Record {
 }
 
 impl Record {
+    /// A record with the given place, kind and text, and everything else empty
+    /// (no id yet, no heading path, no ordinal, cells, links or images).
+    pub fn new(
+        doc: impl Into<String>,
+        path: impl Into<String>,
+        lang: Lang,
+        kind: RecordKind,
+        text: impl Into<String>,
+        lines: [u32; 2],
+    ) -> Record {
+        Record {
+            id: String::new(),
+            doc: doc.into(),
+            path: path.into(),
+            lang,
+            kind,
+            heading_path: Vec::new(),
+            text: text.into(),
+            lines,
+            ordinal: None,
+            number: None,
+            level: None,
+            note_type: None,
+            question: None,
+            answer: None,
+            cells: Vec::new(),
+            table: None,
+            info: None,
+            links: Vec::new(),
+            images: Vec::new(),
+        }
+    }
+
     /// The heading path joined with ` > `.
     pub fn heading_path_str(&self) -> String {
         self.heading_path.join(" > ")

@@ -28,6 +28,19 @@ pub struct Corpus {
 
 /// Reads and parses every document under `dir`.
 pub fn load_corpus(dir: &Path) -> Result<Corpus> {
+    load_corpus_reusing(dir, &|_, _| None)
+}
+
+/// A previous parse of a document, offered to [`load_corpus_reusing`]:
+/// called with the corpus-relative path and the blake3 (hex) of the file's
+/// bytes; returns the document parsed from exactly those bytes, if known.
+pub type Reuse<'a> = dyn Fn(&str, &str) -> Option<Document> + Sync + 'a;
+
+/// [`load_corpus`], but every file whose path and content hash `reuse`
+/// recognises is taken from `reuse` instead of being decoded and parsed
+/// again (incremental builds). The result is the same as [`load_corpus`]'s
+/// as long as `reuse` only returns what parsing those bytes gave.
+pub fn load_corpus_reusing(dir: &Path, reuse: &Reuse<'_>) -> Result<Corpus> {
     let meta = std::fs::metadata(dir).map_err(|source| Error::Corpus { path: dir.to_path_buf(), source })?;
     if !meta.is_dir() {
         return Err(Error::Corpus {
@@ -48,11 +61,16 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus> {
             let full = dir.join(rel);
             let rel_str = rel.iter().map(|c| c.to_string_lossy()).collect::<Vec<_>>().join("/");
             let bytes = read_file(&full)?;
+            let hash = blake3::hash(&bytes).to_hex().to_string();
+            if let Some(doc) = reuse(&rel_str, &hash) {
+                let note = (doc.encoding != "UTF-8").then(|| format!("{}: decoded from {}", full.display(), doc.encoding));
+                return Ok((doc, note));
+            }
             let (text, encoding) = decode(&full, &bytes)?;
             let id = doc_id(&rel_str);
             let lang = manifest.lang_for(&rel_str, &id);
             let mut doc = parse_document(&rel_str, &text, lang).map_err(|e| with_path(e, &full))?;
-            doc.hash = blake3::hash(&bytes).to_hex().to_string();
+            doc.hash = hash;
             doc.bytes = bytes.len() as u64;
             let note = (encoding != "UTF-8").then(|| format!("{}: decoded from {encoding}", full.display()));
             doc.encoding = encoding;

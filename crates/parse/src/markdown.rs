@@ -342,27 +342,9 @@ fn block_end(events: &[(Event, Range<usize>)], i: usize) -> usize {
 
 impl<'a> DocParser<'a> {
     fn record(&self, kind: RecordKind, lines: [u32; 2], text: String) -> Record {
-        Record {
-            id: String::new(),
-            doc: self.doc.clone(),
-            path: self.path.clone(),
-            lang: self.lang,
-            kind,
-            heading_path: self.headings.iter().map(|h| h.1.clone()).collect(),
-            text,
-            lines,
-            ordinal: None,
-            number: None,
-            level: None,
-            note_type: None,
-            question: None,
-            answer: None,
-            cells: Vec::new(),
-            table: None,
-            info: None,
-            links: Vec::new(),
-            images: Vec::new(),
-        }
+        let mut r = Record::new(self.doc.as_str(), self.path.as_str(), self.lang, kind, text, lines);
+        r.heading_path = self.headings.iter().map(|h| h.1.clone()).collect();
+        r
     }
 
     fn section_key(&self) -> String {

@@ -174,5 +174,48 @@ pub fn render_site_with(
     rules: Option<&RuleSet>,
     opts: &SiteOptions,
 ) -> Result<SiteStats> {
-    site::render(out_dir, docs, alignment, rules, opts)
+    site::render(out_dir, docs, alignment, rules, opts, None).map(|(stats, _)| stats)
+}
+
+/// What an incremental site build may reuse: the previous build's `site/`
+/// folder and the [`PageKey`]s it rendered its document pages with.
+#[derive(Debug, Clone)]
+pub struct PageReuse<'a> {
+    /// The previous build's site folder.
+    pub site: &'a Path,
+    /// Document id → the key its page was rendered with.
+    pub keys: &'a std::collections::BTreeMap<String, PageKey>,
+}
+
+/// The fingerprint of everything one document page is rendered from (the
+/// document's bytes and path, its rules, its counterpart, its address, the
+/// base URL, this crate's version), with the page's path and what it
+/// counted. Equal keys mean byte-identical pages.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PageKey {
+    /// blake3 (hex) of the page's inputs.
+    pub key: String,
+    /// The page, relative to the site folder.
+    pub href: String,
+    /// Rules shown on the page (for [`SiteStats::rules_shown`]).
+    pub rules_shown: usize,
+}
+
+/// [`render_site_with`] for a rebuild: every document page whose
+/// [`PageKey`] matches `reuse`'s is hard-linked (or copied) from the
+/// previous site instead of being rendered; the pages that depend on every
+/// document (indexes, FAQ, search data, sitemap) are always rendered.
+/// Returns the stats, the number of pages reused, and every page's key for
+/// the next rebuild. Templates overridden by [`SiteOptions::templates`]
+/// disable reuse (their content is not part of the key).
+pub fn render_site_incremental(
+    out_dir: &Path,
+    docs: &[Document],
+    alignment: Option<&Alignment>,
+    rules: Option<&RuleSet>,
+    opts: &SiteOptions,
+    reuse: Option<&PageReuse<'_>>,
+) -> Result<(SiteStats, usize, std::collections::BTreeMap<String, PageKey>)> {
+    let reuse = reuse.filter(|_| opts.templates.is_none());
+    site::render(out_dir, docs, alignment, rules, opts, reuse).map(|(stats, (reused, keys))| (stats, reused, keys))
 }

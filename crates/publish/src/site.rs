@@ -154,6 +154,32 @@ impl Writer<'_> {
         self.files += 1;
         Ok(())
     }
+
+    /// Puts the previous build's `rel` (from `prev_site`) at `rel` by a hard
+    /// link, or a copy where linking fails. False when there is no such file.
+    fn reuse(&mut self, prev_site: &Path, rel: &str) -> Result<bool> {
+        let from = prev_site.join(rel);
+        if !from.is_file() {
+            return Ok(false);
+        }
+        let path = self.out.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                what: "creating folder",
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        if std::fs::hard_link(&from, &path).is_err() {
+            std::fs::copy(&from, &path).map_err(|source| Error::Io {
+                what: "copying the previous build's page to",
+                path: path.clone(),
+                source,
+            })?;
+        }
+        self.files += 1;
+        Ok(true)
+    }
 }
 
 struct Renderer {
@@ -186,7 +212,10 @@ pub(crate) fn render(
     alignment: Option<&Alignment>,
     rules: Option<&RuleSet>,
     opts: &SiteOptions,
-) -> Result<SiteStats> {
+    reuse: Option<&crate::PageReuse<'_>>,
+) -> Result<(SiteStats, (usize, BTreeMap<String, crate::PageKey>))> {
+    let mut keys: BTreeMap<String, crate::PageKey> = BTreeMap::new();
+    let mut reused = 0usize;
     let templates = Templates::new(opts.templates.as_deref());
     let renderer = Renderer {
         env: templates.environment(),
@@ -390,24 +419,6 @@ pub(crate) fn render(
     // Document pages.
     for p in &plans {
         let d = p.doc;
-        let mut bb = BlockBuilder::new(d.lang, &rules_by_record);
-        let blocks = bb.build(d);
-        stats.rules_shown += bb.rules_shown;
-        let toc: Vec<TocEntry> = blocks
-            .iter()
-            .filter_map(|b| match b {
-                Block::Heading {
-                    anchor,
-                    level: 2,
-                    text,
-                    ..
-                } => Some(TocEntry {
-                    anchor: anchor.clone(),
-                    text: text.clone(),
-                }),
-                _ => None,
-            })
-            .collect();
         let (alternates, switch) = match p.counterpart {
             Some((o, _)) => {
                 let (zh, en) = if d.lang == Lang::Zh {
@@ -460,6 +471,45 @@ pub(crate) fn render(
         let has_faq = faq_groups
             .get(&d.lang)
             .is_some_and(|gs| gs.iter().any(|g| g.doc == d.id));
+        let key = page_key(
+            d,
+            &p.href,
+            p.counterpart.map(|(o, c)| (o, hrefs[o.id.as_str()].as_str(), c)),
+            &rules_by_record,
+            has_faq,
+            rules.is_some(),
+            &base,
+        );
+        if let Some(prev) = reuse.and_then(|r| r.keys.get(&d.id).map(|k| (r.site, k))) {
+            let (site, k) = prev;
+            if k.key == key && k.href == p.href && w.reuse(site, &p.href)? {
+                stats.rules_shown += k.rules_shown;
+                stats.pages += 1;
+                stats.documents += 1;
+                reused += 1;
+                sitemap.push((p.href.clone(), alternates));
+                keys.insert(d.id.clone(), k.clone());
+                continue;
+            }
+        }
+        let mut bb = BlockBuilder::new(d.lang, &rules_by_record);
+        let blocks = bb.build(d);
+        stats.rules_shown += bb.rules_shown;
+        let toc: Vec<TocEntry> = blocks
+            .iter()
+            .filter_map(|b| match b {
+                Block::Heading {
+                    anchor,
+                    level: 2,
+                    text,
+                    ..
+                } => Some(TocEntry {
+                    anchor: anchor.clone(),
+                    text: text.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
         let ctx = DocCtx {
             common: common(d.lang, &p.href, d.title.clone(), alternates.clone(), switch),
             doc_title: d.title.clone(),
@@ -484,6 +534,14 @@ pub(crate) fn render(
         };
         let html = renderer.render("document.html", &p.href, &ctx)?;
         w.write(&p.href, html.as_bytes())?;
+        keys.insert(
+            d.id.clone(),
+            crate::PageKey {
+                key,
+                href: p.href.clone(),
+                rules_shown: bb.rules_shown,
+            },
+        );
         stats.pages += 1;
         stats.documents += 1;
         sitemap.push((p.href.clone(), alternates));
@@ -668,7 +726,56 @@ pub(crate) fn render(
         w.write(name, body.as_bytes())?;
     }
     stats.files = w.files;
-    Ok(stats)
+    Ok((stats, (reused, keys)))
+}
+
+/// The fingerprint of everything a document page is rendered from. The
+/// document enters by its content hash, path, language and title (its
+/// records are what parsing those bytes gives); its rules in full; its
+/// counterpart by id, title, address and confidence.
+fn page_key(
+    d: &Document,
+    href: &str,
+    counterpart: Option<(&Document, &str, f64)>,
+    rules_by_record: &HashMap<&str, Vec<&Rule>>,
+    has_faq: bool,
+    rules_available: bool,
+    base: &str,
+) -> String {
+    let mut h = blake3::Hasher::new();
+    let mut put = |s: &str| {
+        h.update(&(s.len() as u64).to_le_bytes());
+        h.update(s.as_bytes());
+    };
+    put(concat!("kb-publish page ", env!("CARGO_PKG_VERSION")));
+    put(base);
+    put(&d.id);
+    put(&d.path);
+    put(d.lang.code());
+    put(&d.title);
+    put(&d.hash);
+    put(href);
+    put(if has_faq { "faq" } else { "-" });
+    put(if rules_available { "rules" } else { "-" });
+    match counterpart {
+        Some((o, o_href, c)) => {
+            put(&o.id);
+            put(&o.title);
+            put(o.lang.code());
+            put(o_href);
+            put(&c.to_bits().to_string());
+        }
+        None => put("no counterpart"),
+    }
+    for r in &d.records {
+        if let Some(rs) = rules_by_record.get(r.id.as_str()) {
+            put(&r.id);
+            for rule in rs {
+                put(&serde_json::to_string(rule).expect("rules serialise"));
+            }
+        }
+    }
+    h.finalize().to_hex().to_string()
 }
 
 #[derive(Serialize)]

@@ -100,6 +100,10 @@ pub struct Extractor<'v> {
     vocab: &'v Vocabulary,
     /// (lowercased phrase, subject index), longest first.
     phrases: Vec<(String, usize)>,
+    /// Which of `phrases` occur in a text, found in one pass (a prefilter).
+    phrase_set: regex::RegexSet,
+    /// Lowercased preference words.
+    preference: Vec<String>,
 }
 
 fn ordinal_re() -> &'static Regex {
@@ -218,7 +222,15 @@ impl<'v> Extractor<'v> {
                 .then(a.1.cmp(&b.1))
                 .then(a.0.cmp(&b.0))
         });
-        Extractor { vocab, phrases }
+        let preference = vocab.preference.all().map(|w| w.to_lowercase()).collect();
+        let phrase_set = regex::RegexSet::new(phrases.iter().map(|(p, _)| regex::escape(p)))
+            .expect("escaped phrases are valid patterns");
+        Extractor {
+            vocab,
+            phrases,
+            phrase_set,
+            preference,
+        }
     }
 
     /// Subject phrases in `lower` (an ASCII-lowercased clause), longest first,
@@ -226,7 +238,8 @@ impl<'v> Extractor<'v> {
     fn hits(&self, lower: &str) -> Vec<Hit> {
         let mut taken: Vec<(usize, usize)> = Vec::new();
         let mut hits = Vec::new();
-        for (p, subject) in &self.phrases {
+        for i in self.phrase_set.matches(lower).iter() {
+            let (p, subject) = &self.phrases[i];
             for (at, _) in lower.match_indices(p.as_str()) {
                 let end = at + p.len();
                 if p.is_ascii() {
@@ -251,6 +264,11 @@ impl<'v> Extractor<'v> {
         }
         hits.sort_by_key(|h| h.start);
         hits
+    }
+
+    /// True when a (lowercased) clause states a preference, not a requirement.
+    fn is_preference(&self, lower: &str) -> bool {
+        self.preference.iter().any(|w| lower.contains(w.as_str()))
     }
 
     fn subject(&self, i: usize) -> &Subject {
@@ -318,15 +336,7 @@ impl<'v> Extractor<'v> {
     fn clause_rules(&self, clause: &str, mode: Mode) -> Vec<Draft> {
         let lower = clause.to_ascii_lowercase();
         let mut out = Vec::new();
-        if contains_any(
-            &lower,
-            &self
-                .vocab
-                .preference
-                .all()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
-        ) {
+        if self.is_preference(&lower) {
             return out;
         }
         let hits = self.hits(&lower);
@@ -459,16 +469,7 @@ impl<'v> Extractor<'v> {
             let clause = &text[s..e];
             let rules = self.clause_rules(clause, mode);
             if rules.is_empty() {
-                let lower = clause.to_ascii_lowercase();
-                if !contains_any(
-                    &lower,
-                    &self
-                        .vocab
-                        .preference
-                        .all()
-                        .map(String::as_str)
-                        .collect::<Vec<_>>(),
-                ) {
+                if !self.is_preference(&clause.to_ascii_lowercase()) {
                     rest.push(clause.trim());
                 }
             }
@@ -651,8 +652,25 @@ impl<'v> Extractor<'v> {
         let doc_of: HashMap<&str, &Document> =
             documents.iter().map(|d| (d.id.as_str(), d)).collect();
         let record = |d: &Draft| &documents[d.at.0].records[d.at.1];
+        // record id → (counterpart id, confidence), as Alignment::counterpart answers it
+        let mut pairs: HashMap<&str, (&str, f64)> = HashMap::new();
+        for p in alignment.map(|a| a.records.as_slice()).unwrap_or(&[]) {
+            let (Some(z), Some(e)) = (&p.zh, &p.en) else {
+                continue;
+            };
+            for id in std::iter::once(z).chain(&p.zh_all) {
+                pairs
+                    .entry(id.as_str())
+                    .or_insert((e.as_str(), p.confidence));
+            }
+            for id in std::iter::once(e).chain(&p.en_all) {
+                pairs
+                    .entry(id.as_str())
+                    .or_insert((z.as_str(), p.confidence));
+            }
+        }
         let counterpart = |r: &Record| -> Option<&Record> {
-            let (id, conf) = alignment?.counterpart(&r.id)?;
+            let &(id, conf) = pairs.get(r.id.as_str())?;
             (conf >= MIN_COUNTERPART_CONFIDENCE)
                 .then(|| by_id.get(id).copied())
                 .flatten()

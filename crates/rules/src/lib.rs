@@ -138,7 +138,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// alignment, each rule cites its counterpart record's text in the other
 /// language (else that text is `null`). The result is sorted by source.
 pub fn extract(documents: &[Document], alignment: Option<&Alignment>) -> RuleSet {
-    extract::Extractor::new(vocab::Vocabulary::builtin()).extract(documents, alignment)
+    static EXTRACTOR: std::sync::OnceLock<extract::Extractor<'static>> = std::sync::OnceLock::new();
+    EXTRACTOR
+        .get_or_init(|| extract::Extractor::new(vocab::Vocabulary::builtin()))
+        .extract(documents, alignment)
 }
 
 /// The JSON Schema of `rules.json` (and of every per-scope file), generated

@@ -22,6 +22,10 @@ pub struct Args {
     /// Print the build report as one JSON object (stages, times, counts).
     #[arg(long)]
     pub json: bool,
+    /// Ignore the build cache of the previous output: parse, index and
+    /// render every document again (the result is the same either way).
+    #[arg(long)]
+    pub full: bool,
 }
 
 /// A spinner naming the running stage, on a terminal only, shown once the
@@ -48,6 +52,7 @@ fn progress() -> Option<(indicatif::ProgressBar, kb_build::StageHook)> {
 /// Runs `kb build`.
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let mut opts = kb_build::BuildOptions::new(&args.corpus, &args.out);
+    opts.full = args.full;
     let bar = if args.quiet || args.json { None } else { progress() };
     if let Some((_, hook)) = &bar {
         opts.on_stage = Some(hook.clone());

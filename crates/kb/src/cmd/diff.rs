@@ -46,39 +46,52 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
     } else {
-        let indent = "           ";
-        for c in &d.changed {
-            writeln!(
-                out,
-                "changed  [{}] {} → {}  ({})",
-                c.new.scope,
-                cond(&c.old),
-                cond(&c.new),
-                c.fields.join(", ")
-            )?;
-            writeln!(out, "{indent}old:")?;
-            write_citation(&mut out, &c.old, &format!("{indent}  "))?;
-            writeln!(out, "{indent}new:")?;
-            write_citation(&mut out, &c.new, &format!("{indent}  "))?;
-        }
-        for r in &d.added {
-            writeln!(out, "added    [{}] {}", r.scope, cond(r))?;
-            write_citation(&mut out, r, indent)?;
-        }
-        for r in &d.removed {
-            writeln!(out, "removed  [{}] {}", r.scope, cond(r))?;
-            write_citation(&mut out, r, indent)?;
-        }
-        writeln!(
-            out,
-            "{} changed, {} added, {} removed ({} → {} rules)",
-            d.changed.len(),
-            d.added.len(),
-            d.removed.len(),
-            old.rules.len(),
-            new.rules.len()
-        )?;
+        write_text(&mut out, &d, old.rules.len(), new.rules.len())?;
     }
     out.flush()?;
     Ok(if d.is_empty() { 0 } else { 1 })
+}
+
+/// Writes a rule difference as `kb diff` shows it: each changed rule with
+/// its old and new citation, each added and removed rule, and a count line
+/// (`old_rules → new_rules` are the sizes of the two rule sets).
+pub fn write_text(
+    out: &mut impl Write,
+    d: &kb_rules::diff::RuleDiff,
+    old_rules: usize,
+    new_rules: usize,
+) -> std::io::Result<()> {
+    let indent = "           ";
+    for c in &d.changed {
+        writeln!(
+            out,
+            "changed  [{}] {} → {}  ({})",
+            c.new.scope,
+            cond(&c.old),
+            cond(&c.new),
+            c.fields.join(", ")
+        )?;
+        writeln!(out, "{indent}old:")?;
+        write_citation(&mut *out, &c.old, &format!("{indent}  "))?;
+        writeln!(out, "{indent}new:")?;
+        write_citation(&mut *out, &c.new, &format!("{indent}  "))?;
+    }
+    for r in &d.added {
+        writeln!(out, "added    [{}] {}", r.scope, cond(r))?;
+        write_citation(&mut *out, r, indent)?;
+    }
+    for r in &d.removed {
+        writeln!(out, "removed  [{}] {}", r.scope, cond(r))?;
+        write_citation(&mut *out, r, indent)?;
+    }
+    writeln!(
+        out,
+        "{} changed, {} added, {} removed ({} → {} rules)",
+        d.changed.len(),
+        d.added.len(),
+        d.removed.len(),
+        old_rules,
+        new_rules
+    )?;
+    Ok(())
 }

@@ -8,3 +8,4 @@ pub mod align;
 pub mod check;
 pub mod diff;
 pub mod search;
+pub mod watch;
