@@ -6,6 +6,9 @@
 
 mod parse;
 // kb:e2e-modules (each feature adds its module below)
+mod scale;
+mod incremental;
+mod watch;
 mod search;
 mod rules;
 mod align;

@@ -5,7 +5,7 @@
 //!
 //! Nothing here is used by `kb build`.
 
-use kb_model::{Cell, Document, Image, Lang, LangSource, Link, Record, RecordKind};
+use kb_model::{Cell, Document, Image, Lang, Link, Record, RecordKind};
 
 /// Zh/en sentence pairs; `{a}` and `{b}` are replaced by numbers.
 const SENTENCES: [(&str, &str); 12] = [
@@ -99,18 +99,7 @@ struct Builder {
 impl Builder {
     fn new(id: &str, lang: Lang, title: &str) -> Builder {
         Builder {
-            doc: Document {
-                id: id.to_string(),
-                path: format!("{id}.md"),
-                lang,
-                lang_source: LangSource::Detected,
-                title: title.to_string(),
-                encoding: "UTF-8".into(),
-                hash: String::new(),
-                line_count: 0,
-                bytes: 0,
-                records: Vec::new(),
-            },
+            doc: Document::new(id, format!("{id}.md"), lang, title, Vec::new()),
             heading_path: Vec::new(),
             line: 0,
         }
@@ -118,27 +107,9 @@ impl Builder {
 
     fn push(&mut self, tag: &str, kind: RecordKind, text: &str) -> &mut Record {
         self.line += 2;
-        let r = Record {
-            id: format!("{}#{tag}", self.doc.id),
-            doc: self.doc.id.clone(),
-            path: self.doc.path.clone(),
-            lang: self.doc.lang,
-            kind,
-            heading_path: self.heading_path.clone(),
-            text: text.to_string(),
-            lines: [self.line, self.line],
-            ordinal: None,
-            number: None,
-            level: None,
-            note_type: None,
-            question: None,
-            answer: None,
-            cells: Vec::new(),
-            table: None,
-            info: None,
-            links: Vec::new(),
-            images: Vec::new(),
-        };
+        let mut r = Record::new(self.doc.id.as_str(), self.doc.path.as_str(), self.doc.lang, kind, text, [self.line, self.line]);
+        r.id = format!("{}#{tag}", self.doc.id);
+        r.heading_path = self.heading_path.clone();
         self.doc.records.push(r);
         self.doc.line_count = self.line;
         self.doc.records.last_mut().expect("just pushed")

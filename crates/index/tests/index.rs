@@ -6,31 +6,10 @@ use kb_model::rules::{Rule, RuleSet};
 use kb_model::{Cell, Lang, Record, RecordKind};
 
 fn rec(doc: &str, lang: Lang, kind: RecordKind, line: u32, text: &str) -> Record {
-    Record {
-        id: format!("{doc}#{line}"),
-        doc: doc.into(),
-        path: format!("{doc}.md"),
-        lang,
-        kind,
-        heading_path: vec![if lang == Lang::Zh {
-            "申请条件".into()
-        } else {
-            "Requirements".into()
-        }],
-        text: text.into(),
-        lines: [line, line],
-        ordinal: None,
-        number: None,
-        level: None,
-        note_type: None,
-        question: None,
-        answer: None,
-        cells: Vec::new(),
-        table: None,
-        info: None,
-        links: Vec::new(),
-        images: Vec::new(),
-    }
+    let mut r = Record::new(doc, format!("{doc}.md"), lang, kind, text, [line, line]);
+    r.id = format!("{doc}#{line}");
+    r.heading_path = vec![if lang == Lang::Zh { "申请条件".into() } else { "Requirements".into() }];
+    r
 }
 
 fn corpus() -> (Vec<Record>, Alignment, RuleSet) {

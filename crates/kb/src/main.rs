@@ -21,6 +21,10 @@ enum Command {
     /// List the records of the last build.
     Records(cmd::records::Args),
     // kb:commands (each subcommand adds its variant below)
+    /// Time full builds of corpora against a read-and-index baseline: per-stage times, docs/s, MB/s, peak memory.
+    Bench(cmd::bench::Args),
+    /// Export records and rules as NDJSON for Quickwit or Meilisearch (see deploy/README.md).
+    Export(cmd::export::Args),
     /// Rebuild on every change to the corpus, printing what changed in the rules.
     Watch(cmd::watch::Args),
     /// Search the records of the last build, in Chinese or English.
@@ -55,6 +59,8 @@ fn main() {
         Command::Build(a) => cmd::build::run(a),
         Command::Records(a) => cmd::records::run(a),
         // kb:dispatch (each subcommand adds its arm below)
+        Command::Bench(a) => cmd::bench::run(a),
+        Command::Export(a) => cmd::export::run(a),
         Command::Watch(a) => cmd::watch::run(a),
         Command::Search(a) => cmd::search::run(a),
         Command::Check(a) => cmd::check::run(a),

@@ -297,6 +297,32 @@ impl Record {
     }
 }
 
+impl Document {
+    /// A document with the given id, path, language, title and records, its
+    /// language marked as detected, UTF-8, and no hash yet.
+    pub fn new(
+        id: impl Into<String>,
+        path: impl Into<String>,
+        lang: Lang,
+        title: impl Into<String>,
+        records: Vec<Record>,
+    ) -> Document {
+        let line_count = records.iter().map(|r| r.lines[1]).max().unwrap_or(0);
+        Document {
+            id: id.into(),
+            path: path.into(),
+            lang,
+            lang_source: LangSource::Detected,
+            title: title.into(),
+            encoding: "UTF-8".to_string(),
+            hash: String::new(),
+            line_count,
+            bytes: 0,
+            records,
+        }
+    }
+}
+
 /// One source document and its records.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Document {

@@ -708,42 +708,14 @@ mod tests {
     }
 
     fn heading(doc: &str, n: u32, level: u8, text: &str) -> Record {
-        Record {
-            id: format!("{doc}#{n}"),
-            doc: doc.into(),
-            path: format!("{doc}.md"),
-            lang: Lang::En,
-            kind: RecordKind::Heading,
-            heading_path: vec![],
-            text: text.into(),
-            lines: [n, n],
-            ordinal: None,
-            number: None,
-            level: Some(level),
-            note_type: None,
-            question: None,
-            answer: None,
-            cells: vec![],
-            table: None,
-            info: None,
-            links: vec![],
-            images: vec![],
-        }
+        let mut r = Record::new(doc, format!("{doc}.md"), Lang::En, RecordKind::Heading, text, [n, n]);
+        r.id = format!("{doc}#{n}");
+        r.level = Some(level);
+        r
     }
 
     fn doc(title: &str, records: Vec<Record>) -> Document {
-        Document {
-            id: "en/d".into(),
-            path: "en/d.md".into(),
-            lang: Lang::En,
-            lang_source: kb_model::LangSource::Detected,
-            title: title.into(),
-            encoding: "UTF-8".into(),
-            hash: String::new(),
-            line_count: 0,
-            bytes: 0,
-            records,
-        }
+        Document::new("en/d", "en/d.md", Lang::En, title, records)
     }
 
     #[test]

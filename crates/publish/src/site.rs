@@ -242,11 +242,19 @@ pub(crate) fn render(
         let s = slug(d, &mut taken);
         hrefs.insert(d.id.as_str(), format!("{}/docs/{s}.html", d.lang.code()));
     }
+    // Document id → its first pairing (what `Alignment::counterpart_doc`
+    // answers), looked up once per document instead of scanned.
+    let mut doc_pairs: HashMap<&str, &kb_model::alignment::DocumentPair> = HashMap::new();
+    for p in alignment.map(|a| a.documents.as_slice()).unwrap_or(&[]) {
+        doc_pairs.entry(p.zh.as_str()).or_insert(p);
+        doc_pairs.entry(p.en.as_str()).or_insert(p);
+    }
     let plans: Vec<DocPlan> = sorted
         .iter()
         .map(|d| {
-            let counterpart = alignment
-                .and_then(|a| a.counterpart_doc(&d.id))
+            let counterpart = doc_pairs
+                .get(d.id.as_str())
+                .copied()
                 .and_then(|p| {
                     let other = if p.zh == d.id { &p.en } else { &p.zh };
                     by_id
@@ -272,9 +280,10 @@ pub(crate) fn render(
                 .push(r);
         }
     }
-    let all_rules: Vec<&Rule> = rules
-        .map(|rs| rs.rules.iter().collect())
-        .unwrap_or_default();
+    let mut rules_by_doc: HashMap<&str, Vec<&Rule>> = HashMap::new();
+    for r in rules.map(|rs| rs.rules.as_slice()).unwrap_or(&[]) {
+        rules_by_doc.entry(r.source.doc.as_str()).or_default().push(r);
+    }
 
     let lang_pages = |lang: Lang, name: &str| format!("{}/{name}", lang.code());
     let common =
@@ -323,11 +332,7 @@ pub(crate) fn render(
     let faq_page = |lang: Lang| lang_pages(lang, "faq.html");
     for p in &plans {
         let d = p.doc;
-        let doc_rules: Vec<&Rule> = all_rules
-            .iter()
-            .copied()
-            .filter(|r| r.source.doc == d.id)
-            .collect();
+        let doc_rules: Vec<&Rule> = rules_by_doc.get(d.id.as_str()).cloned().unwrap_or_default();
         let entries = faq::record_entries(d, &p.href);
         let generated = faq::generated_entries(d, &doc_rules, &p.href);
         stats.faq_entries += entries.len();
@@ -557,11 +562,15 @@ pub(crate) fn render(
             index_href: lang_pages(other, "index.html"),
         };
         let groups = faq_groups.get(&lang).cloned().unwrap_or_default();
+        let mut group_of: HashMap<&str, &FaqGroup> = HashMap::new();
+        for g in &groups {
+            group_of.entry(g.doc.as_str()).or_insert(g);
+        }
         let summaries: Vec<DocSummary> = plans
             .iter()
             .filter(|p| p.doc.lang == lang)
             .map(|p| {
-                let g = groups.iter().find(|g| g.doc == p.doc.id);
+                let g = group_of.get(p.doc.id.as_str()).copied();
                 DocSummary {
                     id: p.doc.id.clone(),
                     title: p.doc.title.clone(),

@@ -6,46 +6,22 @@ use std::path::Path;
 
 use kb_model::alignment::{Alignment, DocumentPair};
 use kb_model::rules::{BilingualText, Op, Rule, RuleSet, RuleSource};
-use kb_model::{Cell, Document, Image, Lang, LangSource, Link, NoteType, Record, RecordKind};
+use kb_model::{Cell, Document, Image, Lang, Link, NoteType, Record, RecordKind};
 use scraper::{Html, Selector};
 
 fn rec(doc: &str, lang: Lang, n: u32, kind: RecordKind, path: &[&str], text: &str) -> Record {
-    Record {
-        id: format!("{doc}#{:06x}", n * 4099),
-        doc: doc.into(),
-        path: format!("{doc}.md"),
-        lang,
-        kind,
-        heading_path: path.iter().map(|s| s.to_string()).collect(),
-        text: text.into(),
-        lines: [n, n],
-        ordinal: None,
-        number: None,
-        level: None,
-        note_type: None,
-        question: None,
-        answer: None,
-        cells: vec![],
-        table: None,
-        info: None,
-        links: vec![],
-        images: vec![],
-    }
+    let mut r = Record::new(doc, format!("{doc}.md"), lang, kind, text, [n, n]);
+    r.id = format!("{doc}#{:06x}", n * 4099);
+    r.heading_path = path.iter().map(|s| s.to_string()).collect();
+    r
 }
 
 fn document(id: &str, lang: Lang, title: &str, records: Vec<Record>) -> Document {
-    Document {
-        id: id.into(),
-        path: format!("{id}.md"),
-        lang,
-        lang_source: LangSource::Detected,
-        title: title.into(),
-        encoding: "UTF-8".into(),
-        hash: "0".into(),
-        line_count: records.len() as u32,
-        bytes: 0,
-        records,
-    }
+    let line_count = records.len() as u32;
+    let mut d = Document::new(id, format!("{id}.md"), lang, title, records);
+    d.hash = "0".into();
+    d.line_count = line_count;
+    d
 }
 
 fn zh_doc() -> Document {

@@ -351,7 +351,17 @@ pub fn check(rules: &RuleSet, profile: &Profile, scope: Option<&str>) -> Result<
         if !rules.rules.iter().any(|r| r.in_scope(s)) {
             return Err(Error::UnknownScope {
                 scope: s.to_string(),
-                known: rules.scopes().into_iter().map(String::from).collect(),
+                known: {
+                    let mut k: Vec<String> = rules
+                        .rules
+                        .iter()
+                        .flat_map(|r| std::iter::once(&r.scope).chain(&r.scope_other))
+                        .cloned()
+                        .collect();
+                    k.sort();
+                    k.dedup();
+                    k
+                },
             });
         }
     }

@@ -468,10 +468,8 @@ impl<'v> Extractor<'v> {
         for (s, e) in clauses(text, lang) {
             let clause = &text[s..e];
             let rules = self.clause_rules(clause, mode);
-            if rules.is_empty() {
-                if !self.is_preference(&clause.to_ascii_lowercase()) {
-                    rest.push(clause.trim());
-                }
+            if rules.is_empty() && !self.is_preference(&clause.to_ascii_lowercase()) {
+                rest.push(clause.trim());
             }
             out.extend(rules);
         }
@@ -828,7 +826,7 @@ pub fn assign_keys(rules: &mut [Rule]) {
 mod tests {
     use super::*;
     use kb_model::alignment::RecordPair;
-    use kb_model::{Cell, LangSource};
+    use kb_model::Cell;
 
     fn rec(
         doc: &str,
@@ -838,42 +836,14 @@ mod tests {
         text: &str,
         line: u32,
     ) -> Record {
-        Record {
-            id: format!("{doc}#{line}"),
-            doc: doc.into(),
-            path: format!("{doc}.md"),
-            lang,
-            kind,
-            heading_path: path.iter().map(|s| s.to_string()).collect(),
-            text: text.into(),
-            lines: [line, line],
-            ordinal: None,
-            number: None,
-            level: None,
-            note_type: None,
-            question: None,
-            answer: None,
-            cells: vec![],
-            table: None,
-            info: None,
-            links: vec![],
-            images: vec![],
-        }
+        let mut r = Record::new(doc, format!("{doc}.md"), lang, kind, text, [line, line]);
+        r.id = format!("{doc}#{line}");
+        r.heading_path = path.iter().map(|s| s.to_string()).collect();
+        r
     }
 
     fn doc(id: &str, lang: Lang, title: &str, records: Vec<Record>) -> Document {
-        Document {
-            id: id.into(),
-            path: format!("{id}.md"),
-            lang,
-            lang_source: LangSource::Detected,
-            title: title.into(),
-            encoding: "UTF-8".into(),
-            hash: String::new(),
-            line_count: 100,
-            bytes: 0,
-            records,
-        }
+        Document::new(id, format!("{id}.md"), lang, title, records)
     }
 
     fn row(

@@ -18,20 +18,13 @@
 //!   per scope.
 //!
 //! ```
-//! use kb_model::{Document, Lang, LangSource, Record, RecordKind};
+//! use kb_model::{Document, Lang, Record, RecordKind};
 //!
-//! let record = Record {
-//!     id: "zh/a#1".into(), doc: "zh/a".into(), path: "zh/a.md".into(), lang: Lang::Zh,
-//!     kind: RecordKind::Requirement, heading_path: vec!["微信小程序市场".into()],
-//!     text: "服务商注册资本大于100万，有获得外部融资优先；".into(), lines: [3, 3],
-//!     ordinal: None, number: None, level: None, note_type: None, question: None,
-//!     answer: None, cells: vec![], table: None, info: None, links: vec![], images: vec![],
-//! };
-//! let doc = Document {
-//!     id: "zh/a".into(), path: "zh/a.md".into(), lang: Lang::Zh, lang_source: LangSource::Detected,
-//!     title: "a".into(), encoding: "UTF-8".into(), hash: String::new(), line_count: 3, bytes: 0,
-//!     records: vec![record],
-//! };
+//! let text = "服务商注册资本大于100万，有获得外部融资优先；";
+//! let mut record = Record::new("zh/a", "zh/a.md", Lang::Zh, RecordKind::Requirement, text, [3, 3]);
+//! record.id = "zh/a#1".into();
+//! record.heading_path = vec!["微信小程序市场".into()];
+//! let doc = Document::new("zh/a", "zh/a.md", Lang::Zh, "a", vec![record]);
 //! let rules = kb_rules::extract(&[doc], None);
 //! let r = &rules.rules[0];
 //! assert_eq!((r.scope.as_str(), r.subject.as_deref()), ("微信小程序市场", Some("registered_capital")));

@@ -9,3 +9,5 @@ pub mod check;
 pub mod diff;
 pub mod search;
 pub mod watch;
+pub mod bench;
+pub mod export;
