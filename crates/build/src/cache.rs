@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use kb_model::{Document, Record};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::{BuildContext, Result, RECORDS_FILE};
@@ -61,7 +62,9 @@ pub struct Previous {
 
 impl std::fmt::Debug for Previous {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Previous").field("out", &self.out).finish_non_exhaustive()
+        f.debug_struct("Previous")
+            .field("out", &self.out)
+            .finish_non_exhaustive()
     }
 }
 
@@ -81,7 +84,7 @@ pub struct Changes {
 /// render differently, so its caches are not trusted).
 pub fn tool_id() -> String {
     let exe = std::env::current_exe()
-        .and_then(|p| std::fs::metadata(p))
+        .and_then(std::fs::metadata)
         .map(|m| {
             let t = m
                 .modified()
@@ -109,9 +112,13 @@ impl Previous {
     pub fn load(out: &Path, corpus: &Path) -> std::result::Result<Previous, String> {
         let path = out.join(CACHE_FILE);
         let bytes = std::fs::read(&path).map_err(|e| format!("no build cache ({e})"))?;
-        let cache: Cache = serde_json::from_slice(&bytes).map_err(|e| format!("unreadable build cache: {e}"))?;
+        let cache: Cache =
+            serde_json::from_slice(&bytes).map_err(|e| format!("unreadable build cache: {e}"))?;
         if cache.format != CACHE_FORMAT {
-            return Err(format!("build cache format {} (this kb writes {CACHE_FORMAT})", cache.format));
+            return Err(format!(
+                "build cache format {} (this kb writes {CACHE_FORMAT})",
+                cache.format
+            ));
         }
         if cache.tool != tool_id() {
             return Err("build cache written by another kb binary".into());
@@ -120,7 +127,11 @@ impl Previous {
             return Err("kb.toml changed".into());
         }
         let documents = read_documents(out, &cache)?;
-        Ok(Previous { out: out.to_path_buf(), cache, documents: Mutex::new(documents) })
+        Ok(Previous {
+            out: out.to_path_buf(),
+            cache,
+            documents: Mutex::new(documents),
+        })
     }
 
     /// The previous parse of `path` if its bytes hashed to `hash`.
@@ -134,7 +145,10 @@ impl Previous {
 }
 
 /// The previous documents, rebuilt from `documents.json` and `records.jsonl`.
-fn read_documents(out: &Path, cache: &Cache) -> std::result::Result<HashMap<String, Document>, String> {
+fn read_documents(
+    out: &Path,
+    cache: &Cache,
+) -> std::result::Result<HashMap<String, Document>, String> {
     #[derive(Deserialize)]
     struct Entry {
         id: String,
@@ -158,39 +172,61 @@ fn read_documents(out: &Path, cache: &Cache) -> std::result::Result<HashMap<Stri
         .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
         .map_err(|e| format!("previous documents.json unusable: {e}"))?;
     let rpath = out.join(RECORDS_FILE);
-    let f = std::fs::File::open(&rpath).map_err(|e| format!("previous {RECORDS_FILE} unusable: {e}"))?;
+    let f = std::fs::File::open(&rpath)
+        .map_err(|e| format!("previous {RECORDS_FILE} unusable: {e}"))?;
     let mut lines = std::io::BufReader::with_capacity(1 << 20, f).lines();
-    let mut map = HashMap::with_capacity(docs.documents.len());
+    // Read each document's lines in order, then decode them in parallel.
+    let mut chunks: Vec<(Entry, Vec<String>)> = Vec::with_capacity(docs.documents.len());
     for e in docs.documents {
         if cache.documents.get(&e.path) != Some(&e.hash) {
-            return Err(format!("previous output does not match its cache at {}", e.path));
+            return Err(format!(
+                "previous output does not match its cache at {}",
+                e.path
+            ));
         }
-        let mut records: Vec<Record> = Vec::with_capacity(e.records);
+        let mut lines_of = Vec::with_capacity(e.records);
         for _ in 0..e.records {
             let line = lines
                 .next()
                 .ok_or_else(|| format!("previous {RECORDS_FILE} ends early"))?
                 .map_err(|e| format!("reading previous {RECORDS_FILE}: {e}"))?;
-            let r: Record =
-                serde_json::from_str(&line).map_err(|err| format!("previous {RECORDS_FILE}: {err}"))?;
-            if r.doc != e.id {
-                return Err(format!("previous {RECORDS_FILE} out of step at document {}", e.id));
-            }
-            records.push(r);
+            lines_of.push(line);
         }
-        let d = Document {
-            id: e.id,
-            path: e.path.clone(),
-            lang: e.lang,
-            lang_source: e.lang_source,
-            title: e.title,
-            encoding: e.encoding,
-            hash: e.hash,
-            line_count: e.lines,
-            bytes: e.bytes,
-            records,
-        };
-        map.insert(e.path, d);
+        chunks.push((e, lines_of));
+    }
+    let decoded: Vec<std::result::Result<Document, String>> = chunks
+        .into_par_iter()
+        .map(|(e, lines_of)| {
+            let mut records: Vec<Record> = Vec::with_capacity(lines_of.len());
+            for line in lines_of {
+                let r: Record = serde_json::from_str(&line)
+                    .map_err(|err| format!("previous {RECORDS_FILE}: {err}"))?;
+                if r.doc != e.id {
+                    return Err(format!(
+                        "previous {RECORDS_FILE} out of step at document {}",
+                        e.id
+                    ));
+                }
+                records.push(r);
+            }
+            Ok(Document {
+                id: e.id,
+                path: e.path,
+                lang: e.lang,
+                lang_source: e.lang_source,
+                title: e.title,
+                encoding: e.encoding,
+                hash: e.hash,
+                line_count: e.lines,
+                bytes: e.bytes,
+                records,
+            })
+        })
+        .collect();
+    let mut map = HashMap::with_capacity(decoded.len());
+    for d in decoded {
+        let d = d?;
+        map.insert(d.path.clone(), d);
     }
     Ok(map)
 }
@@ -202,8 +238,9 @@ pub(crate) fn load_corpus(cx: &mut BuildContext) -> Result<kb_parse::Corpus> {
     let Some(prev) = &cx.previous else {
         return Ok(kb_parse::load_corpus(&cx.corpus_dir)?);
     };
-    let corpus = kb_parse::load_corpus_reusing(&cx.corpus_dir, &|path, hash| prev.take(path, hash))?;
-    let left = prev.documents.lock().expect("not poisoned");
+    let corpus =
+        kb_parse::load_corpus_reusing(&cx.corpus_dir, &|path, hash| prev.take(path, hash))?;
+    let mut left = prev.documents.lock().expect("not poisoned");
     let mut changes = Changes::default();
     for d in &corpus.documents {
         let was = prev.cache.documents.get(&d.path);
@@ -213,8 +250,18 @@ pub(crate) fn load_corpus(cx: &mut BuildContext) -> Result<kb_parse::Corpus> {
             changes.parsed.push(d.path.clone());
         }
     }
-    let now: std::collections::HashSet<&str> = corpus.documents.iter().map(|d| d.path.as_str()).collect();
-    changes.removed = prev.cache.documents.keys().filter(|p| !now.contains(p.as_str())).cloned().collect();
+    let now: std::collections::HashSet<&str> =
+        corpus.documents.iter().map(|d| d.path.as_str()).collect();
+    changes.removed = prev
+        .cache
+        .documents
+        .keys()
+        .filter(|p| !now.contains(p.as_str()))
+        .cloned()
+        .collect();
+    // What is left are removed documents: free them now.
+    left.clear();
+    left.shrink_to_fit();
     drop(left);
     cx.changes = Some(changes);
     Ok(corpus)
@@ -226,6 +273,10 @@ pub(crate) fn cache_of(cx: &BuildContext) -> Cache {
     c.format = CACHE_FORMAT;
     c.tool = tool_id();
     c.manifest = manifest_id(&cx.corpus_dir);
-    c.documents = cx.documents.iter().map(|d| (d.path.clone(), d.hash.clone())).collect();
+    c.documents = cx
+        .documents
+        .iter()
+        .map(|d| (d.path.clone(), d.hash.clone()))
+        .collect();
     c
 }

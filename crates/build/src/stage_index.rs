@@ -19,13 +19,13 @@ impl Stage for IndexStage {
 
     fn run(&self, cx: &mut BuildContext) -> Result<String> {
         let records = cx.staged(RECORDS_FILE);
-        let bytes = std::fs::read(&records).map_err(|source| Error::Io {
+        let fingerprint = kb_index::fingerprint_file(&records).map_err(|source| Error::Io {
             what: "reading",
             path: records.clone(),
             source,
         })?;
         let meta = kb_index::BuildMeta {
-            records_fingerprint: kb_index::fingerprint(&bytes),
+            records_fingerprint: fingerprint,
             corpus: Some(cx.corpus_dir.display().to_string()),
         };
         let dir = cx.staged(kb_index::INDEX_DIR);

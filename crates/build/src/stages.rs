@@ -38,10 +38,26 @@ impl Stage for ParseStage {
             .map_err(|source| Error::Io { what: "creating", path: path.clone(), source })?;
         let mut w = std::io::BufWriter::new(file);
         let mut n = 0usize;
-        for r in cx.documents.iter().flat_map(|d| d.records.iter()) {
-            serde_json::to_writer(&mut w, r).expect("records serialise");
-            w.write_all(b"\n").map_err(|source| Error::Io { what: "writing", path: path.clone(), source })?;
-            n += 1;
+        // Serialised in parallel a chunk of documents at a time, written in
+        // order: the bytes are those of one serial pass, and at most one
+        // chunk's worth of JSON is held in memory.
+        use rayon::prelude::*;
+        for chunk in cx.documents.chunks(256) {
+            let parts: Vec<(Vec<u8>, usize)> = chunk
+                .par_iter()
+                .map(|d| {
+                    let mut buf = Vec::with_capacity(d.records.len() * 400);
+                    for r in &d.records {
+                        serde_json::to_writer(&mut buf, r).expect("records serialise");
+                        buf.push(b'\n');
+                    }
+                    (buf, d.records.len())
+                })
+                .collect();
+            for (buf, k) in parts {
+                w.write_all(&buf).map_err(|source| Error::Io { what: "writing", path: path.clone(), source })?;
+                n += k;
+            }
         }
         w.flush().map_err(|source| Error::Io { what: "writing", path: path.clone(), source })?;
 

@@ -60,6 +60,14 @@ pub fn fingerprint(records_jsonl: &[u8]) -> String {
     format!("blake3:{}", blake3::hash(records_jsonl).to_hex())
 }
 
+/// [`fingerprint`] of a file, read in pieces (a `records.jsonl` of a large
+/// corpus is hundreds of MB; it is never held in memory whole).
+pub fn fingerprint_file(path: &std::path::Path) -> std::io::Result<String> {
+    let mut h = blake3::Hasher::new();
+    h.update_reader(std::fs::File::open(path)?)?;
+    Ok(format!("blake3:{}", h.finalize().to_hex()))
+}
+
 /// Errors of building or searching the index.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -16,7 +16,7 @@ use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDoc
 use crate::analysis::has_han;
 use crate::build::{indexed_text, IndexMeta};
 use crate::schema::{self, Fields};
-use crate::{fingerprint, Error, Result, INDEX_DIR, INDEX_FORMAT, META_FILE, RECORDS_FILE};
+use crate::{Error, Result, INDEX_DIR, INDEX_FORMAT, META_FILE, RECORDS_FILE};
 
 /// Longest snippet, in bytes of UTF-8 (about 100 Han characters).
 const SNIPPET_BYTES: usize = 300;
@@ -175,11 +175,31 @@ impl SearchIndex {
     /// Opens the index of the build output folder `out`, after checking that
     /// it was built from the `records.jsonl` now there. A missing or stale
     /// index is an error that names the command to run; nothing is rebuilt.
+    ///
+    /// A rebuild may swap the output folder between the reading of
+    /// `records.jsonl` and the opening of the index; a stale or unreadable
+    /// index is therefore tried again (twice, 50 ms apart) before it is
+    /// reported, so a search during a rebuild sees the old or the new build.
     pub fn open(out: &Path) -> Result<SearchIndex> {
+        let mut tries = 0;
+        loop {
+            match SearchIndex::open_once(out) {
+                Err(Error::Stale { .. } | Error::Tantivy { .. } | Error::NoIndex { .. } | Error::Io { .. } | Error::Meta { .. })
+                    if tries < 2 =>
+                {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(out: &Path) -> Result<SearchIndex> {
         let records = out.join(RECORDS_FILE);
         let dir = out.join(INDEX_DIR);
-        let bytes = match std::fs::read(&records) {
-            Ok(b) => b,
+        let fingerprint = match crate::fingerprint_file(&records) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::NoBuild {
                     out: out.to_path_buf(),
@@ -212,7 +232,7 @@ impl SearchIndex {
                 rebuild,
             });
         }
-        if meta.records_fingerprint != fingerprint(&bytes) {
+        if meta.records_fingerprint != fingerprint {
             let reason = format!("{} changed since the index was built", records.display());
             return Err(Error::Stale {
                 dir,

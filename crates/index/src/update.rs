@@ -45,10 +45,7 @@ pub struct Updated {
 
 /// Record id → the subjects and the scopes of the rules cut from it (and,
 /// through the alignment, from its counterpart).
-pub(crate) type RuleTerms<'a> = (
-    HashMap<&'a str, Vec<String>>,
-    HashMap<&'a str, Vec<String>>,
-);
+pub(crate) type RuleTerms<'a> = (HashMap<&'a str, Vec<String>>, HashMap<&'a str, Vec<String>>);
 
 /// The subjects and scopes each record is indexed with.
 pub(crate) fn rule_terms<'a>(
@@ -166,7 +163,9 @@ pub fn update_index(
         Some(r) if r.dir.join("meta.json").is_file() => {
             link_previous(r.dir, dir)?;
             match Index::open_in_dir(dir) {
-                Ok(index) if Fields::from_schema(&index.schema()).is_some() => Some((index, r.keys)),
+                Ok(index) if Fields::from_schema(&index.schema()).is_some() => {
+                    Some((index, r.keys))
+                }
                 _ => {
                     // Not an index of this layout: start over in an empty folder.
                     std::fs::remove_dir_all(dir).map_err(io("clearing index folder", dir))?;
@@ -228,7 +227,14 @@ pub fn update_index(
         .wait_merging_threads()
         .map_err(tantivy_err("finishing index"))?;
 
-    let m = describe(docs.iter().flat_map(|d| d.records.iter()), &cps, subjects, alignment, rules, meta);
+    let m = describe(
+        docs.iter().flat_map(|d| d.records.iter()),
+        &cps,
+        subjects,
+        alignment,
+        rules,
+        meta,
+    );
     let json = serde_json::to_vec_pretty(&m).expect("index meta serialises");
     let path = dir.join(META_FILE);
     let tmp = dir.join(format!("{META_FILE}.tmp"));
@@ -303,7 +309,13 @@ mod tests {
         let ix = SearchIndex::open_dir(dir).unwrap();
         let mut o = SearchOptions::new(q);
         o.limit = 100;
-        let mut ids: Vec<String> = ix.search(&o).unwrap().hits.into_iter().map(|h| h.record.id).collect();
+        let mut ids: Vec<String> = ix
+            .search(&o)
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.record.id)
+            .collect();
         ids.sort();
         ids
     }
@@ -315,18 +327,40 @@ mod tests {
         let b = doc("zh/b.md", "### 团队\n1、技术团队20人以上；\n");
         let c = doc("en/c.md", "### Team\n1. At least 20 engineers.\n");
         let first = tmp.path().join("one");
-        let u1 = update_index(&first, &[a.clone(), b.clone(), c.clone()], None, None, &BuildMeta::default(), None).unwrap();
+        let u1 = update_index(
+            &first,
+            &[a.clone(), b.clone(), c.clone()],
+            None,
+            None,
+            &BuildMeta::default(),
+            None,
+        )
+        .unwrap();
         assert!(!u1.reused);
         assert_eq!(u1.added_documents, 3);
 
         // b edited, c removed, d added; a unchanged.
         let b2 = doc("zh/b.md", "### 团队\n1、运营人员5人以上；\n");
-        let d = doc("en/d.md", "### Capital\n1. Registered capital over 1 million.\n");
+        let d = doc(
+            "en/d.md",
+            "### Capital\n1. Registered capital over 1 million.\n",
+        );
         let docs = [a.clone(), b2.clone(), d.clone()];
         let second = tmp.path().join("two");
         let keys = u1.keys.clone();
-        let reuse = IndexReuse { dir: &first, keys: &keys };
-        let u2 = update_index(&second, &docs, None, None, &BuildMeta::default(), Some(&reuse)).unwrap();
+        let reuse = IndexReuse {
+            dir: &first,
+            keys: &keys,
+        };
+        let u2 = update_index(
+            &second,
+            &docs,
+            None,
+            None,
+            &BuildMeta::default(),
+            Some(&reuse),
+        )
+        .unwrap();
         assert!(u2.reused);
         assert_eq!((u2.added_documents, u2.deleted_documents), (2, 2));
 
@@ -337,8 +371,18 @@ mod tests {
         for q in ["团队", "资本", "engineers", "capital", "运营"] {
             assert_eq!(hits(&second, q), hits(&clean, q), "query {q}");
         }
-        assert!(hits(&second, "engineers").is_empty(), "removed document is gone");
-        assert!(hits(&second, "技术").is_empty(), "old text of the edited document is gone");
-        assert_eq!(hits(&first, "engineers").len(), 1, "previous index untouched");
+        assert!(
+            hits(&second, "engineers").is_empty(),
+            "removed document is gone"
+        );
+        assert!(
+            hits(&second, "技术").is_empty(),
+            "old text of the edited document is gone"
+        );
+        assert_eq!(
+            hits(&first, "engineers").len(),
+            1,
+            "previous index untouched"
+        );
     }
 }

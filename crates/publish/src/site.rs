@@ -206,6 +206,9 @@ impl Renderer {
     }
 }
 
+/// How many document pages were reused, and every page's key.
+pub(crate) type Reused = (usize, BTreeMap<String, crate::PageKey>);
+
 pub(crate) fn render(
     out_dir: &Path,
     docs: &[Document],
@@ -213,7 +216,7 @@ pub(crate) fn render(
     rules: Option<&RuleSet>,
     opts: &SiteOptions,
     reuse: Option<&crate::PageReuse<'_>>,
-) -> Result<(SiteStats, (usize, BTreeMap<String, crate::PageKey>))> {
+) -> Result<(SiteStats, Reused)> {
     let mut keys: BTreeMap<String, crate::PageKey> = BTreeMap::new();
     let mut reused = 0usize;
     let templates = Templates::new(opts.templates.as_deref());
@@ -561,7 +564,8 @@ pub(crate) fn render(
             href: Some(lang_pages(other, name)),
             index_href: lang_pages(other, "index.html"),
         };
-        let groups = faq_groups.get(&lang).cloned().unwrap_or_default();
+        // Taken, not cloned: nothing reads a language's groups after its pages.
+        let groups = faq_groups.remove(&lang).unwrap_or_default();
         let mut group_of: HashMap<&str, &FaqGroup> = HashMap::new();
         for g in &groups {
             group_of.entry(g.doc.as_str()).or_insert(g);
@@ -672,14 +676,11 @@ pub(crate) fn render(
 
         let ix = &indexes[&lang];
         stats.search_entries += ix.entries.len();
-        w.write(
-            &format!("search/index.{}.json", lang.code()),
-            ix.to_json_string().as_bytes(),
-        )?;
-        w.write(
-            &format!("search/index.{}.js", lang.code()),
-            search::as_script(ix).as_bytes(),
-        )?;
+        let json = ix.to_json_string();
+        w.write(&format!("search/index.{}.json", lang.code()), json.as_bytes())?;
+        let script = search::script_of_json(&ix.lang, &json);
+        drop(json);
+        w.write(&format!("search/index.{}.js", lang.code()), script.as_bytes())?;
     }
 
     // The language chooser.

@@ -633,15 +633,23 @@ impl<'v> Extractor<'v> {
     /// Extracts the rule set of `documents`, citing aligned counterparts
     /// through `alignment` when given.
     pub fn extract(&self, documents: &[Document], alignment: Option<&Alignment>) -> RuleSet {
-        let mut drafts = Vec::new();
-        for (di, doc) in documents.iter().enumerate() {
-            for (ri, r) in doc.records.iter().enumerate() {
-                for (k, mut d) in self.record_rules(r, doc).into_iter().enumerate() {
-                    d.at = (di, ri, k);
-                    drafts.push(d);
+        // Documents are read in parallel; the drafts keep document order.
+        use rayon::prelude::*;
+        let per_doc: Vec<Vec<Draft>> = documents
+            .par_iter()
+            .enumerate()
+            .map(|(di, doc)| {
+                let mut v = Vec::new();
+                for (ri, r) in doc.records.iter().enumerate() {
+                    for (k, mut d) in self.record_rules(r, doc).into_iter().enumerate() {
+                        d.at = (di, ri, k);
+                        v.push(d);
+                    }
                 }
-            }
-        }
+                v
+            })
+            .collect();
+        let drafts: Vec<Draft> = per_doc.into_iter().flatten().collect();
         let by_id: HashMap<&str, &Record> = documents
             .iter()
             .flat_map(|d| d.records.iter())

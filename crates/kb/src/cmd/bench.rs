@@ -68,6 +68,24 @@ struct Measured {
     records: usize,
     /// Peak resident set size in bytes, when the platform tells.
     peak_rss: Option<u64>,
+    /// CPU time of the process (all threads), when the platform tells:
+    /// steadier than wall time on a machine shared with other work.
+    #[serde(default)]
+    cpu_seconds: Option<f64>,
+}
+
+/// CPU time (user + system) this process has used so far, all threads,
+/// live or ended (Linux: fields 14 and 15 of `/proc/self/stat`, in clock
+/// ticks of 1/100 s, the fixed `USER_HZ` of Linux's user ABI).
+fn cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces.
+    let rest = &s[s.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state): utime is field 14, stime field 15.
+    let utime: u64 = f.get(11)?.parse().ok()?;
+    let stime: u64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) as f64 / 100.0)
 }
 
 /// The peak resident set size of this process so far (Linux: `VmHWM`).
@@ -120,6 +138,7 @@ fn child_build(corpus: &Path, out: &Path) -> anyhow::Result<Measured> {
         documents: report.documents,
         records: report.records_by_kind.iter().map(|(_, n)| n).sum(),
         peak_rss: peak_rss(),
+        cpu_seconds: cpu_seconds(),
     })
 }
 
@@ -153,6 +172,7 @@ fn child_baseline(corpus: &Path, out: &Path) -> anyhow::Result<Measured> {
         documents: stats.files,
         records: 0,
         peak_rss: peak_rss(),
+        cpu_seconds: cpu_seconds(),
     })
 }
 
@@ -176,6 +196,11 @@ fn measure(job: Job, corpus: &Path, out: &Path) -> anyhow::Result<Measured> {
         bail!("the {name} of {} failed ({})", corpus.display(), output.status);
     }
     serde_json::from_slice(&output.stdout).with_context(|| format!("reading the {name} report"))
+}
+
+/// The median when every run has a value.
+fn median_of(v: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    v.collect::<Option<Vec<f64>>>().map(median)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -203,7 +228,9 @@ struct CorpusResult {
     docs_per_second: f64,
     mb_per_second: f64,
     peak_rss_bytes: Option<u64>,
+    build_cpu_seconds: Option<f64>,
     baseline_seconds: f64,
+    baseline_cpu_seconds: Option<f64>,
     baseline_peak_rss_bytes: Option<u64>,
     ratio: f64,
     goal_ratio: f64,
@@ -246,11 +273,17 @@ fn bench_corpus(corpus: &Path, runs: u32) -> anyhow::Result<CorpusResult> {
         docs_per_second: first.documents as f64 / build_seconds,
         mb_per_second: bytes as f64 / 1e6 / build_seconds,
         peak_rss_bytes: builds.iter().filter_map(|b| b.peak_rss).max(),
+        build_cpu_seconds: median_of(builds.iter().map(|b| b.cpu_seconds)),
         baseline_seconds,
+        baseline_cpu_seconds: median_of(baselines.iter().map(|b| b.cpu_seconds)),
         baseline_peak_rss_bytes: baselines.iter().filter_map(|b| b.peak_rss).max(),
         ratio: build_seconds / baseline_seconds,
         goal_ratio: GOAL_RATIO,
     })
+}
+
+fn cpu(secs: Option<f64>) -> String {
+    secs.map(|s| format!(", CPU {s:.2}s")).unwrap_or_default()
 }
 
 fn mb(bytes: Option<u64>) -> String {
@@ -318,18 +351,20 @@ fn human(r: &CorpusResult) -> String {
         s.push_str(&format!("  {name:<9}{secs:>8.2}s\n"));
     }
     s.push_str(&format!(
-        "  {:<9}{:>8.2}s  {:.0} docs/s, {:.2} MB/s, peak RSS {}\n",
+        "  {:<9}{:>8.2}s  {:.0} docs/s, {:.2} MB/s, peak RSS {}{}\n",
         "build",
         r.build_seconds,
         r.docs_per_second,
         r.mb_per_second,
-        mb(r.peak_rss_bytes)
+        mb(r.peak_rss_bytes),
+        cpu(r.build_cpu_seconds)
     ));
     s.push_str(&format!(
-        "  {:<9}{:>8.2}s  read + plain-text index, same analyzers; peak RSS {}\n",
+        "  {:<9}{:>8.2}s  read + plain-text index, same analyzers; peak RSS {}{}\n",
         "baseline",
         r.baseline_seconds,
-        mb(r.baseline_peak_rss_bytes)
+        mb(r.baseline_peak_rss_bytes),
+        cpu(r.baseline_cpu_seconds)
     ));
     s.push_str(&format!(
         "  ratio    {:>8.2}×  the baseline ({} the goal of ≤ {}×)\n",

@@ -75,7 +75,9 @@ fn absolute(p: &Path) -> PathBuf {
 /// The rules of the output folder, if it has them.
 fn current_rules(out: &Path) -> Option<RuleSet> {
     let path = out.join(kb_rules::RULES_FILE);
-    path.is_file().then(|| kb_rules::read_rules(&path).ok()).flatten()
+    path.is_file()
+        .then(|| kb_rules::read_rules(&path).ok())
+        .flatten()
 }
 
 /// Builds once; prints the outcome and, when `old` is given, the rule diff.
@@ -168,7 +170,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             match rx.recv_timeout(debounce) {
                 Ok(_) => continue,
                 Err(mpsc::RecvTimeoutError::Timeout) => break,
-                Err(mpsc::RecvTimeoutError::Disconnected) => anyhow::bail!("the file watcher stopped"),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    anyhow::bail!("the file watcher stopped")
+                }
             }
         }
         let old = rules.take().or_else(|| current_rules(&args.out));
@@ -189,6 +193,10 @@ mod tests {
         assert!(!relevant(Path::new("/w/corpus/zh/4913"), out, "out"));
         assert!(!relevant(Path::new("/w/corpus/zh/.#a.md"), out, "out"));
         assert!(!relevant(Path::new("/w/out/records.jsonl"), out, "out"));
-        assert!(!relevant(Path::new("/w/corpus/.out.kb-staging-12/x"), out, "out"));
+        assert!(!relevant(
+            Path::new("/w/corpus/.out.kb-staging-12/x"),
+            out,
+            "out"
+        ));
     }
 }
