@@ -48,7 +48,10 @@ fn text(analyzer: &str) -> TextOptions {
 /// Indexes `files` as plain text into a new index in `dir` (created; must
 /// not hold an index already). Files are consumed one at a time, so the
 /// caller may read them lazily.
-pub fn baseline_index(dir: &Path, files: impl IntoIterator<Item = PlainFile>) -> Result<BaselineStats> {
+pub fn baseline_index(
+    dir: &Path,
+    files: impl IntoIterator<Item = PlainFile>,
+) -> Result<BaselineStats> {
     std::fs::create_dir_all(dir).map_err(io("creating index folder", dir))?;
     let mut b = Schema::builder();
     let path = b.add_text_field("path", STRING | STORED);
@@ -61,7 +64,11 @@ pub fn baseline_index(dir: &Path, files: impl IntoIterator<Item = PlainFile>) ->
     })?;
     schema::register_index_analyzers(index.tokenizers());
     let tantivy_err = |what: &'static str| {
-        move |source| Error::Tantivy { what, path: dir.to_path_buf(), source }
+        move |source| Error::Tantivy {
+            what,
+            path: dir.to_path_buf(),
+            source,
+        }
     };
     let mut writer: IndexWriter = index
         .writer_with_num_threads(1, 64 * 1024 * 1024)
@@ -76,7 +83,9 @@ pub fn baseline_index(dir: &Path, files: impl IntoIterator<Item = PlainFile>) ->
             .map_err(tantivy_err("adding a file to"))?;
     }
     writer.commit().map_err(tantivy_err("committing index"))?;
-    writer.wait_merging_threads().map_err(tantivy_err("finishing index"))?;
+    writer
+        .wait_merging_threads()
+        .map_err(tantivy_err("finishing index"))?;
     Ok(stats)
 }
 
@@ -88,8 +97,16 @@ mod tests {
     fn baseline_indexes_each_file_with_its_language_analyzer() {
         let dir = tempfile::tempdir().unwrap();
         let files = vec![
-            PlainFile { path: "zh/a.md".into(), lang: Lang::Zh, text: "注册资本100万元以上".into() },
-            PlainFile { path: "en/a.md".into(), lang: Lang::En, text: "Registered capital".into() },
+            PlainFile {
+                path: "zh/a.md".into(),
+                lang: Lang::Zh,
+                text: "注册资本100万元以上".into(),
+            },
+            PlainFile {
+                path: "en/a.md".into(),
+                lang: Lang::En,
+                text: "Registered capital".into(),
+            },
         ];
         let stats = baseline_index(&dir.path().join("i"), files).unwrap();
         assert_eq!(stats.files, 2);

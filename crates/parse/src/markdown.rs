@@ -37,7 +37,7 @@ impl<'a> LineIndex<'a> {
                 .filter(|(i, c)| **c == b'\n' || (**c == b'\r' && b.get(i + 1) != Some(&b'\n')))
                 .map(|(i, _)| i + 1),
         );
-        if starts.last() == Some(&src.len()) && src.len() > 0 {
+        if starts.last() == Some(&src.len()) && !src.is_empty() {
             starts.pop();
         }
         LineIndex { src, starts }
@@ -717,7 +717,7 @@ impl<'a> DocParser<'a> {
         let first = self.idx.line_of(range.start);
         let head = self.idx.line(first).trim();
         let Some(kind) = head.strip_prefix(":::") else { return Ok(false) };
-        let kind = kind.trim().split_whitespace().next().unwrap_or("").to_ascii_lowercase();
+        let kind = kind.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
         if kind.is_empty() {
             return Ok(false);
         }

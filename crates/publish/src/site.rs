@@ -155,6 +155,26 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Writes `search/index.<lang>.json` and `.js`, streamed in one pass.
+    fn write_search_index(&mut self, ix: &SearchIndex) -> Result<()> {
+        let json_path = self.out.join(format!("search/index.{}.json", ix.lang));
+        let js_path = self.out.join(format!("search/index.{}.js", ix.lang));
+        let io = |what: &'static str, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Io { what, path, source }
+        };
+        if let Some(parent) = json_path.parent() {
+            std::fs::create_dir_all(parent).map_err(io("creating folder", parent))?;
+        }
+        let create = |p: &Path| std::fs::File::create(p).map(std::io::BufWriter::new).map_err(io("writing", p));
+        let (mut json, mut js) = (create(&json_path)?, create(&js_path)?);
+        search::write_json_and_script(ix, &mut json, &mut js).map_err(io("writing", &js_path))?;
+        json.into_inner().map_err(|e| e.into_error()).map_err(io("writing", &json_path))?;
+        js.into_inner().map_err(|e| e.into_error()).map_err(io("writing", &js_path))?;
+        self.files += 2;
+        Ok(())
+    }
+
     /// Puts the previous build's `rel` (from `prev_site`) at `rel` by a hard
     /// link, or a copy where linking fails. False when there is no such file.
     fn reuse(&mut self, prev_site: &Path, rel: &str) -> Result<bool> {
@@ -676,11 +696,7 @@ pub(crate) fn render(
 
         let ix = &indexes[&lang];
         stats.search_entries += ix.entries.len();
-        let json = ix.to_json_string();
-        w.write(&format!("search/index.{}.json", lang.code()), json.as_bytes())?;
-        let script = search::script_of_json(&ix.lang, &json);
-        drop(json);
-        w.write(&format!("search/index.{}.js", lang.code()), script.as_bytes())?;
+        w.write_search_index(ix)?;
     }
 
     // The language chooser.
