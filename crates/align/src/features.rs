@@ -336,25 +336,7 @@ pub fn url_path(key: &str) -> Option<&str> {
     (host.contains('.') && !path.is_empty()).then_some(path)
 }
 
-/// Dice coefficient of two sorted multisets.
-pub fn dice_sorted<T: Ord>(a: &[T], b: &[T]) -> f64 {
-    if a.is_empty() && b.is_empty() {
-        return 0.0;
-    }
-    let (mut i, mut j, mut common) = (0, 0, 0usize);
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                common += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    2.0 * common as f64 / (a.len() + b.len()) as f64
-}
+pub use kb_model::dice_sorted;
 
 /// How the numbers of two texts match: (matched, only in `a`, only in `b`),
 /// where a number of one side written with digits is matched by any key of

@@ -40,6 +40,39 @@ pub struct IndexMeta {
     pub documents: Vec<DocEntry>,
 }
 
+impl IndexMeta {
+    /// Empty counts for an index built from `meta`'s records file.
+    pub(crate) fn new(meta: &BuildMeta, aligned: bool, ruled: bool) -> IndexMeta {
+        IndexMeta {
+            format: INDEX_FORMAT,
+            records_fingerprint: meta.records_fingerprint.clone(),
+            corpus: meta.corpus.clone(),
+            records: 0,
+            zh_records: 0,
+            en_records: 0,
+            with_counterpart: 0,
+            with_subject: 0,
+            aligned,
+            ruled,
+            documents: Vec::new(),
+        }
+    }
+
+    /// Counts one record (records arrive grouped by document).
+    pub(crate) fn count(&mut self, r: &Record, with_counterpart: bool, with_subject: bool) {
+        self.records += 1;
+        match r.lang {
+            Lang::Zh => self.zh_records += 1,
+            Lang::En => self.en_records += 1,
+        }
+        self.with_counterpart += usize::from(with_counterpart);
+        self.with_subject += usize::from(with_subject);
+        if self.documents.last().is_none_or(|d| d.id != r.doc) {
+            self.documents.push(DocEntry { id: r.doc.clone(), path: r.path.clone(), lang: r.lang });
+        }
+    }
+}
+
 /// One indexed document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DocEntry {
@@ -173,19 +206,7 @@ pub fn build_index<'a>(
     let cps = alignment.map(counterparts).unwrap_or_default();
     let (subjects, scopes) = crate::update::rule_terms(rules, &cps);
 
-    let mut m = IndexMeta {
-        format: INDEX_FORMAT,
-        records_fingerprint: meta.records_fingerprint.clone(),
-        corpus: meta.corpus.clone(),
-        records: 0,
-        zh_records: 0,
-        en_records: 0,
-        with_counterpart: 0,
-        with_subject: 0,
-        aligned: alignment.is_some(),
-        ruled: rules.is_some(),
-        documents: Vec::new(),
-    };
+    let mut m = IndexMeta::new(meta, alignment.is_some(), rules.is_some());
     for r in records {
         let d = record_doc(
             &f,
@@ -199,24 +220,7 @@ pub fn build_index<'a>(
             path: dir.to_path_buf(),
             source,
         })?;
-        m.records += 1;
-        match r.lang {
-            Lang::Zh => m.zh_records += 1,
-            Lang::En => m.en_records += 1,
-        }
-        if cps.contains_key(r.id.as_str()) {
-            m.with_counterpart += 1;
-        }
-        if subjects.contains_key(r.id.as_str()) {
-            m.with_subject += 1;
-        }
-        if m.documents.last().is_none_or(|d| d.id != r.doc) {
-            m.documents.push(DocEntry {
-                id: r.doc.clone(),
-                path: r.path.clone(),
-                lang: r.lang,
-            });
-        }
+        m.count(r, cps.contains_key(r.id.as_str()), subjects.contains_key(r.id.as_str()));
     }
     writer.commit().map_err(|source| Error::Tantivy {
         what: "committing index",

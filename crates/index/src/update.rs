@@ -12,10 +12,10 @@ use std::path::Path;
 
 use kb_model::alignment::Alignment;
 use kb_model::rules::RuleSet;
-use kb_model::{Document, Lang, Record};
+use kb_model::{Document, Record};
 use tantivy::{Index, IndexWriter, Term};
 
-use crate::build::{counterparts, io, push_unique, record_doc, BuildMeta, DocEntry, IndexMeta};
+use crate::build::{counterparts, io, push_unique, record_doc, BuildMeta, IndexMeta};
 use crate::schema::{self, Fields};
 use crate::{Error, Result, INDEX_FORMAT, META_FILE};
 
@@ -258,38 +258,9 @@ fn describe<'a>(
     rules: Option<&RuleSet>,
     meta: &BuildMeta,
 ) -> IndexMeta {
-    let mut m = IndexMeta {
-        format: INDEX_FORMAT,
-        records_fingerprint: meta.records_fingerprint.clone(),
-        corpus: meta.corpus.clone(),
-        records: 0,
-        zh_records: 0,
-        en_records: 0,
-        with_counterpart: 0,
-        with_subject: 0,
-        aligned: alignment.is_some(),
-        ruled: rules.is_some(),
-        documents: Vec::new(),
-    };
+    let mut m = IndexMeta::new(meta, alignment.is_some(), rules.is_some());
     for r in records {
-        m.records += 1;
-        match r.lang {
-            Lang::Zh => m.zh_records += 1,
-            Lang::En => m.en_records += 1,
-        }
-        if cps.contains_key(r.id.as_str()) {
-            m.with_counterpart += 1;
-        }
-        if subjects.contains_key(r.id.as_str()) {
-            m.with_subject += 1;
-        }
-        if m.documents.last().is_none_or(|d| d.id != r.doc) {
-            m.documents.push(DocEntry {
-                id: r.doc.clone(),
-                path: r.path.clone(),
-                lang: r.lang,
-            });
-        }
+        m.count(r, cps.contains_key(r.id.as_str()), subjects.contains_key(r.id.as_str()));
     }
     m
 }

@@ -34,3 +34,23 @@ pub fn short_hash(parts: &[&str], n: usize) -> String {
     let hex = h.finalize().to_hex();
     hex[..n.min(hex.len())].to_string()
 }
+
+/// Dice coefficient of two sorted multisets.
+pub fn dice_sorted<T: Ord>(a: &[T], b: &[T]) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 0.0;
+    }
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    2.0 * common as f64 / (a.len() + b.len()) as f64
+}

@@ -93,19 +93,7 @@ pub fn similarity(a: &str, b: &str) -> f64 {
     if x.is_empty() || y.is_empty() {
         return if norm(a) == norm(b) { 1.0 } else { 0.0 };
     }
-    let (mut i, mut j, mut common) = (0, 0, 0usize);
-    while i < x.len() && j < y.len() {
-        match x[i].cmp(&y[j]) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                common += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    2.0 * common as f64 / (x.len() + y.len()) as f64
+    kb_model::dice_sorted(&x, &y)
 }
 
 /// The least similarity at which a reworded qualitative rule counts as changed
