@@ -19,11 +19,7 @@ fn alignment() -> Value {
 }
 
 fn doc_pair<'a>(a: &'a Value, zh: &str) -> Option<&'a Value> {
-    a["documents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["zh"] == zh)
+    a["documents"].as_array().unwrap().iter().find(|d| d["zh"] == zh)
 }
 
 fn doc_of(id: &str) -> &str {
@@ -37,8 +33,7 @@ fn record_pairs<'a>(a: &'a Value, zh: &str, en: &str) -> Vec<&'a Value> {
         .unwrap()
         .iter()
         .filter(|p| {
-            p["zh"].as_str().is_some_and(|z| doc_of(z) == zh)
-                || p["en"].as_str().is_some_and(|e| doc_of(e) == en)
+            p["zh"].as_str().is_some_and(|z| doc_of(z) == zh) || p["en"].as_str().is_some_and(|e| doc_of(e) == en)
         })
         .collect()
 }
@@ -60,10 +55,7 @@ fn blueking_overviews_pair_with_high_confidence_and_nearly_every_record_has_its_
         .filter(|p| !p["en"].is_null() && !p["zh"].is_null())
         .map(|p| p["zh_all"].as_array().map_or(1, |v| v.len()))
         .sum();
-    assert!(
-        paired_zh * 100 >= zh_records * 90,
-        "only {paired_zh} of {zh_records} zh records have a counterpart"
-    );
+    assert!(paired_zh * 100 >= zh_records * 90, "only {paired_zh} of {zh_records} zh records have a counterpart");
     // Every record appears in exactly one pairing.
     let mut seen = HashMap::new();
     for p in &pairs {
@@ -77,19 +69,9 @@ fn blueking_overviews_pair_with_high_confidence_and_nearly_every_record_has_its_
             }
         }
     }
-    assert!(
-        seen.values().all(|&n| n == 1),
-        "a record is in two pairings"
-    );
-    let expected = rs
-        .iter()
-        .filter(|r| r["doc"] == BK_ZH || r["doc"] == BK_EN)
-        .count();
-    assert_eq!(
-        seen.len(),
-        expected,
-        "every record of the pair is accounted for"
-    );
+    assert!(seen.values().all(|&n| n == 1), "a record is in two pairings");
+    let expected = rs.iter().filter(|r| r["doc"] == BK_ZH || r["doc"] == BK_EN).count();
+    assert_eq!(seen.len(), expected, "every record of the pair is accounted for");
 }
 
 #[test]
@@ -101,10 +83,7 @@ fn blueking_table_rows_pair_row_by_row() {
     let mut pos: HashMap<&str, (u64, usize)> = HashMap::new();
     for doc in [BK_ZH, BK_EN] {
         let mut counters: HashMap<u64, usize> = HashMap::new();
-        for r in rs
-            .iter()
-            .filter(|r| r["doc"] == doc && r["kind"] == "table_row")
-        {
+        for r in rs.iter().filter(|r| r["doc"] == doc && r["kind"] == "table_row") {
             let t = r["table"].as_u64().unwrap();
             let n = counters.entry(t).or_default();
             pos.insert(r["id"].as_str().unwrap(), (t, *n));
@@ -123,14 +102,7 @@ fn blueking_table_rows_pair_row_by_row() {
         }
         assert_eq!(by_id[e]["kind"], "table_row", "{z} ↔ {e}");
         assert_eq!(pos[z], pos[e], "row {z} paired with a different row {e}");
-        assert!(
-            p["evidence"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|ev| ev["signal"] == "cells"),
-            "{p}"
-        );
+        assert!(p["evidence"].as_array().unwrap().iter().any(|ev| ev["signal"] == "cells"), "{p}");
         checked += 1;
     }
     assert_eq!(checked, zh_rows, "every zh row is paired with a row");
@@ -139,16 +111,8 @@ fn blueking_table_rows_pair_row_by_row() {
 #[test]
 fn marketplace_faq_has_no_counterpart() {
     let a = alignment();
-    let unpaired: Vec<&str> = a["unpaired_documents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    assert!(
-        unpaired.contains(&"zh/tencent-cloud-marketplace-provider-faq"),
-        "{unpaired:?}"
-    );
+    let unpaired: Vec<&str> = a["unpaired_documents"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(unpaired.contains(&"zh/tencent-cloud-marketplace-provider-faq"), "{unpaired:?}");
     assert!(doc_pair(&a, "zh/tencent-cloud-marketplace-provider-faq").is_none());
 }
 
@@ -160,36 +124,21 @@ fn tencent_application_and_intl_registration_are_not_passed_off_as_a_translation
     match doc_pair(&a, zh) {
         None => {
             let unpaired = a["unpaired_documents"].as_array().unwrap();
-            assert!(
-                unpaired.iter().any(|v| v == zh) && unpaired.iter().any(|v| v == en),
-                "{unpaired:?}"
-            );
+            assert!(unpaired.iter().any(|v| v == zh) && unpaired.iter().any(|v| v == en), "{unpaired:?}");
         }
         Some(d) => {
             assert_eq!(d["en"], en);
             let conf = d["confidence"].as_f64().unwrap();
             assert!(conf < 0.6, "a loose counterpart, not a translation: {conf}");
             let rs = records();
-            let smaller = [zh, en]
-                .iter()
-                .map(|doc| rs.iter().filter(|r| r["doc"] == *doc).count())
-                .min()
-                .unwrap();
+            let smaller = [zh, en].iter().map(|doc| rs.iter().filter(|r| r["doc"] == *doc).count()).min().unwrap();
             let pairs = record_pairs(&a, zh, en);
-            let two_sided: Vec<&&Value> = pairs
-                .iter()
-                .filter(|p| !p["zh"].is_null() && !p["en"].is_null())
-                .collect();
-            assert!(
-                two_sided.len() * 2 <= smaller,
-                "{} of {smaller} records forced into pairs",
-                two_sided.len()
-            );
+            let two_sided: Vec<&&Value> = pairs.iter().filter(|p| !p["zh"].is_null() && !p["en"].is_null()).collect();
+            assert!(two_sided.len() * 2 <= smaller, "{} of {smaller} records forced into pairs", two_sided.len());
             // Each record pairing there rests on shared content, not on position.
             for p in two_sided {
                 let anchored = p["evidence"].as_array().unwrap().iter().any(|ev| {
-                    ["numbers", "urls", "lexicon", "image", "cells"]
-                        .contains(&ev["signal"].as_str().unwrap())
+                    ["numbers", "urls", "lexicon", "image", "cells"].contains(&ev["signal"].as_str().unwrap())
                         && ev["score"].as_f64().unwrap() >= 0.5
                 });
                 assert!(anchored, "unanchored record pairing {p}");
@@ -205,24 +154,15 @@ fn numbering_drift_four_versus_one_is_reported() {
     let by_id: HashMap<&str, &Value> = rs.iter().map(|r| (r["id"].as_str().unwrap(), r)).collect();
     let hit = a["drift"].as_array().unwrap().iter().find(|d| {
         d["kind"] == "numbering"
-            && d["zh"].as_str().is_some_and(|z| {
-                by_id[z]["text"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("加入腾讯蓝鲸合作伙伴后")
-            })
+            && d["zh"]
+                .as_str()
+                .is_some_and(|z| by_id[z]["text"].as_str().unwrap().starts_with("加入腾讯蓝鲸合作伙伴后"))
     });
     let d = hit.expect("the 4. vs 1. numbering drift");
-    let (z, e) = (
-        by_id[d["zh"].as_str().unwrap()],
-        by_id[d["en"].as_str().unwrap()],
-    );
+    let (z, e) = (by_id[d["zh"].as_str().unwrap()], by_id[d["en"].as_str().unwrap()]);
     assert_eq!(z["number"], 4);
     assert_eq!(e["number"], 1);
-    assert!(e["text"]
-        .as_str()
-        .unwrap()
-        .starts_with("After joining Tencent BlueKing Partner"));
+    assert!(e["text"].as_str().unwrap().starts_with("After joining Tencent BlueKing Partner"));
     assert!(d["detail"].as_str().unwrap().contains("4."), "{d}");
 }
 
@@ -231,38 +171,23 @@ fn kb_align_prints_pairs_and_drift_side_by_side_with_source_lines() {
     let o = run(&["align", "--out", built().to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let s = stdout(&o);
-    assert!(
-        s.contains("zh/blueking-partner-overview ↔ en/blueking-partner-overview  confidence"),
-        "{s}"
-    );
-    assert!(
-        s.contains("zh/tencent-cloud-marketplace-provider-faq"),
-        "{s}"
-    );
-    let line = s
-        .lines()
-        .position(|l| l.contains("[numbering]"))
-        .expect("a numbering drift item");
+    assert!(s.contains("zh/blueking-partner-overview ↔ en/blueking-partner-overview  confidence"), "{s}");
+    assert!(s.contains("zh/tencent-cloud-marketplace-provider-faq"), "{s}");
+    let line = s.lines().position(|l| l.contains("[numbering]")).expect("a numbering drift item");
     let block: Vec<&str> = s.lines().skip(line).take(4).collect();
     assert!(
         block[1].contains("zh/blueking-partner-overview.md:82")
             && block[1].contains("en/blueking-partner-overview.md:80"),
         "{block:?}"
     );
-    assert!(
-        block[2].contains("4. 加入腾讯蓝鲸") && block[2].contains("│ 1. After joining"),
-        "{block:?}"
-    );
+    assert!(block[2].contains("4. 加入腾讯蓝鲸") && block[2].contains("│ 1. After joining"), "{block:?}");
 }
 
 #[test]
 fn kb_align_json_prints_the_alignment_file() {
     let o = run(&["align", "--json", "--out", built().to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(
-        stdout(&o),
-        fs::read_to_string(built().join("alignment.json")).unwrap()
-    );
+    assert_eq!(stdout(&o), fs::read_to_string(built().join("alignment.json")).unwrap());
 }
 
 #[test]
@@ -272,19 +197,11 @@ fn kb_align_without_a_build_fails_with_one_line() {
     assert!(!o.status.success());
     let e = stderr(&o);
     assert_eq!(e.trim().lines().count(), 1, "{e}");
-    assert!(
-        e.contains("kb build") && e.contains("alignment.json"),
-        "{e}"
-    );
+    assert!(e.contains("kb build") && e.contains("alignment.json"), "{e}");
 }
 
 fn build(corpus: &Path, out: &Path) -> std::process::Output {
-    kb().args(["build", "--quiet", "--corpus"])
-        .arg(corpus)
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap()
+    kb().args(["build", "--quiet", "--corpus"]).arg(corpus).arg("--out").arg(out).output().unwrap()
 }
 
 fn copy_corpus(to: &Path, docs: &[&str], manifest: &str) {
@@ -308,16 +225,12 @@ fn kb_toml_forbids_and_forces_pairings() {
     let out = dir.path().join("out");
     let o = build(&c, &out);
     assert!(o.status.success(), "{}", stderr(&o));
-    let a: Value =
-        serde_json::from_str(&fs::read_to_string(out.join("alignment.json")).unwrap()).unwrap();
+    let a: Value = serde_json::from_str(&fs::read_to_string(out.join("alignment.json")).unwrap()).unwrap();
     let docs = a["documents"].as_array().unwrap();
     assert_eq!(docs.len(), 1, "{docs:?}");
     assert_eq!(docs[0]["zh"], "zh/tencent-cloud-marketplace-provider-faq");
     assert_eq!(docs[0]["evidence"][0]["signal"], "manifest");
-    assert!(
-        docs[0]["confidence"].as_f64().unwrap() < 0.6,
-        "forced, not faked"
-    );
+    assert!(docs[0]["confidence"].as_f64().unwrap() < 0.6, "forced, not faked");
     assert_eq!(a["unpaired_documents"], serde_json::json!([BK_ZH]));
 }
 
@@ -327,23 +240,14 @@ fn kb_toml_naming_a_missing_document_fails_the_build_with_its_id() {
     let c = dir.path().join("corpus");
     copy_corpus(
         &c,
-        &[
-            "zh/blueking-partner-overview.md",
-            "en/blueking-partner-overview.md",
-        ],
+        &["zh/blueking-partner-overview.md", "en/blueking-partner-overview.md"],
         "[[pair]]\nzh = \"zh/blueking-overview\"\nen = \"en/blueking-partner-overview\"\n",
     );
     let o = build(&c, &dir.path().join("out"));
     assert!(!o.status.success());
     let e = stderr(&o);
-    assert!(
-        e.contains("zh/blueking-overview") && e.contains("kb.toml"),
-        "{e}"
-    );
-    assert!(
-        !dir.path().join("out").exists(),
-        "a failed build writes no output"
-    );
+    assert!(e.contains("zh/blueking-overview") && e.contains("kb.toml"), "{e}");
+    assert!(!dir.path().join("out").exists(), "a failed build writes no output");
 }
 
 #[test]

@@ -20,11 +20,7 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
                 walk(root, &p, out);
                 continue;
             }
-            let rel = p
-                .strip_prefix(root)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
             if rel.starts_with("index/") && rel != "index/kb-index.json" {
                 continue;
             }
@@ -42,49 +38,26 @@ fn assert_same_tree(a: &Path, b: &Path) {
     let kb_: Vec<&String> = tb.keys().collect();
     assert_eq!(ka, kb_, "same files");
     for (k, v) in &ta {
-        assert!(
-            v == &tb[k],
-            "{k} differs between {} and {}",
-            a.display(),
-            b.display()
-        );
+        assert!(v == &tb[k], "{k} differs between {} and {}", a.display(), b.display());
     }
-    for must in [
-        "records.jsonl",
-        "documents.json",
-        "alignment.json",
-        "rules.json",
-        "rules/index.json",
-        "site/sitemap.xml",
-    ] {
+    for must in
+        ["records.jsonl", "documents.json", "alignment.json", "rules.json", "rules/index.json", "site/sitemap.xml"]
+    {
         assert!(ta.contains_key(must), "{must} is compared");
     }
 }
 
 /// Runs `kb build --json` (plus `extra` flags) and returns its report.
 fn build(corpus: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
-    let o = kb()
-        .arg("build")
-        .arg("--json")
-        .args(extra)
-        .arg("--corpus")
-        .arg(corpus)
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap();
+    let o =
+        kb().arg("build").arg("--json").args(extra).arg("--corpus").arg(corpus).arg("--out").arg(out).output().unwrap();
     assert!(o.status.success(), "kb build failed: {}", stderr(&o));
     serde_json::from_str(&stdout(&o)).unwrap()
 }
 
 /// Sorted ids of the records `query` finds in `out`.
 fn hits(out: &Path, query: &str) -> Vec<String> {
-    let o = kb()
-        .args(["search", "--json", "--limit", "1000", "--out"])
-        .arg(out)
-        .arg(query)
-        .output()
-        .unwrap();
+    let o = kb().args(["search", "--json", "--limit", "1000", "--out"]).arg(out).arg(query).output().unwrap();
     if !o.status.success() && stderr(&o).contains("no records match") {
         return Vec::new();
     }
@@ -92,12 +65,7 @@ fn hits(out: &Path, query: &str) -> Vec<String> {
     let mut ids: Vec<String> = stdout(&o)
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string())
         .collect();
     ids.sort();
     ids
@@ -116,12 +84,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn stage_summary(report: &serde_json::Value, stage: &str) -> String {
-    report["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == stage)
-        .unwrap()["summary"]
+    report["stages"].as_array().unwrap().iter().find(|s| s["name"] == stage).unwrap()["summary"]
         .as_str()
         .unwrap()
         .to_string()
@@ -140,22 +103,14 @@ fn fixture() -> Fixture {
     copy_dir(&corpus(), &c);
     let out = dir.path().join("out");
     let clean = dir.path().join("clean");
-    Fixture {
-        corpus: c,
-        out,
-        clean,
-        _dir: dir,
-    }
+    Fixture { corpus: c, out, clean, _dir: dir }
 }
 
 #[test]
 fn edit_add_remove_rebuild_equals_a_clean_build() {
     let f = fixture();
     let first = build(&f.corpus, &f.out, &[]);
-    assert!(
-        first["incremental"].is_null(),
-        "the first build has nothing to reuse"
-    );
+    assert!(first["incremental"].is_null(), "the first build has nothing to reuse");
     assert!(f.out.join("build-cache.json").is_file());
 
     // Edit one document (a number a rule is cut from), add one, remove one.
@@ -174,20 +129,9 @@ fn edit_add_remove_rebuild_equals_a_clean_build() {
 
     let inc = build(&f.corpus, &f.out, &[]);
     let changes = &inc["incremental"];
-    let mut parsed: Vec<&str> = changes["parsed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
+    let mut parsed: Vec<&str> = changes["parsed"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     parsed.sort();
-    assert_eq!(
-        parsed,
-        [
-            "en/zanzibar-reseller-terms.md",
-            "zh/tencent-cloud-partner-application.md"
-        ]
-    );
+    assert_eq!(parsed, ["en/zanzibar-reseller-terms.md", "zh/tencent-cloud-partner-application.md"]);
     assert_eq!(changes["reused"], 3);
     assert_eq!(changes["removed"], serde_json::json!([removed]));
     let index = stage_summary(&inc, "index");
@@ -201,64 +145,31 @@ fn edit_add_remove_rebuild_equals_a_clean_build() {
 
     // The rule change went through.
     let rules = fs::read_to_string(f.out.join("rules.json")).unwrap();
-    assert!(
-        rules.contains("250万") && !rules.contains("注册资本人民币100万"),
-        "edited rule text"
-    );
+    assert!(rules.contains("250万") && !rules.contains("注册资本人民币100万"), "edited rule text");
 
     // The index answers as a fresh one does, the added document is found and
     // the removed one is gone everywhere.
     let gone_word = removed_text
         .split(|c: char| !c.is_ascii_alphabetic())
-        .find(|w| {
-            w.len() > 6
-                && !fs::read_to_string(f.out.join("records.jsonl"))
-                    .unwrap()
-                    .contains(*w)
-        })
+        .find(|w| w.len() > 6 && !fs::read_to_string(f.out.join("records.jsonl")).unwrap().contains(*w))
         .map(str::to_string);
-    let mut queries = vec![
-        "注册资本",
-        "partner",
-        "quokkaware",
-        "合作伙伴 AND 技术",
-        "kind:faq",
-        "注册资本人民币250万元",
-    ];
+    let mut queries =
+        vec!["注册资本", "partner", "quokkaware", "合作伙伴 AND 技术", "kind:faq", "注册资本人民币250万元"];
     if let Some(w) = &gone_word {
         queries.push(w);
     }
     for q in &queries {
         assert_eq!(hits(&f.out, q), hits(&f.clean, q), "query {q:?}");
     }
-    assert_eq!(
-        hits(&f.out, "quokkaware").len(),
-        1,
-        "added document is indexed"
-    );
+    assert_eq!(hits(&f.out, "quokkaware").len(), 1, "added document is indexed");
     assert!(!hits(&f.out, "注册资本").is_empty());
     let removed_id = removed.trim_end_matches(".md");
     let records = fs::read_to_string(f.out.join("records.jsonl")).unwrap();
-    assert!(
-        !records.contains(&format!("\"doc\":\"{removed_id}\"")),
-        "removed document's records are gone"
-    );
+    assert!(!records.contains(&format!("\"doc\":\"{removed_id}\"")), "removed document's records are gone");
     let site = tree(&f.out.join("site"));
-    assert!(
-        site.keys()
-            .all(|k| !k.contains("intl-reseller-registration")),
-        "removed document's page is gone"
-    );
-    assert!(
-        site.keys().any(|k| k.contains("zanzibar")),
-        "added document has a page"
-    );
-    let o = kb()
-        .args(["search", "--json", "--doc", removed_id, "--out"])
-        .arg(&f.out)
-        .arg("reseller")
-        .output()
-        .unwrap();
+    assert!(site.keys().all(|k| !k.contains("intl-reseller-registration")), "removed document's page is gone");
+    assert!(site.keys().any(|k| k.contains("zanzibar")), "added document has a page");
+    let o = kb().args(["search", "--json", "--doc", removed_id, "--out"]).arg(&f.out).arg("reseller").output().unwrap();
     assert!(
         !o.status.success() && stderr(&o).contains("no indexed document"),
         "removed document is not searchable: {}",
@@ -291,11 +202,7 @@ fn corrupt_or_missing_cache_means_a_full_build() {
     let r = build(&f.corpus, &f.out, &[]);
     assert!(r["incremental"].is_null(), "a corrupt cache is not used");
     assert!(
-        r["notes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|n| n.as_str().unwrap().contains("unreadable build cache")),
+        r["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("unreadable build cache")),
         "{}",
         r["notes"]
     );
@@ -303,10 +210,7 @@ fn corrupt_or_missing_cache_means_a_full_build() {
     // A cache whose records no longer match it is not trusted either.
     fs::write(f.out.join("records.jsonl"), "").unwrap();
     let r = build(&f.corpus, &f.out, &[]);
-    assert!(
-        r["incremental"].is_null(),
-        "mismatched records are not reused"
-    );
+    assert!(r["incremental"].is_null(), "mismatched records are not reused");
 
     fs::remove_file(f.out.join("build-cache.json")).unwrap();
     let r = build(&f.corpus, &f.out, &[]);

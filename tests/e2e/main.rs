@@ -6,14 +6,14 @@
 
 mod parse;
 // kb:e2e-modules (each feature adds its module below)
-mod scale;
-mod incremental;
-mod watch;
-mod search;
-mod rules;
 mod align;
-mod site;
+mod incremental;
 mod robustness;
+mod rules;
+mod scale;
+mod search;
+mod site;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -55,13 +55,7 @@ pub fn built() -> &'static Path {
     let (_, out) = OUT.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
-        let o = kb()
-            .args(["build", "--quiet", "--corpus"])
-            .arg(corpus())
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap();
+        let o = kb().args(["build", "--quiet", "--corpus"]).arg(corpus()).arg("--out").arg(&out).output().unwrap();
         assert!(o.status.success(), "kb build failed: {}", stderr(&o));
         (dir, out)
     });

@@ -49,7 +49,9 @@ fn marketplace_conditions_are_numbered_requirements_per_market() {
 #[test]
 fn blueking_benefits_html_table_resolves_rowspan() {
     let rs = records();
-    let rows = find(&rs, "zh/blueking-partner-overview", |r| r["kind"] == "table_row" && r["heading_path"][1] == "合作伙伴权益");
+    let rows = find(&rs, "zh/blueking-partner-overview", |r| {
+        r["kind"] == "table_row" && r["heading_path"][1] == "合作伙伴权益"
+    });
     assert_eq!(rows.len(), 9);
     let beta = rows.iter().find(|r| text(r).contains("内测版本和培训资源")).unwrap();
     assert_eq!(beta["cells"][0], serde_json::json!({"header": "类别", "text": "公共权益", "spanned": true}));
@@ -66,14 +68,20 @@ fn blueking_benefits_html_table_resolves_rowspan() {
 #[test]
 fn blueking_qualification_table_and_numbering_are_kept() {
     let rs = records();
-    let trial = find(&rs, "zh/blueking-partner-overview", |r| r["kind"] == "table_row" && text(r).starts_with("企业版技术合作伙伴(试用)"));
+    let trial = find(&rs, "zh/blueking-partner-overview", |r| {
+        r["kind"] == "table_row" && text(r).starts_with("企业版技术合作伙伴(试用)")
+    });
     assert_eq!(trial.len(), 1);
     assert_eq!(trial[0]["cells"][1]["header"], "腾讯蓝鲸智云\n运维自动化工程师人数");
     assert_eq!(trial[0]["cells"][1]["text"], "3 个(服务认证)");
     assert_eq!(trial[0]["cells"][3], serde_json::json!({"header": "服务费", "text": "有"}));
     let zh4 = find(&rs, "zh/blueking-partner-overview", |r| text(r).starts_with("加入腾讯蓝鲸合作伙伴后"));
-    assert_eq!((zh4[0]["kind"].as_str(), zh4[0]["ordinal"].as_str(), zh4[0]["number"].as_u64()), (Some("requirement"), Some("4."), Some(4)));
-    let en1 = find(&rs, "en/blueking-partner-overview", |r| text(r).starts_with("After joining Tencent BlueKing Partner"));
+    assert_eq!(
+        (zh4[0]["kind"].as_str(), zh4[0]["ordinal"].as_str(), zh4[0]["number"].as_u64()),
+        (Some("requirement"), Some("4."), Some(4))
+    );
+    let en1 =
+        find(&rs, "en/blueking-partner-overview", |r| text(r).starts_with("After joining Tencent BlueKing Partner"));
     assert_eq!((en1[0]["kind"].as_str(), en1[0]["number"].as_u64()), (Some("requirement"), Some(1)));
 }
 
@@ -83,7 +91,9 @@ fn steps_callouts_and_images_of_the_application_guide() {
     let doc = "zh/tencent-cloud-partner-application";
     let step1 = find(&rs, doc, |r| r["kind"] == "step" && r["ordinal"] == "步骤一");
     assert_eq!(step1[0]["lines"], serde_json::json!([13, 13]));
-    let sub = find(&rs, doc, |r| r["kind"] == "step" && r["heading_path"].as_array().unwrap().iter().any(|h| h == "步骤三：提交合作伙伴申请"));
+    let sub = find(&rs, doc, |r| {
+        r["kind"] == "step" && r["heading_path"].as_array().unwrap().iter().any(|h| h == "步骤三：提交合作伙伴申请")
+    });
     assert_eq!(sub.len(), 4);
     assert_eq!(text(sub[1]), "确认申请条件后，单击立即申请。");
     let notes = find(&rs, doc, |r| r["kind"] == "note");
@@ -93,7 +103,9 @@ fn steps_callouts_and_images_of_the_application_guide() {
     assert_eq!(images.len(), 9);
     let en_steps = find(&rs, "en/tencent-cloud-intl-reseller-registration", |r| r["kind"] == "step");
     assert_eq!(en_steps.len(), 11);
-    assert!(en_steps.iter().any(|r| r["ordinal"] == "Step 4" && text(r).starts_with("Wait for the review, which takes about 2–3")));
+    assert!(en_steps
+        .iter()
+        .any(|r| r["ordinal"] == "Step 4" && text(r).starts_with("Wait for the review, which takes about 2–3")));
 }
 
 #[test]
@@ -136,7 +148,11 @@ fn build_prints_a_summary_and_records_lists_by_kind() {
     let lines: Vec<Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 7);
     assert!(lines.iter().all(|r| r["kind"] == "faq"));
-    let o = kb().args(["records", "--doc", "en/blueking-partner-overview", "--kind", "requirement", "--out"]).arg(&out).output().unwrap();
+    let o = kb()
+        .args(["records", "--doc", "en/blueking-partner-overview", "--kind", "requirement", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
     let s = stdout(&o);
     assert!(s.contains("After joining Tencent BlueKing Partner"), "{s}");
     assert!(!s.contains("注册资本"), "{s}");
@@ -183,7 +199,8 @@ mod bad_input {
 
     #[test]
     fn undecodable_file_names_file_and_line() {
-        let dir = corpus_with(&[("zh/ok.md", "# 好\n".as_bytes()), ("zh/bad.md", b"# ok\nline two\n\xff\xfe\xfd\x00\n")]);
+        let dir =
+            corpus_with(&[("zh/ok.md", "# 好\n".as_bytes()), ("zh/bad.md", b"# ok\nline two\n\xff\xfe\xfd\x00\n")]);
         let o = build(dir.path());
         assert_clean_failure(dir.path(), &o, "bad.md:3:");
     }
@@ -260,7 +277,13 @@ fn real_bilingual_corpora_parse_losslessly() {
         for d in &c.documents {
             let text = fs::read_to_string(dir.join(&d.path)).unwrap();
             kb_parse::check_lossless(&text, d).unwrap_or_else(|e| panic!("{}/{}: {e}", dir.display(), d.path));
-            let expected = if d.path.starts_with("zh/") { "zh" } else if d.path.starts_with("en/") { "en" } else { continue };
+            let expected = if d.path.starts_with("zh/") {
+                "zh"
+            } else if d.path.starts_with("en/") {
+                "en"
+            } else {
+                continue;
+            };
             // Language detection: the zh/ and en/ trees say what each file should be.
             assert_eq!(d.lang.code(), expected, "{}/{}: language detected wrongly", dir.display(), d.path);
         }

@@ -36,6 +36,7 @@ fn killed_build_leaves_previous_output_intact_and_next_build_succeeds() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(fs::read(out.join("records.jsonl")).unwrap(), before);
     assert!(!staging.exists(), "the dead build's staging folder is removed by the next build");
-    let names: Vec<String> = fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> =
+        fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     assert!(names.iter().all(|n| !n.contains(".kb-")), "{names:?}");
 }

@@ -52,38 +52,23 @@ fn build_writes_rules_scope_files_and_the_committed_schema() {
     assert!(rules.rules.len() > 40);
     let schema = std::fs::read_to_string(out.join("rules.schema.json")).unwrap();
     let committed = std::fs::read_to_string(repo().join("crates/rules/rules.schema.json")).unwrap();
-    assert!(
-        schema == committed,
-        "out/rules.schema.json differs from crates/rules/rules.schema.json"
-    );
+    assert!(schema == committed, "out/rules.schema.json differs from crates/rules/rules.schema.json");
 
-    let index: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("rules/index.json")).unwrap())
-            .unwrap();
+    let index: Value = serde_json::from_str(&std::fs::read_to_string(out.join("rules/index.json")).unwrap()).unwrap();
     let scopes = index["scopes"].as_array().unwrap();
     assert_eq!(scopes.len(), rules.scopes().len());
     let mut total = 0;
     for s in scopes {
         let (scope, file) = (s["scope"].as_str().unwrap(), s["file"].as_str().unwrap());
-        assert!(
-            file.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'),
-            "{file}"
-        );
+        assert!(file.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'), "{file}");
         let part = rules_of_file(&out.join("rules").join(file));
         assert!(part.rules.iter().all(|r| r.scope == scope), "{file}");
         assert_eq!(part.rules.len() as u64, s["rules"].as_u64().unwrap());
         total += part.rules.len();
     }
-    assert_eq!(
-        total,
-        rules.rules.len(),
-        "every rule is in exactly one scope file"
-    );
+    assert_eq!(total, rules.rules.len(), "every rule is in exactly one scope file");
     assert!(scopes.iter().any(|s| s["scope"] == "微信小程序市场"));
-    assert!(scopes
-        .iter()
-        .any(|s| s["scope"] == "企业版技术合作伙伴(试用)"));
+    assert!(scopes.iter().any(|s| s["scope"] == "企业版技术合作伙伴(试用)"));
 }
 
 fn rules_of_file(p: &Path) -> RuleSet {
@@ -94,31 +79,15 @@ fn rules_of_file(p: &Path) -> RuleSet {
 fn a_rebuild_writes_the_same_rule_files_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let again = dir.path().join("out");
-    let o = kb()
-        .args(["build", "--quiet", "--corpus"])
-        .arg(corpus())
-        .arg("--out")
-        .arg(&again)
-        .output()
-        .unwrap();
+    let o = kb().args(["build", "--quiet", "--corpus"]).arg(corpus()).arg("--out").arg(&again).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     for f in ["rules.json", "rules.schema.json", "rules/index.json"] {
-        assert!(
-            std::fs::read(built().join(f)).unwrap() == std::fs::read(again.join(f)).unwrap(),
-            "{f} differs"
-        );
+        assert!(std::fs::read(built().join(f)).unwrap() == std::fs::read(again.join(f)).unwrap(), "{f} differs");
     }
-    let a: Vec<_> = std::fs::read_dir(built().join("rules"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name())
-        .collect();
+    let a: Vec<_> = std::fs::read_dir(built().join("rules")).unwrap().flatten().map(|e| e.file_name()).collect();
     for name in a {
         let p = Path::new("rules").join(&name);
-        assert!(
-            std::fs::read(built().join(&p)).unwrap() == std::fs::read(again.join(&p)).unwrap(),
-            "{p:?} differs"
-        );
+        assert!(std::fs::read(built().join(&p)).unwrap() == std::fs::read(again.join(&p)).unwrap(), "{p:?} differs");
     }
 }
 
@@ -146,18 +115,9 @@ fn check_passes_a_profile_that_meets_the_wechat_market() {
         .unwrap();
     let s = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{s}{}", stderr(&o));
-    assert!(
-        s.contains("PASS") && s.contains("registered_capital > 1000000 CNY (100万)"),
-        "{s}"
-    );
-    assert!(
-        s.contains("zh: 1、服务商注册资本大于100万") || s.contains("zh: 服务商注册资本大于100万"),
-        "{s}"
-    );
-    assert!(
-        s.contains("MANUAL"),
-        "qualitative rules are listed for a person: {s}"
-    );
+    assert!(s.contains("PASS") && s.contains("registered_capital > 1000000 CNY (100万)"), "{s}");
+    assert!(s.contains("zh: 1、服务商注册资本大于100万") || s.contains("zh: 服务商注册资本大于100万"), "{s}");
+    assert!(s.contains("MANUAL"), "qualitative rules are listed for a person: {s}");
     assert!(!s.contains("FAIL"), "{s}");
 }
 
@@ -185,43 +145,24 @@ fn check_fails_and_cites_both_languages() {
         results
             .iter()
             .find(|r| {
-                let q = r["rule"]["qualifier"]
-                    .as_str()
-                    .map(|q| format!(".{q}"))
-                    .unwrap_or_default();
+                let q = r["rule"]["qualifier"].as_str().map(|q| format!(".{q}")).unwrap_or_default();
                 format!("{}{q}", r["rule"]["subject"].as_str().unwrap_or("")) == var
             })
             .map(|r| r["status"].as_str().unwrap().to_string())
     };
-    assert_eq!(
-        status("certified_engineers.automation").as_deref(),
-        Some("pass")
-    );
-    assert_eq!(
-        status("certified_engineers.development").as_deref(),
-        Some("fail")
-    );
+    assert_eq!(status("certified_engineers.automation").as_deref(), Some("pass"));
+    assert_eq!(status("certified_engineers.development").as_deref(), Some("fail"));
     assert_eq!(status("service_fee").as_deref(), Some("pass"));
     let fail = results.iter().find(|r| r["status"] == "fail").unwrap();
-    assert!(fail["rule"]["text"]["zh"]
-        .as_str()
-        .unwrap()
-        .contains("企业版技术合作伙伴(试用)"));
-    assert!(fail["rule"]["text"]["en"]
-        .as_str()
-        .unwrap()
-        .contains("Enterprise Edition Technology Partner (Trial)"));
+    assert!(fail["rule"]["text"]["zh"].as_str().unwrap().contains("企业版技术合作伙伴(试用)"));
+    assert!(fail["rule"]["text"]["en"].as_str().unwrap().contains("Enterprise Edition Technology Partner (Trial)"));
     assert_eq!(v["report"]["fail"], json!(1));
 }
 
 #[test]
 fn a_subject_missing_from_the_profile_is_unknown_and_not_a_pass() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write_profile(
-        dir.path(),
-        "company.json",
-        r#"{"registered_capital": 5000000}"#,
-    );
+    let p = write_profile(dir.path(), "company.json", r#"{"registered_capital": 5000000}"#);
     let o = kb()
         .args(["check", "--profile"])
         .arg(&p)
@@ -233,27 +174,14 @@ fn a_subject_missing_from_the_profile_is_unknown_and_not_a_pass() {
     let s = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{s}");
     assert!(s.contains("UNKNOWN") && s.contains("not in profile"), "{s}");
-    assert!(
-        s.contains("certified_engineers.tencent_cloud_senior_ops"),
-        "{s}"
-    );
+    assert!(s.contains("certified_engineers.tencent_cloud_senior_ops"), "{s}");
 }
 
 #[test]
 fn broken_profile_json_is_one_line_naming_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write_profile(
-        dir.path(),
-        "company.json",
-        "{\n  \"team_size\": 20,\n  \"headcount\" 30\n}\n",
-    );
-    let o = kb()
-        .args(["check", "--profile"])
-        .arg(&p)
-        .arg("--out")
-        .arg(built())
-        .output()
-        .unwrap();
+    let p = write_profile(dir.path(), "company.json", "{\n  \"team_size\": 20,\n  \"headcount\" 30\n}\n");
+    let o = kb().args(["check", "--profile"]).arg(&p).arg("--out").arg(built()).output().unwrap();
     let e = stderr(&o);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(e.trim_end().lines().count(), 1, "{e}");
@@ -263,41 +191,14 @@ fn broken_profile_json_is_one_line_naming_file_line_and_column() {
 #[test]
 fn an_ill_typed_profile_field_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write_profile(
-        dir.path(),
-        "company.json",
-        r#"{"team_size": 20, "registered_capital": "100万"}"#,
-    );
-    let o = kb()
-        .args(["check", "--profile"])
-        .arg(&p)
-        .arg("--out")
-        .arg(built())
-        .output()
-        .unwrap();
+    let p = write_profile(dir.path(), "company.json", r#"{"team_size": 20, "registered_capital": "100万"}"#);
+    let o = kb().args(["check", "--profile"]).arg(&p).arg("--out").arg(built()).output().unwrap();
     let e = stderr(&o);
     assert_ne!(o.status.code(), Some(0));
-    assert!(
-        e.contains("field `registered_capital`") && e.contains("expected a number"),
-        "{e}"
-    );
-    let p = write_profile(
-        dir.path(),
-        "typo.json",
-        r#"{"certified_engineers": {"automaton": 3}}"#,
-    );
-    let o = kb()
-        .args(["check", "--profile"])
-        .arg(&p)
-        .arg("--out")
-        .arg(built())
-        .output()
-        .unwrap();
-    assert!(
-        stderr(&o).contains("`certified_engineers.automaton`"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(e.contains("field `registered_capital`") && e.contains("expected a number"), "{e}");
+    let p = write_profile(dir.path(), "typo.json", r#"{"certified_engineers": {"automaton": 3}}"#);
+    let o = kb().args(["check", "--profile"]).arg(&p).arg("--out").arg(built()).output().unwrap();
+    assert!(stderr(&o).contains("`certified_engineers.automaton`"), "{}", stderr(&o));
 }
 
 #[test]
@@ -314,10 +215,7 @@ fn an_unknown_scope_lists_the_scopes() {
         .unwrap();
     let e = stderr(&o);
     assert_ne!(o.status.code(), Some(0));
-    assert!(
-        e.contains("\"小程序\"") && e.contains("微信小程序市场"),
-        "{e}"
-    );
+    assert!(e.contains("\"小程序\"") && e.contains("微信小程序市场"), "{e}");
 }
 
 #[test]
@@ -343,18 +241,9 @@ fn check_reads_a_corpus_folder_in_memory_and_writes_nothing() {
 
 #[test]
 fn diff_of_the_build_and_its_corpus_is_empty() {
-    let o = kb()
-        .arg("diff")
-        .arg(built().join("rules.json"))
-        .arg(corpus())
-        .output()
-        .unwrap();
+    let o = kb().arg("diff").arg(built().join("rules.json")).arg(corpus()).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    assert!(
-        stdout(&o).contains("0 changed, 0 added, 0 removed"),
-        "{}",
-        stdout(&o)
-    );
+    assert!(stdout(&o).contains("0 changed, 0 added, 0 removed"), "{}", stdout(&o));
 }
 
 #[test]
@@ -367,18 +256,14 @@ fn diff_sees_exactly_the_changed_rule_of_an_edited_corpus() {
     let from = "1、服务商注册资本大于100万，有获得外部融资优先；";
     assert_eq!(text.matches(from).count(), 1);
     // the capital doubles, and an unrelated line above it moves the rule down a line
-    let edited = text
-        .replacen(from, "1、服务商注册资本大于200万，有获得外部融资优先；", 1)
-        .replacen("#### 微信小程序市场\n", "#### 微信小程序市场\n\n", 1);
+    let edited = text.replacen(from, "1、服务商注册资本大于200万，有获得外部融资优先；", 1).replacen(
+        "#### 微信小程序市场\n",
+        "#### 微信小程序市场\n\n",
+        1,
+    );
     std::fs::write(&faq, edited).unwrap();
 
-    let o = kb()
-        .arg("diff")
-        .arg(corpus())
-        .arg(&copy)
-        .arg("--json")
-        .output()
-        .unwrap();
+    let o = kb().arg("diff").arg(corpus()).arg(&copy).arg("--json").output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["added"], json!([]), "{v:#}");
@@ -388,10 +273,7 @@ fn diff_sees_exactly_the_changed_rule_of_an_edited_corpus() {
     let c = &changed[0];
     assert_eq!(c["key"], "微信小程序市场|registered_capital");
     assert_eq!(c["fields"], json!(["value"]));
-    assert_eq!(
-        (c["old"]["value"].clone(), c["new"]["value"].clone()),
-        (json!(1_000_000), json!(2_000_000))
-    );
+    assert_eq!((c["old"]["value"].clone(), c["new"]["value"].clone()), (json!(1_000_000), json!(2_000_000)));
     assert!(c["new"]["text"]["zh"].as_str().unwrap().contains("200万"));
 
     let o = run(&["diff", corpus().to_str().unwrap(), copy.to_str().unwrap()]);
@@ -421,20 +303,10 @@ fn diff_reports_added_and_removed_rules() {
         );
     assert_ne!(edited, text);
     std::fs::write(&faq, edited).unwrap();
-    let o = kb()
-        .arg("diff")
-        .arg(built())
-        .arg(&copy)
-        .arg("--json")
-        .output()
-        .unwrap();
+    let o = kb().arg("diff").arg(built()).arg(&copy).arg("--json").output().unwrap();
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     let keys = |k: &str| -> Vec<String> {
-        v[k].as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["key"].as_str().unwrap().to_string())
-            .collect()
+        v[k].as_array().unwrap().iter().map(|r| r["key"].as_str().unwrap().to_string()).collect()
     };
     assert_eq!(keys("added"), ["镜像市场|registered_capital"], "{v:#}");
     assert_eq!(keys("removed"), ["镜像市场|industry_experience"], "{v:#}");
@@ -446,11 +318,7 @@ fn diff_reports_added_and_removed_rules() {
 fn diff_of_a_missing_side_says_what_is_wrong() {
     let o = run(&["diff", "/nonexistent/rules.json", built().to_str().unwrap()]);
     assert_ne!(o.status.code(), Some(0));
-    assert!(
-        stderr(&o).contains("/nonexistent/rules.json"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("/nonexistent/rules.json"), "{}", stderr(&o));
 }
 
 #[test]
@@ -470,13 +338,7 @@ fn a_scope_can_be_named_in_either_language() {
             .args(["--scope", scope, "--json"])
             .output()
             .unwrap();
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{scope}: {}{}",
-            stdout(&o),
-            stderr(&o)
-        );
+        assert_eq!(o.status.code(), Some(0), "{scope}: {}{}", stdout(&o), stderr(&o));
         let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
         v["report"]["results"]
             .as_array()

@@ -27,13 +27,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn build(corpus: &Path, out: &Path) {
-    let o = kb()
-        .args(["build", "--quiet", "--corpus"])
-        .arg(corpus)
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap();
+    let o = kb().args(["build", "--quiet", "--corpus"]).arg(corpus).arg("--out").arg(out).output().unwrap();
     assert!(o.status.success(), "kb build failed: {}", stderr(&o));
 }
 
@@ -72,19 +66,10 @@ fn search_during_rebuilds_sees_the_old_or_the_new_index_never_a_broken_one() {
     let t = Instant::now();
     let mut searches = 0usize;
     let mut seen_extra = HashSet::new();
-    while (rebuilds.load(Ordering::Relaxed) < 6 || searches < 10)
-        && t.elapsed() < Duration::from_secs(90)
-    {
-        let o = kb()
-            .args(["search", "注册资本", "--json", "--out"])
-            .arg(&out)
-            .output()
-            .unwrap();
+    while (rebuilds.load(Ordering::Relaxed) < 6 || searches < 10) && t.elapsed() < Duration::from_secs(90) {
+        let o = kb().args(["search", "注册资本", "--json", "--out"]).arg(&out).output().unwrap();
         let ok = o.status.success();
-        let hits: Vec<Value> = stdout(&o)
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
+        let hits: Vec<Value> = stdout(&o).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
         if !ok || hits.is_empty() {
             stop.store(true, Ordering::Relaxed);
             panic!(
@@ -95,28 +80,16 @@ fn search_during_rebuilds_sees_the_old_or_the_new_index_never_a_broken_one() {
                 stdout(&o)
             );
         }
-        seen_extra.insert(
-            hits.iter()
-                .filter(|h| h["path"] == "zh/extra-capital.md")
-                .count()
-                > 0,
-        );
+        seen_extra.insert(hits.iter().filter(|h| h["path"] == "zh/extra-capital.md").count() > 0);
         searches += 1;
     }
     stop.store(true, Ordering::Relaxed);
     builder.join().expect("the rebuild loop never fails");
     let n = rebuilds.load(Ordering::Relaxed);
-    assert!(
-        n >= 2 && searches >= 10,
-        "only {n} rebuilds and {searches} searches in {:?}",
-        t.elapsed()
-    );
+    assert!(n >= 2 && searches >= 10, "only {n} rebuilds and {searches} searches in {:?}", t.elapsed());
     // Leftover staging or old folders would mean a swap went wrong.
-    let names: Vec<String> = fs::read_dir(dir.path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
+    let names: Vec<String> =
+        fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     assert!(names.iter().all(|n| !n.contains(".kb-")), "{names:?}");
     eprintln!("{searches} searches during {n} rebuilds; saw the extra document: {seen_extra:?}");
 }
@@ -124,33 +97,19 @@ fn search_during_rebuilds_sees_the_old_or_the_new_index_never_a_broken_one() {
 /// Field names of the Quickwit doc mapping shipped in the repository.
 fn quickwit_fields() -> HashSet<String> {
     let yaml = fs::read_to_string(repo().join("deploy/quickwit/kb-index.yaml")).unwrap();
-    yaml.lines()
-        .filter_map(|l| l.trim().strip_prefix("- name:"))
-        .map(|n| n.trim().to_string())
-        .collect()
+    yaml.lines().filter_map(|l| l.trim().strip_prefix("- name:")).map(|n| n.trim().to_string()).collect()
 }
 
 #[test]
 fn export_ndjson_writes_typed_objects_with_safe_unique_ids_in_the_quickwit_fields() {
     let out = built();
-    let o = kb()
-        .args(["export", "--format", "ndjson", "--out"])
-        .arg(out)
-        .output()
-        .unwrap();
+    let o = kb().args(["export", "--format", "ndjson", "--out"]).arg(out).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
-    let objects: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
-        .collect();
+    let objects: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("one JSON object a line")).collect();
 
-    let records = fs::read_to_string(out.join("records.jsonl"))
-        .unwrap()
-        .lines()
-        .count();
-    let rules: Value =
-        serde_json::from_str(&fs::read_to_string(out.join("rules.json")).unwrap()).unwrap();
+    let records = fs::read_to_string(out.join("records.jsonl")).unwrap().lines().count();
+    let rules: Value = serde_json::from_str(&fs::read_to_string(out.join("rules.json")).unwrap()).unwrap();
     let n_rules = rules["rules"].as_array().unwrap().len();
     let of = |t: &str| objects.iter().filter(|o| o["type"] == t).count();
     assert_eq!(of("record"), records);
@@ -163,19 +122,12 @@ fn export_ndjson_writes_typed_objects_with_safe_unique_ids_in_the_quickwit_field
     for obj in &objects {
         let id = obj["id"].as_str().unwrap();
         assert!(
-            !id.is_empty()
-                && id.len() <= 64
-                && id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+            !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
             "{id:?} is not a document id Meilisearch accepts"
         );
         assert!(ids.insert(id.to_string()), "duplicate id {id}");
         for key in obj.as_object().unwrap().keys() {
-            assert!(
-                fields.contains(key),
-                "field {key:?} is not in deploy/quickwit/kb-index.yaml"
-            );
+            assert!(fields.contains(key), "field {key:?} is not in deploy/quickwit/kb-index.yaml");
         }
         if obj["type"] == "record" {
             let lang = obj["lang"].as_str().unwrap();
@@ -187,9 +139,7 @@ fn export_ndjson_writes_typed_objects_with_safe_unique_ids_in_the_quickwit_field
     }
     // The capital rule of the Tencent Cloud application is there, with its subject.
     assert!(
-        objects
-            .iter()
-            .any(|o| o["type"] == "rule" && o["subject"][0] == "registered_capital"),
+        objects.iter().any(|o| o["type"] == "rule" && o["subject"][0] == "registered_capital"),
         "no registered_capital rule exported"
     );
     // A record a rule was cut from carries the rule's subject, as in kb's index.
@@ -200,14 +150,8 @@ fn export_ndjson_writes_typed_objects_with_safe_unique_ids_in_the_quickwit_field
         .filter(|r| r["subject"].is_string())
         .filter_map(|r| r["source"]["record"].as_str())
         .collect();
-    for obj in objects
-        .iter()
-        .filter(|o| o["type"] == "record" && cited.contains(o["kb_id"].as_str().unwrap()))
-    {
-        assert!(
-            obj["subject"].as_array().is_some_and(|s| !s.is_empty()),
-            "{obj}"
-        );
+    for obj in objects.iter().filter(|o| o["type"] == "record" && cited.contains(o["kb_id"].as_str().unwrap())) {
+        assert!(obj["subject"].as_array().is_some_and(|s| !s.is_empty()), "{obj}");
     }
 }
 
@@ -216,23 +160,14 @@ fn export_to_a_file_replaces_it_whole_and_refuses_a_missing_build() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("kb.ndjson");
     fs::write(&file, "stale\n").unwrap();
-    let o = kb()
-        .args(["export", "--format", "ndjson", "--out"])
-        .arg(built())
-        .arg("--output")
-        .arg(&file)
-        .output()
-        .unwrap();
+    let o =
+        kb().args(["export", "--format", "ndjson", "--out"]).arg(built()).arg("--output").arg(&file).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let text = fs::read_to_string(&file).unwrap();
     assert!(!text.contains("stale") && text.lines().count() > 10);
     assert!(stderr(&o).contains("exported"), "{}", stderr(&o));
 
-    let o = kb()
-        .args(["export", "--format", "ndjson", "--out"])
-        .arg(dir.path().join("nothing"))
-        .output()
-        .unwrap();
+    let o = kb().args(["export", "--format", "ndjson", "--out"]).arg(dir.path().join("nothing")).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("kb build"), "{}", stderr(&o));
     assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
@@ -240,28 +175,12 @@ fn export_to_a_file_replaces_it_whole_and_refuses_a_missing_build() {
 
 #[test]
 fn bench_reports_every_stage_throughput_memory_and_the_baseline_ratio() {
-    let o = kb()
-        .args(["bench", "--json", "--corpus"])
-        .arg(corpus())
-        .output()
-        .unwrap();
+    let o = kb().args(["bench", "--json", "--corpus"]).arg(corpus()).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(
-        v["profile"],
-        if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        }
-    );
+    assert_eq!(v["profile"], if cfg!(debug_assertions) { "debug" } else { "release" });
     let c = &v["corpora"][0];
-    let stages: Vec<&str> = c["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s[0].as_str().unwrap())
-        .collect();
+    let stages: Vec<&str> = c["stages"].as_array().unwrap().iter().map(|s| s[0].as_str().unwrap()).collect();
     assert_eq!(stages, ["parse", "align", "rules", "index", "publish"]);
     assert_eq!(c["documents"], 5);
     let bytes: u64 = ["zh", "en"]
@@ -270,39 +189,19 @@ fn bench_reports_every_stage_throughput_memory_and_the_baseline_ratio() {
         .map(|e| e.metadata().unwrap().len())
         .sum();
     assert_eq!(c["bytes"], bytes);
-    for key in [
-        "build_seconds",
-        "baseline_seconds",
-        "docs_per_second",
-        "mb_per_second",
-        "ratio",
-    ] {
+    for key in ["build_seconds", "baseline_seconds", "docs_per_second", "mb_per_second", "ratio"] {
         assert!(c[key].as_f64().unwrap() > 0.0, "{key}: {c}");
     }
     let ratio = c["build_seconds"].as_f64().unwrap() / c["baseline_seconds"].as_f64().unwrap();
     assert!((ratio - c["ratio"].as_f64().unwrap()).abs() < 1e-9);
     if cfg!(target_os = "linux") {
         assert!(c["peak_rss_bytes"].as_u64().unwrap() > 1_000_000, "{c}");
-        assert!(
-            c["baseline_peak_rss_bytes"].as_u64().unwrap() > 1_000_000,
-            "{c}"
-        );
+        assert!(c["baseline_peak_rss_bytes"].as_u64().unwrap() > 1_000_000, "{c}");
     }
 
-    let o = kb()
-        .args(["bench", "--corpus"])
-        .arg(corpus())
-        .output()
-        .unwrap();
+    let o = kb().args(["bench", "--corpus"]).arg(corpus()).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(
-        text.contains("docs/s") && text.contains("peak RSS") && text.contains("baseline"),
-        "{text}"
-    );
-    assert_eq!(
-        text.contains("debug build"),
-        cfg!(debug_assertions),
-        "{text}"
-    );
+    assert!(text.contains("docs/s") && text.contains("peak RSS") && text.contains("baseline"), "{text}");
+    assert_eq!(text.contains("debug build"), cfg!(debug_assertions), "{text}");
 }

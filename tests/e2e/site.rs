@@ -30,11 +30,7 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if p.is_dir() {
                 walk(base, &p, out);
             } else {
-                let rel = p
-                    .strip_prefix(base)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/");
+                let rel = p.strip_prefix(base).unwrap().to_string_lossy().replace('\\', "/");
                 out.insert(rel, std::fs::read(&p).unwrap());
             }
         }
@@ -55,30 +51,20 @@ fn html_pages(dir: &Path) -> Vec<(String, String)> {
 fn build(corpus: &Path) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let o = kb()
-        .args(["build", "--quiet", "--corpus"])
-        .arg(corpus)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = kb().args(["build", "--quiet", "--corpus"]).arg(corpus).arg("--out").arg(&out).output().unwrap();
     assert!(o.status.success(), "kb build failed: {}", stderr(&o));
     (dir, out)
 }
 
 fn documents() -> Vec<serde_json::Value> {
-    let v: serde_json::Value =
-        serde_json::from_str(&read(&built().join("documents.json"))).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&read(&built().join("documents.json"))).unwrap();
     v["documents"].as_array().unwrap().clone()
 }
 
 /// The page of a document, found through its language's index.
 fn doc_page(doc_id: &str, lang: &str) -> PathBuf {
     let index = Html::parse_document(&read(&site().join(lang).join("index.html")));
-    let title = documents().into_iter().find(|d| d["id"] == doc_id).unwrap()["title"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let title = documents().into_iter().find(|d| d["id"] == doc_id).unwrap()["title"].as_str().unwrap().to_string();
     let a = index
         .select(&sel(".doc-card h3 a"))
         .find(|a| a.text().collect::<String>() == title)
@@ -89,12 +75,7 @@ fn doc_page(doc_id: &str, lang: &str) -> PathBuf {
 #[test]
 fn the_site_has_an_index_faq_and_search_page_per_language_and_a_page_per_document() {
     let s = site();
-    for p in [
-        "index.html",
-        "sitemap.xml",
-        "static/site.css",
-        "static/search.js",
-    ] {
+    for p in ["index.html", "sitemap.xml", "static/site.css", "static/search.js"] {
         assert!(s.join(p).is_file(), "{p} missing");
     }
     for lang in ["zh", "en"] {
@@ -104,15 +85,9 @@ fn the_site_has_an_index_faq_and_search_page_per_language_and_a_page_per_documen
         let json: serde_json::Value =
             serde_json::from_str(&read(&s.join(format!("search/index.{lang}.json")))).unwrap();
         assert_eq!(json["lang"], lang);
-        assert!(
-            !json["entries"].as_array().unwrap().is_empty(),
-            "{lang} index is empty"
-        );
+        assert!(!json["entries"].as_array().unwrap().is_empty(), "{lang} index is empty");
         let js = read(&s.join(format!("search/index.{lang}.js")));
-        assert!(
-            js.contains("window.KB_SEARCH"),
-            "the .js index assigns a global"
-        );
+        assert!(js.contains("window.KB_SEARCH"), "the .js index assigns a global");
     }
     let docs = documents();
     assert_eq!(docs.len(), 5);
@@ -128,39 +103,18 @@ fn the_site_has_an_index_faq_and_search_page_per_language_and_a_page_per_documen
 fn every_page_has_lang_alternates_x_default_a_language_switch_and_a_skip_link() {
     for (path, text) in html_pages(&site()) {
         let html = Html::parse_document(&text);
-        let lang = html
-            .select(&sel("html"))
-            .next()
-            .unwrap()
-            .value()
-            .attr("lang")
-            .unwrap_or("")
-            .to_string();
+        let lang = html.select(&sel("html")).next().unwrap().value().attr("lang").unwrap_or("").to_string();
         assert!(lang == "zh" || lang == "en", "{path}: lang={lang:?}");
         let alts: Vec<&str> = html
             .select(&sel(r#"link[rel="alternate"][hreflang]"#))
             .map(|l| l.value().attr("hreflang").unwrap())
             .collect();
-        assert!(
-            alts.contains(&"x-default"),
-            "{path}: no x-default in {alts:?}"
-        );
-        assert!(
-            alts.contains(&lang.as_str()),
-            "{path}: no alternate for itself"
-        );
-        assert!(
-            html.select(&sel(r##"a.skip-link[href="#main"]"##))
-                .next()
-                .is_some(),
-            "{path}: no skip link"
-        );
+        assert!(alts.contains(&"x-default"), "{path}: no x-default in {alts:?}");
+        assert!(alts.contains(&lang.as_str()), "{path}: no alternate for itself");
+        assert!(html.select(&sel(r##"a.skip-link[href="#main"]"##)).next().is_some(), "{path}: no skip link");
         assert!(html.select(&sel("main#main")).next().is_some(), "{path}");
         if path != "index.html" {
-            assert!(
-                html.select(&sel("#lang-switch")).next().is_some(),
-                "{path}: no language switch"
-            );
+            assert!(html.select(&sel("#lang-switch")).next().is_some(), "{path}: no language switch");
         }
     }
 }
@@ -172,21 +126,13 @@ fn headings_never_skip_a_level_and_images_have_alt_text() {
         let mut prev = 0u8;
         for h in html.select(&sel("main h1, main h2, main h3, main h4, main h5, main h6")) {
             let level = h.value().name()[1..].parse::<u8>().unwrap();
-            assert!(
-                level <= prev + 1,
-                "{path}: h{level} after h{prev}: {}",
-                h.text().collect::<String>()
-            );
+            assert!(level <= prev + 1, "{path}: h{level} after h{prev}: {}", h.text().collect::<String>());
             prev = level;
         }
         assert_eq!(html.select(&sel("main h1")).count(), 1, "{path}: one h1");
         for img in html.select(&sel("img")) {
             let alt = img.value().attr("alt").unwrap_or("");
-            assert!(
-                !alt.trim().is_empty(),
-                "{path}: image without alt: {:?}",
-                img.value().attr("src")
-            );
+            assert!(!alt.trim().is_empty(), "{path}: image without alt: {:?}", img.value().attr("src"));
         }
     }
 }
@@ -194,9 +140,7 @@ fn headings_never_skip_a_level_and_images_have_alt_text() {
 #[test]
 fn the_language_switch_goes_to_the_aligned_counterpart_or_says_there_is_none() {
     let alignment: Option<serde_json::Value> =
-        std::fs::read_to_string(built().join("alignment.json"))
-            .ok()
-            .map(|s| serde_json::from_str(&s).unwrap());
+        std::fs::read_to_string(built().join("alignment.json")).ok().map(|s| serde_json::from_str(&s).unwrap());
     let paired: Vec<(String, String)> = alignment
         .as_ref()
         .map(|a| {
@@ -204,12 +148,7 @@ fn the_language_switch_goes_to_the_aligned_counterpart_or_says_there_is_none() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|p| {
-                    (
-                        p["zh"].as_str().unwrap().to_string(),
-                        p["en"].as_str().unwrap().to_string(),
-                    )
-                })
+                .map(|p| (p["zh"].as_str().unwrap().to_string(), p["en"].as_str().unwrap().to_string()))
                 .collect()
         })
         .unwrap_or_default();
@@ -233,31 +172,18 @@ fn the_language_switch_goes_to_the_aligned_counterpart_or_says_there_is_none() {
         match counterpart {
             Some(other) => {
                 let other_lang = if lang == "zh" { "en" } else { "zh" };
-                assert_eq!(
-                    target.canonicalize().unwrap(),
-                    doc_page(other, other_lang).canonicalize().unwrap(),
-                    "{id}"
-                );
+                assert_eq!(target.canonicalize().unwrap(), doc_page(other, other_lang).canonicalize().unwrap(), "{id}");
                 assert!(html.select(&sel("#lang-switch-none")).next().is_none());
             }
             None => {
-                assert!(
-                    html.select(&sel("#lang-switch-none")).next().is_some(),
-                    "{id}: says there is no counterpart"
-                );
-                assert!(
-                    target.ends_with("index.html") && target.is_file(),
-                    "{id}: offers the other index"
-                );
+                assert!(html.select(&sel("#lang-switch-none")).next().is_some(), "{id}: says there is no counterpart");
+                assert!(target.ends_with("index.html") && target.is_file(), "{id}: offers the other index");
             }
         }
     }
     if alignment.is_some() {
         assert!(
-            paired
-                .iter()
-                .any(|(z, e)| z == "zh/blueking-partner-overview"
-                    && e == "en/blueking-partner-overview"),
+            paired.iter().any(|(z, e)| z == "zh/blueking-partner-overview" && e == "en/blueking-partner-overview"),
             "the BlueKing overviews are paired by the align stage"
         );
     }
@@ -269,44 +195,27 @@ fn the_faq_page_shows_every_faq_record_with_escaped_json_ld() {
     for lang in ["zh", "en"] {
         let text = read(&site().join(lang).join("faq.html"));
         let html = Html::parse_document(&text);
-        let questions: Vec<String> = html
-            .select(&sel(".qa:not(.qa-generated) .question"))
-            .map(|q| q.text().collect())
-            .collect();
-        let faq: Vec<&serde_json::Value> = recs
-            .iter()
-            .filter(|r| r["kind"] == "faq" && r["lang"] == lang)
-            .collect();
+        let questions: Vec<String> =
+            html.select(&sel(".qa:not(.qa-generated) .question")).map(|q| q.text().collect()).collect();
+        let faq: Vec<&serde_json::Value> = recs.iter().filter(|r| r["kind"] == "faq" && r["lang"] == lang).collect();
         assert_eq!(questions.len(), faq.len(), "{lang}: {questions:?}");
         for r in &faq {
             let q = r["question"].as_str().unwrap();
             assert!(questions.iter().any(|x| x == q), "{lang}: {q} missing");
         }
-        let ld = html
-            .select(&sel(r#"script[type="application/ld+json"]"#))
-            .next()
-            .expect("JSON-LD");
+        let ld = html.select(&sel(r#"script[type="application/ld+json"]"#)).next().expect("JSON-LD");
         let raw: String = ld.text().collect();
-        assert!(
-            !raw.contains('<') && !raw.contains('>') && !raw.contains('&'),
-            "escaped inside <script>"
-        );
+        assert!(!raw.contains('<') && !raw.contains('>') && !raw.contains('&'), "escaped inside <script>");
         let v: serde_json::Value = serde_json::from_str(&raw).unwrap();
         assert_eq!(v["@type"], "FAQPage");
-        assert_eq!(
-            v["mainEntity"].as_array().unwrap().len(),
-            html.select(&sel(".qa")).count()
-        );
+        assert_eq!(v["mainEntity"].as_array().unwrap().len(), html.select(&sel(".qa")).count());
         // Every answer links to its source section, which exists.
         for a in html.select(&sel(".qa .source a")) {
             let href = a.value().attr("href").unwrap();
             let (file, anchor) = href.split_once('#').unwrap();
             let target = site().join(lang).join(file);
             let page = Html::parse_document(&read(&target));
-            assert!(
-                page.select(&sel(&format!("#{anchor}"))).next().is_some(),
-                "{href}: no element #{anchor}"
-            );
+            assert!(page.select(&sel(&format!("#{anchor}"))).next().is_some(), "{href}: no element #{anchor}");
         }
     }
     let zh = read(&site().join("zh/faq.html"));
@@ -319,10 +228,7 @@ fn questions_are_generated_from_the_rules_and_rules_sit_beside_requirements() {
         // Without the rules stage the pages say so.
         assert!(read(&site().join("zh/index.html")).contains("zh"));
         let page = read(&doc_page("zh/tencent-cloud-marketplace-provider-faq", "zh"));
-        assert!(
-            page.contains("尚未提取规则"),
-            "pages say the rules are missing"
-        );
+        assert!(page.contains("尚未提取规则"), "pages say the rules are missing");
         return;
     };
     let rules: serde_json::Value = serde_json::from_str(&rules).unwrap();
@@ -333,39 +239,19 @@ fn questions_are_generated_from_the_rules_and_rules_sit_beside_requirements() {
         .iter()
         .any(|r| r["scope"] == "微信小程序市场" && r["subject"] == "registered_capital");
     if capital {
-        assert!(
-            zh.contains("成为微信小程序市场服务商需要多少注册资本？"),
-            "generated question missing"
-        );
+        assert!(zh.contains("成为微信小程序市场服务商需要多少注册资本？"), "generated question missing");
     }
-    let page = Html::parse_document(&read(&doc_page(
-        "zh/tencent-cloud-marketplace-provider-faq",
-        "zh",
-    )));
-    let shown = page
-        .select(&sel(
-            r#".checklist .rule[data-subject="registered_capital"]"#,
-        ))
-        .count();
-    assert!(
-        shown >= 1,
-        "the capital rule is shown beside its requirement"
-    );
+    let page = Html::parse_document(&read(&doc_page("zh/tencent-cloud-marketplace-provider-faq", "zh")));
+    let shown = page.select(&sel(r#".checklist .rule[data-subject="registered_capital"]"#)).count();
+    assert!(shown >= 1, "the capital rule is shown beside its requirement");
 }
 
 #[test]
 fn tables_render_with_spanned_cells_marked() {
     let page = Html::parse_document(&read(&doc_page("zh/blueking-partner-overview", "zh")));
     let tables: Vec<_> = page.select(&sel("table")).collect();
-    assert!(
-        tables.len() >= 3,
-        "three tables in the BlueKing overview, got {}",
-        tables.len()
-    );
-    assert!(
-        page.select(&sel("td.spanned")).next().is_some(),
-        "rowspan-resolved cells are marked"
-    );
+    assert!(tables.len() >= 3, "three tables in the BlueKing overview, got {}", tables.len());
+    assert!(page.select(&sel("td.spanned")).next().is_some(), "rowspan-resolved cells are marked");
     let text: String = page.select(&sel("table")).flat_map(|t| t.text()).collect();
     assert!(text.contains("企业版技术合作伙伴(试用)"));
 }
@@ -396,10 +282,7 @@ fn rebuilding_gives_byte_identical_site() {
 
 /// Lower-cased, whitespace-free view of a URL as a browser reads its scheme.
 fn scheme_of(url: &str) -> String {
-    url.chars()
-        .filter(|c| !c.is_ascii_whitespace() && !c.is_control())
-        .collect::<String>()
-        .to_ascii_lowercase()
+    url.chars().filter(|c| !c.is_ascii_whitespace() && !c.is_control()).collect::<String>().to_ascii_lowercase()
 }
 
 #[test]
@@ -407,11 +290,7 @@ fn scripts_handlers_and_script_urls_from_documents_never_become_active() {
     let corpus = repo().join("tests/e2e/fixtures/site-xss");
     let (_d, out) = build(&corpus);
     let pages = html_pages(&out.join("site"));
-    assert!(
-        pages.len() >= 9,
-        "pages for both fixture documents: {}",
-        pages.len()
-    );
+    assert!(pages.len() >= 9, "pages for both fixture documents: {}", pages.len());
     let mut seen_text = String::new();
     for (path, text) in &pages {
         let html = Html::parse_document(text);
@@ -419,34 +298,18 @@ fn scripts_handlers_and_script_urls_from_documents_never_become_active() {
             let v = el.value();
             let name = v.name();
             assert!(
-                !matches!(
-                    name,
-                    "iframe" | "object" | "embed" | "svg" | "frame" | "base"
-                ),
+                !matches!(name, "iframe" | "object" | "embed" | "svg" | "frame" | "base"),
                 "{path}: <{name}> survived"
             );
             if name == "script" {
-                let ok_src = v
-                    .attr("src")
-                    .is_some_and(|s| s.ends_with("static/search.js"));
+                let ok_src = v.attr("src").is_some_and(|s| s.ends_with("static/search.js"));
                 let ok_ld = v.attr("type") == Some("application/ld+json")
-                    && serde_json::from_str::<serde_json::Value>(&el.text().collect::<String>())
-                        .is_ok();
-                assert!(
-                    ok_src || ok_ld,
-                    "{path}: a document's <script> survived: {}",
-                    el.html()
-                );
+                    && serde_json::from_str::<serde_json::Value>(&el.text().collect::<String>()).is_ok();
+                assert!(ok_src || ok_ld, "{path}: a document's <script> survived: {}", el.html());
             }
             for (attr, value) in v.attrs() {
-                assert!(
-                    !attr.to_ascii_lowercase().starts_with("on"),
-                    "{path}: {attr}= on <{name}>"
-                );
-                if matches!(
-                    attr,
-                    "href" | "src" | "action" | "formaction" | "xlink:href" | "data" | "poster"
-                ) {
+                assert!(!attr.to_ascii_lowercase().starts_with("on"), "{path}: {attr}= on <{name}>");
+                if matches!(attr, "href" | "src" | "action" | "formaction" | "xlink:href" | "data" | "poster") {
                     let s = scheme_of(value);
                     for bad in ["javascript:", "vbscript:", "data:"] {
                         assert!(!s.starts_with(bad), "{path}: {attr}={value:?} on <{name}>");
@@ -457,16 +320,10 @@ fn scripts_handlers_and_script_urls_from_documents_never_become_active() {
         seen_text.push_str(&html.root_element().text().collect::<String>());
     }
     // The text is shown, escaped, not dropped: readers see what the source says.
-    assert!(
-        seen_text.contains("注册资本大于100万"),
-        "fixture content is rendered"
-    );
+    assert!(seen_text.contains("注册资本大于100万"), "fixture content is rendered");
     let raw: String = pages.iter().map(|(_, t)| t.as_str()).collect();
     assert!(raw.contains("安全链接"), "the safe link text is kept");
-    assert!(
-        raw.contains(r#"href="https://example.invalid/ok""#),
-        "safe links survive sanitising"
-    );
+    assert!(raw.contains(r#"href="https://example.invalid/ok""#), "safe links survive sanitising");
 }
 
 #[test]
@@ -475,14 +332,7 @@ fn a_fixture_document_page_renders_as_in_the_snapshot() {
     let (_d, out) = build(&corpus);
     let site = out.join("site");
     let index = Html::parse_document(&read(&site.join("en/index.html")));
-    let href = index
-        .select(&sel(".doc-card h3 a"))
-        .next()
-        .unwrap()
-        .value()
-        .attr("href")
-        .unwrap()
-        .to_string();
+    let href = index.select(&sel(".doc-card h3 a")).next().unwrap().value().attr("href").unwrap().to_string();
     let page = Html::parse_document(&read(&site.join("en").join(&href)));
     let main = page.select(&sel("main")).next().unwrap().html();
     insta::assert_snapshot!("xss_fixture_en_document_main", main);
@@ -492,37 +342,23 @@ fn a_fixture_document_page_renders_as_in_the_snapshot() {
 fn http_get(port: u16, target: &str) -> (String, String, Vec<u8>) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
     write!(s, "GET {target} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a header block");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a header block");
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let (status, headers) = head.split_once("\r\n").unwrap_or((&head, ""));
-    (
-        status.to_string(),
-        headers.to_ascii_lowercase(),
-        raw[split + 4..].to_vec(),
-    )
+    (status.to_string(), headers.to_ascii_lowercase(), raw[split + 4..].to_vec())
 }
 
 #[test]
 fn kb_serve_serves_the_site_with_content_types_and_nothing_outside_it() {
     use std::io::BufRead;
-    let mut child = kb()
-        .args(["serve", "--port", "0", "--out"])
-        .arg(built())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        kb().args(["serve", "--port", "0", "--out"]).arg(built()).stdout(std::process::Stdio::piped()).spawn().unwrap();
     let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let port: u16 = line
         .split("http://127.0.0.1:")
         .nth(1)
@@ -532,10 +368,7 @@ fn kb_serve_serves_the_site_with_content_types_and_nothing_outside_it() {
     let result = std::panic::catch_unwind(|| {
         let (status, headers, body) = http_get(port, "/zh/index.html");
         assert!(status.contains("200"), "{status}");
-        assert!(
-            headers.contains("content-type: text/html; charset=utf-8"),
-            "{headers}"
-        );
+        assert!(headers.contains("content-type: text/html; charset=utf-8"), "{headers}");
         assert!(headers.contains("x-content-type-options: nosniff"));
         assert!(headers.contains("content-security-policy:"));
         assert_eq!(body, std::fs::read(site().join("zh/index.html")).unwrap());
@@ -546,33 +379,17 @@ fn kb_serve_serves_the_site_with_content_types_and_nothing_outside_it() {
             ("/sitemap.xml", "application/xml"),
         ] {
             let (status, headers, _) = http_get(port, path);
-            assert!(
-                status.contains("200") && headers.contains(ty),
-                "{path}: {status} {headers}"
-            );
+            assert!(status.contains("200") && headers.contains(ty), "{path}: {status} {headers}");
         }
         let (status, _, body) = http_get(port, "/");
-        assert!(
-            status.contains("200") && body == std::fs::read(site().join("index.html")).unwrap()
-        );
+        assert!(status.contains("200") && body == std::fs::read(site().join("index.html")).unwrap());
         let (status, headers, _) = http_get(port, "/zh");
-        assert!(
-            status.contains("301") && headers.contains("location: /zh/"),
-            "{status} {headers}"
-        );
+        assert!(status.contains("301") && headers.contains("location: /zh/"), "{status} {headers}");
         // records.jsonl sits beside site/: reachable only by leaving the site.
-        for bad in [
-            "/../records.jsonl",
-            "/%2e%2e/records.jsonl",
-            "/zh/..%2f..%2frecords.jsonl",
-            "/nope.html",
-        ] {
+        for bad in ["/../records.jsonl", "/%2e%2e/records.jsonl", "/zh/..%2f..%2frecords.jsonl", "/nope.html"] {
             let (status, _, body) = http_get(port, bad);
             assert!(status.contains("404"), "{bad}: {status}");
-            assert!(
-                !String::from_utf8_lossy(&body).contains("\"kind\""),
-                "{bad} leaked records"
-            );
+            assert!(!String::from_utf8_lossy(&body).contains("\"kind\""), "{bad} leaked records");
         }
     });
     child.kill().unwrap();
@@ -585,11 +402,7 @@ fn kb_serve_serves_the_site_with_content_types_and_nothing_outside_it() {
 #[test]
 fn kb_serve_without_a_build_says_what_to_run() {
     let dir = tempfile::tempdir().unwrap();
-    let o = kb()
-        .args(["serve", "--port", "0", "--out"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let o = kb().args(["serve", "--port", "0", "--out"]).arg(dir.path()).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert_eq!(err.lines().count(), 1, "{err}");

@@ -21,17 +21,11 @@ impl Drop for Killed {
 }
 
 /// Reads lines until one satisfies `done`, or fails after `limit`.
-fn wait_for(
-    rx: &mpsc::Receiver<String>,
-    seen: &mut Vec<String>,
-    limit: Duration,
-    done: impl Fn(&str) -> bool,
-) {
+fn wait_for(rx: &mpsc::Receiver<String>, seen: &mut Vec<String>, limit: Duration, done: impl Fn(&str) -> bool) {
     let t = Instant::now();
     loop {
-        let left = limit
-            .checked_sub(t.elapsed())
-            .unwrap_or_else(|| panic!("timed out; output so far:\n{}", seen.join("\n")));
+        let left =
+            limit.checked_sub(t.elapsed()).unwrap_or_else(|| panic!("timed out; output so far:\n{}", seen.join("\n")));
         match rx.recv_timeout(left) {
             Ok(line) => {
                 let hit = done(&line);
@@ -40,10 +34,7 @@ fn wait_for(
                     return;
                 }
             }
-            Err(_) => panic!(
-                "timed out or kb watch exited; output so far:\n{}",
-                seen.join("\n")
-            ),
+            Err(_) => panic!("timed out or kb watch exited; output so far:\n{}", seen.join("\n")),
         }
     }
 }
@@ -87,11 +78,7 @@ fn watch_rebuilds_on_edit_and_prints_the_rule_change() {
     let mut seen = Vec::new();
     let limit = Duration::from_secs(60);
     wait_for(&rx, &mut seen, limit, |l| l.starts_with("watching "));
-    assert!(
-        seen.iter()
-            .any(|l| l.starts_with("rebuilt ") && l.contains("full build")),
-        "{seen:?}"
-    );
+    assert!(seen.iter().any(|l| l.starts_with("rebuilt ") && l.contains("full build")), "{seen:?}");
     assert!(out.join("rules.json").is_file());
 
     // An editor temp file alone does not trigger a rebuild…
@@ -103,38 +90,14 @@ fn watch_rebuilds_on_edit_and_prints_the_rule_change() {
     let f = c.join("zh/tencent-cloud-partner-application.md");
     let text = fs::read_to_string(&f).unwrap();
     fs::write(&f, text.replacen("100万", "800万", 1)).unwrap();
-    wait_for(&rx, &mut seen, limit, |l| {
-        l.contains(" changed, ") && l.contains(" rules)")
-    });
-    let after: Vec<&String> = seen
-        .iter()
-        .skip_while(|l| !l.starts_with("watching "))
-        .collect();
+    wait_for(&rx, &mut seen, limit, |l| l.contains(" changed, ") && l.contains(" rules)"));
+    let after: Vec<&String> = seen.iter().skip_while(|l| !l.starts_with("watching ")).collect();
     let rebuilds: Vec<&&String> = after.iter().filter(|l| l.starts_with("rebuilt ")).collect();
     assert_eq!(rebuilds.len(), 1, "one debounced rebuild: {after:?}");
     assert!(rebuilds[0].contains("1 parsed, 4 reused"), "{after:?}");
-    let changed = after
-        .iter()
-        .find(|l| l.starts_with("changed "))
-        .unwrap_or_else(|| panic!("{after:?}"));
-    assert!(
-        changed.contains("registered_capital") && changed.contains("800万"),
-        "{changed}"
-    );
-    assert!(
-        after
-            .iter()
-            .any(|l| l.trim_start().starts_with("zh: ") && l.contains("800万")),
-        "citation: {after:?}"
-    );
-    assert!(
-        fs::read_to_string(out.join("rules.json"))
-            .unwrap()
-            .contains("800万"),
-        "output rebuilt"
-    );
-    assert!(
-        child.0.try_wait().unwrap().is_none(),
-        "kb watch keeps running"
-    );
+    let changed = after.iter().find(|l| l.starts_with("changed ")).unwrap_or_else(|| panic!("{after:?}"));
+    assert!(changed.contains("registered_capital") && changed.contains("800万"), "{changed}");
+    assert!(after.iter().any(|l| l.trim_start().starts_with("zh: ") && l.contains("800万")), "citation: {after:?}");
+    assert!(fs::read_to_string(out.join("rules.json")).unwrap().contains("800万"), "output rebuilt");
+    assert!(child.0.try_wait().unwrap().is_none(), "kb watch keeps running");
 }

@@ -16,16 +16,8 @@ use kb_model::manifest::Manifest;
 fn one_pair(c: &mut Criterion) {
     let mut g = c.benchmark_group("align_one_pair");
     for sections in [6usize, 24, 96] {
-        let shape = Shape {
-            sections,
-            items: 6,
-            rows: 5,
-        };
-        let edits = Edits {
-            delete_section: Some(1),
-            split_item: Some((2, 1)),
-            swap_rows: Some((3, 0)),
-        };
+        let shape = Shape { sections, items: 6, rows: 5 };
+        let edits = Edits { delete_section: Some(1), split_item: Some((2, 1)), swap_rows: Some((3, 0)) };
         let (zh, en) = synth::pair(0, &shape, &edits, 11);
         let records = zh.records.len() + en.records.len();
         let docs = vec![zh, en];
@@ -41,16 +33,7 @@ fn corpus(c: &mut Criterion) {
     let mut g = c.benchmark_group("align_corpus");
     g.sample_size(10);
     for pairs in [50usize, 200] {
-        let docs = synth::corpus(
-            pairs,
-            pairs / 10,
-            &Shape {
-                sections: 8,
-                items: 5,
-                rows: 4,
-            },
-            3,
-        );
+        let docs = synth::corpus(pairs, pairs / 10, &Shape { sections: 8, items: 5, rows: 4 }, 3);
         // Throughput in document pairs: criterion reports pairs/s; time per pair is its inverse.
         g.throughput(Throughput::Elements(pairs as u64));
         g.bench_with_input(BenchmarkId::new("pairs", pairs), &docs, |b, docs| {
@@ -64,21 +47,12 @@ fn kb_gen_corpus(c: &mut Criterion) {
     let mut g = c.benchmark_group("align_kb_gen_corpus");
     g.sample_size(10);
     let dir = tempfile::tempdir().expect("temp dir");
-    let stats = kb_gen::generate(
-        dir.path(),
-        &kb_gen::Spec {
-            documents: 400,
-            seed: 42,
-        },
-    )
-    .expect("kb-gen writes");
+    let stats = kb_gen::generate(dir.path(), &kb_gen::Spec { documents: 400, seed: 42 }).expect("kb-gen writes");
     let corpus = kb_parse::load_corpus(dir.path()).expect("kb-parse reads the generated corpus");
     g.throughput(Throughput::Elements(stats.pairs as u64));
-    g.bench_with_input(
-        BenchmarkId::new("pairs", stats.pairs),
-        &corpus,
-        |b, corpus| b.iter(|| kb_align::align(&corpus.documents, &corpus.manifest)),
-    );
+    g.bench_with_input(BenchmarkId::new("pairs", stats.pairs), &corpus, |b, corpus| {
+        b.iter(|| kb_align::align(&corpus.documents, &corpus.manifest))
+    });
     g.finish();
 }
 

@@ -115,11 +115,7 @@ pub fn candidates(zh: &[usize], en: &[usize], profiles: &[Profile<'_>]) -> Vec<(
 pub fn score(z: &Profile<'_>, e: &Profile<'_>) -> (f64, Vec<Evidence>) {
     let mut ev: Vec<Evidence> = Vec::new();
     let mut add = |signal: &str, weight: f64, score: f64, detail: String| {
-        ev.push(Evidence {
-            signal: signal.to_string(),
-            score: round3(score),
-            detail,
-        });
+        ev.push(Evidence { signal: signal.to_string(), score: round3(score), detail });
         (weight, score)
     };
     let mut parts: Vec<(f64, f64)> = Vec::new();
@@ -130,11 +126,7 @@ pub fn score(z: &Profile<'_>, e: &Profile<'_>) -> (f64, Vec<Evidence>) {
             "numbers",
             3.0,
             s,
-            format!(
-                "{common} shared of {} zh / {} en",
-                z.numbers.len(),
-                e.numbers.len()
-            ),
+            format!("{common} shared of {} zh / {} en", z.numbers.len(), e.numbers.len()),
         ));
     }
     if !z.urls.is_empty() || !e.urls.is_empty() {
@@ -145,52 +137,23 @@ pub fn score(z: &Profile<'_>, e: &Profile<'_>) -> (f64, Vec<Evidence>) {
             dice_sorted(&z.url_paths, &e.url_paths)
         };
         let s = full.max(0.7 * path);
-        parts.push(add(
-            "urls",
-            3.0,
-            s,
-            format!("{} zh / {} en link targets", z.urls.len(), e.urls.len()),
-        ));
+        parts.push(add("urls", 3.0, s, format!("{} zh / {} en link targets", z.urls.len(), e.urls.len())));
     }
     if !z.concepts.is_empty() || !e.concepts.is_empty() {
         let s = dice_sorted(&z.concepts, &e.concepts);
-        parts.push(add(
-            "lexicon",
-            3.0,
-            s,
-            format!(
-                "{} zh / {} en term hits",
-                z.concepts.len(),
-                e.concepts.len()
-            ),
-        ));
+        parts.push(add("lexicon", 3.0, s, format!("{} zh / {} en term hits", z.concepts.len(), e.concepts.len())));
     }
     if !z.tables.is_empty() || !e.tables.is_empty() {
         let s = table_sim(&z.tables, &e.tables);
-        parts.push(add(
-            "tables",
-            2.0,
-            s,
-            format!("shapes {} vs {}", shapes(&z.tables), shapes(&e.tables)),
-        ));
+        parts.push(add("tables", 2.0, s, format!("shapes {} vs {}", shapes(&z.tables), shapes(&e.tables))));
     }
     if !z.headings.is_empty() || !e.headings.is_empty() {
         let s = seq_sim(&z.headings, &e.headings);
-        parts.push(add(
-            "headings",
-            1.5,
-            s,
-            format!("{} zh / {} en headings", z.headings.len(), e.headings.len()),
-        ));
+        parts.push(add("headings", 1.5, s, format!("{} zh / {} en headings", z.headings.len(), e.headings.len())));
     }
     if !z.lists.is_empty() || !e.lists.is_empty() {
         let s = seq_sim(&z.lists, &e.lists);
-        parts.push(add(
-            "lists",
-            1.5,
-            s,
-            format!("lengths {:?} vs {:?}", z.lists, e.lists),
-        ));
+        parts.push(add("lists", 1.5, s, format!("lengths {:?} vs {:?}", z.lists, e.lists)));
     }
     if !z.images.is_empty() || !e.images.is_empty() {
         let (a, b) = (z.images.len() as f64, e.images.len() as f64);
@@ -198,22 +161,9 @@ pub fn score(z: &Profile<'_>, e: &Profile<'_>) -> (f64, Vec<Evidence>) {
         let s = (0.5 * a.min(b) / a.max(b)).max(dice_sorted(&z.images, &e.images));
         parts.push(add("images", 1.0, s, format!("{a} zh / {b} en images")));
     }
-    let ratio = if z.units > 0.0 && e.units > 0.0 {
-        e.units / z.units
-    } else {
-        0.0
-    };
-    let ls = if ratio > 0.0 {
-        (-(ratio.ln().abs()) * 2.0).exp()
-    } else {
-        0.0
-    };
-    parts.push(add(
-        "length_ratio",
-        1.0,
-        ls,
-        format!("en/zh length {:.2}", ratio),
-    ));
+    let ratio = if z.units > 0.0 && e.units > 0.0 { e.units / z.units } else { 0.0 };
+    let ls = if ratio > 0.0 { (-(ratio.ln().abs()) * 2.0).exp() } else { 0.0 };
+    parts.push(add("length_ratio", 1.0, ls, format!("en/zh length {:.2}", ratio)));
 
     let wsum: f64 = parts.iter().map(|p| p.0).sum();
     let mean = parts.iter().map(|p| p.0 * p.1).sum::<f64>() / wsum;
@@ -221,16 +171,8 @@ pub fn score(z: &Profile<'_>, e: &Profile<'_>) -> (f64, Vec<Evidence>) {
     let mut conf = mean * (wsum / 8.0).min(1.0);
     if z.rel_key == e.rel_key && !z.rel_key.is_empty() {
         // Same place in both trees: a hint, never enough alone.
-        let boosted = if conf >= 0.35 {
-            conf + 0.35 * (1.0 - conf)
-        } else {
-            conf
-        };
-        ev.push(Evidence {
-            signal: "path".into(),
-            score: 1.0,
-            detail: format!("same relative path {}", z.rel_key),
-        });
+        let boosted = if conf >= 0.35 { conf + 0.35 * (1.0 - conf) } else { conf };
+        ev.push(Evidence { signal: "path".into(), score: 1.0, detail: format!("same relative path {}", z.rel_key) });
         conf = boosted;
     }
     (round3(conf), ev)
@@ -253,8 +195,7 @@ fn table_sim(a: &[(usize, usize)], b: &[(usize, usize)]) -> f64 {
         for j in 1..=b.len() {
             let (ca, ra) = a[i - 1];
             let (cb, rb) = b[j - 1];
-            let s =
-                (ra.min(rb) as f64 / ra.max(rb).max(1) as f64) * if ca == cb { 1.0 } else { 0.5 };
+            let s = (ra.min(rb) as f64 / ra.max(rb).max(1) as f64) * if ca == cb { 1.0 } else { 0.5 };
             dp[i][j] = (dp[i - 1][j - 1] + s).max(dp[i - 1][j]).max(dp[i][j - 1]);
         }
     }
@@ -281,32 +222,16 @@ fn seq_sim<T: PartialEq>(a: &[T], b: &[T]) -> f64 {
 
 /// Pairs the documents.
 pub fn pair(profiles: &[Profile<'_>], manifest: &Manifest) -> Pairing {
-    let zh: Vec<usize> = (0..profiles.len())
-        .filter(|&i| profiles[i].lang() == Lang::Zh)
-        .collect();
-    let en: Vec<usize> = (0..profiles.len())
-        .filter(|&i| profiles[i].lang() == Lang::En)
-        .collect();
-    let index: HashMap<&str, usize> = profiles
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.doc.id.as_str(), i))
-        .collect();
-    let forbidden: BTreeSet<(usize, usize)> = manifest
-        .forbid
-        .iter()
-        .filter_map(|f| Some((*index.get(f.zh.as_str())?, *index.get(f.en.as_str())?)))
-        .collect();
-    let forced: Vec<(usize, usize)> = manifest
-        .pair
-        .iter()
-        .filter_map(|f| Some((*index.get(f.zh.as_str())?, *index.get(f.en.as_str())?)))
-        .collect();
+    let zh: Vec<usize> = (0..profiles.len()).filter(|&i| profiles[i].lang() == Lang::Zh).collect();
+    let en: Vec<usize> = (0..profiles.len()).filter(|&i| profiles[i].lang() == Lang::En).collect();
+    let index: HashMap<&str, usize> = profiles.iter().enumerate().map(|(i, p)| (p.doc.id.as_str(), i)).collect();
+    let forbidden: BTreeSet<(usize, usize)> =
+        manifest.forbid.iter().filter_map(|f| Some((*index.get(f.zh.as_str())?, *index.get(f.en.as_str())?))).collect();
+    let forced: Vec<(usize, usize)> =
+        manifest.pair.iter().filter_map(|f| Some((*index.get(f.zh.as_str())?, *index.get(f.en.as_str())?))).collect();
 
-    let cands: Vec<(usize, usize)> = candidates(&zh, &en, profiles)
-        .into_iter()
-        .filter(|c| !forbidden.contains(c))
-        .collect();
+    let cands: Vec<(usize, usize)> =
+        candidates(&zh, &en, profiles).into_iter().filter(|c| !forbidden.contains(c)).collect();
     let scored: Vec<(usize, usize, f64, Vec<Evidence>)> = cands
         .par_iter()
         .map(|&(z, e)| {
@@ -322,20 +247,12 @@ pub fn pair(profiles: &[Profile<'_>], manifest: &Manifest) -> Pairing {
             continue;
         }
         let (s, mut ev) = score(&profiles[z], &profiles[e]);
-        ev.insert(
-            0,
-            Evidence {
-                signal: "manifest".into(),
-                score: 1.0,
-                detail: "forced by kb.toml [[pair]]".into(),
-            },
-        );
+        ev.insert(0, Evidence { signal: "manifest".into(), score: 1.0, detail: "forced by kb.toml [[pair]]".into() });
         taken[z] = true;
         taken[e] = true;
         pairs.push((z, e, s, ev));
     }
-    let mut order: Vec<&(usize, usize, f64, Vec<Evidence>)> =
-        scored.iter().filter(|c| c.2 >= LOOSE).collect();
+    let mut order: Vec<&(usize, usize, f64, Vec<Evidence>)> = scored.iter().filter(|c| c.2 >= LOOSE).collect();
     order.sort_by(|a, b| {
         b.2.total_cmp(&a.2)
             .then_with(|| profiles[a.0].doc.id.cmp(&profiles[b.0].doc.id))
@@ -354,10 +271,7 @@ pub fn pair(profiles: &[Profile<'_>], manifest: &Manifest) -> Pairing {
             }
         }
     }
-    let clear_best = |d: usize, s: f64| {
-        best.get(&d)
-            .is_some_and(|b| s >= b[0] && s >= LOOSE_MARGIN * b[1])
-    };
+    let clear_best = |d: usize, s: f64| best.get(&d).is_some_and(|b| s >= b[0] && s >= LOOSE_MARGIN * b[1]);
     for (z, e, s, ev) in order {
         if taken[*z] || taken[*e] {
             continue;
@@ -382,16 +296,10 @@ pub fn pair(profiles: &[Profile<'_>], manifest: &Manifest) -> Pairing {
         })
         .collect();
     pairs.sort_by(|a, b| a.2.zh.cmp(&b.2.zh).then_with(|| a.2.en.cmp(&b.2.en)));
-    let mut unpaired: Vec<String> = (0..profiles.len())
-        .filter(|&i| !taken[i])
-        .map(|i| profiles[i].doc.id.clone())
-        .collect();
+    let mut unpaired: Vec<String> =
+        (0..profiles.len()).filter(|&i| !taken[i]).map(|i| profiles[i].doc.id.clone()).collect();
     unpaired.sort();
-    Pairing {
-        pairs,
-        unpaired,
-        scored: scored.len() + forced.len(),
-    }
+    Pairing { pairs, unpaired, scored: scored.len() + forced.len() }
 }
 
 #[cfg(test)]

@@ -25,11 +25,7 @@ pub struct Bead {
 /// Aligns sequences of lengths `n` and `m`; `cost(a, na, b, nb)` prices a
 /// bead (return `f64::INFINITY` to forbid it). Ties go to the earlier shape
 /// in [`SHAPES`], so the result is deterministic.
-pub fn align(
-    n: usize,
-    m: usize,
-    mut cost: impl FnMut(usize, usize, usize, usize) -> f64,
-) -> Vec<Bead> {
+pub fn align(n: usize, m: usize, mut cost: impl FnMut(usize, usize, usize, usize) -> f64) -> Vec<Bead> {
     let w = m + 1;
     let mut best = vec![f64::INFINITY; (n + 1) * w];
     let mut back = vec![u8::MAX; (n + 1) * w];
@@ -66,13 +62,7 @@ pub fn align(
         // 1–0 and 0–1 are always allowed by callers, so every cell is reachable.
         let (da, db) = SHAPES[s as usize];
         let c = best[i * w + j] - best[(i - da) * w + (j - db)];
-        beads.push(Bead {
-            a: i - da,
-            na: da,
-            b: j - db,
-            nb: db,
-            cost: c,
-        });
+        beads.push(Bead { a: i - da, na: da, b: j - db, nb: db, cost: c });
         i -= da;
         j -= db;
     }
@@ -84,10 +74,7 @@ pub fn align(
 mod tests {
     use super::*;
 
-    fn lens_cost<'a>(
-        a: &'a [f64],
-        b: &'a [f64],
-    ) -> impl FnMut(usize, usize, usize, usize) -> f64 + 'a {
+    fn lens_cost<'a>(a: &'a [f64], b: &'a [f64]) -> impl FnMut(usize, usize, usize, usize) -> f64 + 'a {
         move |i, na, j, nb| {
             if na == 0 || nb == 0 {
                 return 5.0;
@@ -104,10 +91,7 @@ mod tests {
         let b = [10.0, 20.0, 20.0, 20.0];
         let beads = align(a.len(), b.len(), lens_cost(&a, &b));
         let shapes: Vec<_> = beads.iter().map(|b| (b.a, b.na, b.b, b.nb)).collect();
-        assert_eq!(
-            shapes,
-            vec![(0, 1, 0, 1), (1, 1, 1, 2), (2, 1, 3, 0), (3, 1, 3, 1)]
-        );
+        assert_eq!(shapes, vec![(0, 1, 0, 1), (1, 1, 1, 2), (2, 1, 3, 0), (3, 1, 3, 1)]);
     }
 
     #[test]

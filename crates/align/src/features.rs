@@ -55,14 +55,7 @@ impl Feats {
         let (numbers, word_numbers) = numbers(text, lang);
         let mut concepts = lex.concepts(text, lang);
         concepts.sort_unstable();
-        Feats {
-            units: units(text),
-            numbers,
-            word_numbers,
-            urls: Vec::new(),
-            concepts,
-            images: Vec::new(),
-        }
+        Feats { units: units(text), numbers, word_numbers, urls: Vec::new(), concepts, images: Vec::new() }
     }
 
     /// Adds `other` into `self` (for a merged bead or an aggregated section).
@@ -109,10 +102,7 @@ pub fn strip_marker(t: &str) -> &str {
     if lower.as_deref() == Some("step ") {
         rest = rest[5..].trim_start();
     } else if let Some(r) = rest.strip_prefix("步骤") {
-        let n = r
-            .chars()
-            .take_while(|c| ZH_DIGITS.iter().any(|(d, _)| d == c) || c.is_ascii_digit())
-            .count();
+        let n = r.chars().take_while(|c| ZH_DIGITS.iter().any(|(d, _)| d == c) || c.is_ascii_digit()).count();
         if n == 0 {
             return t;
         }
@@ -130,10 +120,7 @@ pub fn strip_marker(t: &str) -> &str {
     match chars.next() {
         Some('.' | '、' | ')' | '）' | ':' | '：') => {
             let r = chars.as_str();
-            if r.is_empty()
-                || r.starts_with(char::is_whitespace)
-                || !r.starts_with(|c: char| c.is_ascii_digit())
-            {
+            if r.is_empty() || r.starts_with(char::is_whitespace) || !r.starts_with(|c: char| c.is_ascii_digit()) {
                 r.trim_start()
             } else {
                 t
@@ -212,11 +199,7 @@ pub fn numbers(text: &str, lang: Lang) -> (Vec<Num>, Vec<String>) {
         let c = chars[i];
         if c.is_ascii_digit() {
             let start = i;
-            let prev = if start > 0 {
-                Some(chars[start - 1])
-            } else {
-                None
-            };
+            let prev = if start > 0 { Some(chars[start - 1]) } else { None };
             let mut j = i;
             while j < chars.len()
                 && (chars[j].is_ascii_digit()
@@ -232,8 +215,7 @@ pub fn numbers(text: &str, lang: Lang) -> (Vec<Num>, Vec<String>) {
             while k < chars.len() && (chars[k].is_ascii_alphanumeric() || chars[k] == '_') {
                 k += 1;
             }
-            let glued_before =
-                prev.is_some_and(|p| p.is_ascii_alphabetic() || p == '_' || p == '#' || p == '/');
+            let glued_before = prev.is_some_and(|p| p.is_ascii_alphabetic() || p == '_' || p == '#' || p == '/');
             let glued_after = k - j > 3 || chars[j..k].iter().any(|c| c.is_ascii_digit());
             if !glued_before && !glued_after {
                 let raw: String = chars[start..j].iter().collect();
@@ -272,10 +254,7 @@ pub fn numbers(text: &str, lang: Lang) -> (Vec<Num>, Vec<String>) {
         }
         if lang == Lang::Zh {
             if let Some(&(_, v)) = ZH_DIGITS.iter().find(|(d, _)| *d == c) {
-                if chars
-                    .get(i + 1)
-                    .is_some_and(|n| ZH_CLASSIFIERS.contains(*n))
-                {
+                if chars.get(i + 1).is_some_and(|n| ZH_CLASSIFIERS.contains(*n)) {
                     words.push(v.to_string());
                 }
             }
@@ -346,11 +325,8 @@ pub fn match_numbers<'a>(a: &'a Feats, b: &'a Feats) -> (usize, Vec<&'a Num>, Ve
     let mut only_a = Vec::new();
     let mut matched = 0;
     for n in &a.numbers {
-        let hit = b
-            .numbers
-            .iter()
-            .enumerate()
-            .position(|(j, m)| !used_b[j] && n.keys.iter().any(|k| m.keys.contains(k)));
+        let hit =
+            b.numbers.iter().enumerate().position(|(j, m)| !used_b[j] && n.keys.iter().any(|k| m.keys.contains(k)));
         match hit {
             Some(j) => {
                 used_b[j] = true;
@@ -392,11 +368,7 @@ pub fn url_sim(a: &[String], b: &[String]) -> Option<f64> {
     let mut pb: Vec<&str> = b.iter().filter_map(|k| url_path(k)).collect();
     pa.sort_unstable();
     pb.sort_unstable();
-    let path = if pa.is_empty() && pb.is_empty() {
-        0.0
-    } else {
-        dice_sorted(&pa, &pb)
-    };
+    let path = if pa.is_empty() && pb.is_empty() { 0.0 } else { dice_sorted(&pa, &pb) };
     Some(full.max(0.7 * path))
 }
 
@@ -412,8 +384,7 @@ pub fn concept_sim(a: &[Concept], b: &[Concept]) -> Option<f64> {
 pub fn phi(x: f64) -> f64 {
     let t = 1.0 / (1.0 + 0.327_591_1 * x.abs() / std::f64::consts::SQRT_2);
     let y = 1.0
-        - (((((1.061_405_429 * t - 1.453_152_027) * t) + 1.421_413_741) * t - 0.284_496_736) * t
-            + 0.254_829_592)
+        - (((((1.061_405_429 * t - 1.453_152_027) * t) + 1.421_413_741) * t - 0.284_496_736) * t + 0.254_829_592)
             * t
             * (-(x * x) / 2.0).exp();
     if x >= 0.0 {
@@ -450,55 +421,29 @@ mod tests {
     use super::*;
 
     fn nums(t: &str, lang: Lang) -> Vec<String> {
-        numbers(t, lang)
-            .0
-            .into_iter()
-            .map(|n| n.keys.join("="))
-            .collect()
+        numbers(t, lang).0.into_iter().map(|n| n.keys.join("=")).collect()
     }
 
     #[test]
     fn numbers_skip_hashes_and_keep_units_and_multipliers() {
-        assert_eq!(
-            nums("注册资本人民币100万元以上；20人以上", Lang::Zh),
-            ["100=1000000", "20"]
-        );
-        assert_eq!(
-            nums(
-                "raw/5303edd1522fc938 takes 2–4 business days, 10ms",
-                Lang::En
-            ),
-            ["2", "4", "10"]
-        );
-        assert_eq!(
-            nums("1,000 users and 2.50 CNY and v1.2", Lang::En),
-            ["1000", "2.5"]
-        );
+        assert_eq!(nums("注册资本人民币100万元以上；20人以上", Lang::Zh), ["100=1000000", "20"]);
+        assert_eq!(nums("raw/5303edd1522fc938 takes 2–4 business days, 10ms", Lang::En), ["2", "4", "10"]);
+        assert_eq!(nums("1,000 users and 2.50 CNY and v1.2", Lang::En), ["1000", "2.5"]);
     }
 
     #[test]
     fn number_words_confirm_digits_of_the_other_side() {
         let lex = Lexicon::shipped();
         let zh = Feats::of_text("分为四类，至少3人", Lang::Zh, lex);
-        let en = Feats::of_text(
-            "divided into 4 categories, at least three people",
-            Lang::En,
-            lex,
-        );
+        let en = Feats::of_text("divided into 4 categories, at least three people", Lang::En, lex);
         let (m, a, b) = match_numbers(&zh, &en);
         assert_eq!((m, a.len(), b.len()), (1, 0, 0));
     }
 
     #[test]
     fn item_markers_are_not_numbers() {
-        assert_eq!(
-            strip_marker("1. Tencent Cloud Account Registration"),
-            "Tencent Cloud Account Registration"
-        );
-        assert_eq!(
-            strip_marker("Step 4: Wait for the review"),
-            "Wait for the review"
-        );
+        assert_eq!(strip_marker("1. Tencent Cloud Account Registration"), "Tencent Cloud Account Registration");
+        assert_eq!(strip_marker("Step 4: Wait for the review"), "Wait for the review");
         assert_eq!(strip_marker("步骤三：提交合作伙伴申请"), "提交合作伙伴申请");
         assert_eq!(strip_marker("2）服务费"), "服务费");
         assert_eq!(strip_marker("1.5 million users"), "1.5 million users");
@@ -507,10 +452,7 @@ mod tests {
 
     #[test]
     fn url_keys_are_language_neutral() {
-        assert_eq!(
-            url_key("https://www.Example.com/zh/docs/a.md#x").unwrap(),
-            "example.com/docs/a"
-        );
+        assert_eq!(url_key("https://www.Example.com/zh/docs/a.md#x").unwrap(), "example.com/docs/a");
         assert_eq!(url_key("../en/docs/a.md").unwrap(), "../docs/a");
         assert_eq!(
             url_key("https://apisix.apache.org/zh/docs/x/").unwrap(),

@@ -53,25 +53,12 @@ impl Lexicon {
                 continue;
             }
             let Some((zh, en)) = line.split_once('\t') else {
-                return Err(LexiconError {
-                    line: i + 1,
-                    message: "expected `zh terms<TAB>en terms`".into(),
-                });
+                return Err(LexiconError { line: i + 1, message: "expected `zh terms<TAB>en terms`".into() });
             };
-            let id = Concept::try_from(lex.names.len()).map_err(|_| LexiconError {
-                line: i + 1,
-                message: "too many entries".into(),
-            })?;
-            let zh_terms: Vec<&str> = zh
-                .split('|')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .collect();
-            let en_terms: Vec<Vec<String>> = en
-                .split('|')
-                .map(en_words)
-                .filter(|w| !w.is_empty())
-                .collect();
+            let id = Concept::try_from(lex.names.len())
+                .map_err(|_| LexiconError { line: i + 1, message: "too many entries".into() })?;
+            let zh_terms: Vec<&str> = zh.split('|').map(str::trim).filter(|t| !t.is_empty()).collect();
+            let en_terms: Vec<Vec<String>> = en.split('|').map(en_words).filter(|w| !w.is_empty()).collect();
             if zh_terms.is_empty() || en_terms.is_empty() {
                 return Err(LexiconError {
                     line: i + 1,
@@ -83,13 +70,9 @@ impl Lexicon {
                 lex.zh.entry(chars[0]).or_default().push((chars, id));
             }
             for words in en_terms {
-                lex.en
-                    .entry(words[0].clone())
-                    .or_default()
-                    .push((words, id));
+                lex.en.entry(words[0].clone()).or_default().push((words, id));
             }
-            lex.names
-                .push(en.split('|').next().unwrap_or_default().trim().to_string());
+            lex.names.push(en.split('|').next().unwrap_or_default().trim().to_string());
         }
         for v in lex.zh.values_mut() {
             v.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
@@ -112,10 +95,7 @@ impl Lexicon {
 
     /// The (first) English term of a concept.
     pub fn name(&self, c: Concept) -> &str {
-        self.names
-            .get(c as usize)
-            .map(String::as_str)
-            .unwrap_or("?")
+        self.names.get(c as usize).map(String::as_str).unwrap_or("?")
     }
 
     /// The concepts mentioned in `text`, in order of appearance (repeats kept).
@@ -193,12 +173,7 @@ pub(crate) fn en_words(text: &str) -> Vec<String> {
 fn stem(w: &str) -> String {
     if w.len() > 4 && w.ends_with("ies") {
         format!("{}y", &w[..w.len() - 3])
-    } else if w.len() > 3
-        && w.ends_with('s')
-        && !w.ends_with("ss")
-        && !w.ends_with("us")
-        && !w.ends_with("is")
-    {
+    } else if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
         w[..w.len() - 1].to_string()
     } else {
         w.to_string()
@@ -214,26 +189,17 @@ mod tests {
         let lex = Lexicon::shipped();
         assert!(lex.len() > 100);
         let zh = lex.concepts("腾讯蓝鲸合作伙伴分为四类", Lang::Zh);
-        let en = lex.concepts(
-            "Tencent BlueKing partners are divided into four categories",
-            Lang::En,
-        );
+        let en = lex.concepts("Tencent BlueKing partners are divided into four categories", Lang::En);
         let p_zh = lex.concepts("合作伙伴", Lang::Zh);
         assert_eq!(p_zh.len(), 1);
-        assert!(
-            zh.contains(&p_zh[0]) && en.contains(&p_zh[0]),
-            "{zh:?} {en:?}"
-        );
+        assert!(zh.contains(&p_zh[0]) && en.contains(&p_zh[0]), "{zh:?} {en:?}");
     }
 
     #[test]
     fn longest_term_wins_at_a_position() {
         let lex = Lexicon::parse("认证\tcertification\n实名认证\tidentity verification\n").unwrap();
         assert_eq!(lex.concepts("完成实名认证", Lang::Zh), vec![1]);
-        assert_eq!(
-            lex.concepts("Organizational identity verifications", Lang::En),
-            vec![1]
-        );
+        assert_eq!(lex.concepts("Organizational identity verifications", Lang::En), vec![1]);
     }
 
     #[test]

@@ -120,20 +120,10 @@ pub fn check_manifest(docs: &[Document], manifest: &Manifest) -> Result<()> {
                             .find(|d| d.lang == lang && d.id.rsplit('/').next() == Some(stem))
                             .map(|d| format!("; did you mean {:?}?", d.id))
                             .unwrap_or_default();
-                        return Err(Error::UnknownDocument {
-                            table,
-                            lang,
-                            id: id.clone(),
-                            hint,
-                        });
+                        return Err(Error::UnknownDocument { table, lang, id: id.clone(), hint });
                     }
                     Some(actual) if actual != lang => {
-                        return Err(Error::WrongLanguage {
-                            table,
-                            id: id.clone(),
-                            expected: lang,
-                            actual,
-                        });
+                        return Err(Error::WrongLanguage { table, id: id.clone(), expected: lang, actual });
                     }
                     Some(_) => {}
                 }
@@ -142,16 +132,9 @@ pub fn check_manifest(docs: &[Document], manifest: &Manifest) -> Result<()> {
     }
     for p in &manifest.pair {
         if manifest.forbid.contains(p) {
-            return Err(Error::Conflict(format!(
-                "{} ↔ {} is both in [[pair]] and in [[forbid]]",
-                p.zh, p.en
-            )));
+            return Err(Error::Conflict(format!("{} ↔ {} is both in [[pair]] and in [[forbid]]", p.zh, p.en)));
         }
-        let twice = manifest
-            .pair
-            .iter()
-            .filter(|q| q.zh == p.zh || q.en == p.en)
-            .count();
+        let twice = manifest.pair.iter().filter(|q| q.zh == p.zh || q.en == p.en).count();
         if twice > 1 {
             return Err(Error::Conflict(format!(
                 "[[pair]] pairs {} or {} more than once; a document has one counterpart",

@@ -12,9 +12,7 @@ use kb_model::{Record, RecordKind};
 
 use crate::docs::TRANSLATION;
 use crate::dp::{self, Bead};
-use crate::features::{
-    concept_sim, dice_sorted, length_prob, match_numbers, number_sim, round3, url_sim, Feats,
-};
+use crate::features::{concept_sim, dice_sorted, length_prob, match_numbers, number_sim, round3, url_sim, Feats};
 use crate::profile::{Class, Profile};
 
 /// Cost of leaving a section without counterpart.
@@ -64,11 +62,7 @@ fn sections(p: &Profile<'_>) -> Vec<Section> {
     for (i, r) in recs.iter().enumerate() {
         let is_heading = p.classes[i] == Class::Heading;
         if is_heading || out.is_empty() {
-            let path = if is_heading {
-                heading_path(r)
-            } else {
-                Vec::new()
-            };
+            let path = if is_heading { heading_path(r) } else { Vec::new() };
             out.push(Section {
                 heading: is_heading.then_some(i),
                 start: i,
@@ -82,12 +76,7 @@ fn sections(p: &Profile<'_>) -> Vec<Section> {
         let s = out.last_mut().expect("a section exists");
         s.end = i + 1;
         s.feats.absorb(&p.feats[i]);
-        s.nums.extend(
-            p.feats[i]
-                .numbers
-                .iter()
-                .flat_map(|n| n.keys.iter().cloned()),
-        );
+        s.nums.extend(p.feats[i].numbers.iter().flat_map(|n| n.keys.iter().cloned()));
     }
     for s in &mut out {
         s.nums.sort();
@@ -142,16 +131,8 @@ fn merged(feats: &[Feats], range: std::ops::Range<usize>) -> Feats {
 }
 
 fn section_sim(z: &Profile<'_>, zs: &[Section], e: &Profile<'_>, es: &[Section]) -> f64 {
-    let fz: Cow<'_, Feats> = if zs.len() == 1 {
-        Cow::Borrowed(&zs[0].feats)
-    } else {
-        Cow::Owned(merged_sections(zs))
-    };
-    let fe: Cow<'_, Feats> = if es.len() == 1 {
-        Cow::Borrowed(&es[0].feats)
-    } else {
-        Cow::Owned(merged_sections(es))
-    };
+    let fz: Cow<'_, Feats> = if zs.len() == 1 { Cow::Borrowed(&zs[0].feats) } else { Cow::Owned(merged_sections(zs)) };
+    let fe: Cow<'_, Feats> = if es.len() == 1 { Cow::Borrowed(&es[0].feats) } else { Cow::Owned(merged_sections(es)) };
     let mut m = Mix::new();
     m.add(2.0, length_prob(fz.units, fe.units));
     let (nz, ne): (Cow<'_, [String]>, Cow<'_, [String]>) = if zs.len() == 1 && es.len() == 1 {
@@ -217,11 +198,7 @@ pub fn align_pair(z: &Profile<'_>, e: &Profile<'_>, doc_conf: f64) -> PairAlignm
         let s = section_sim(z, &sz[i..i + ni], e, &se[j..j + nj]);
         sims.insert((i, ni, j, nj), s);
         let merge = if ni + nj > 2 { SECTION_MERGE } else { 0.0 };
-        let honest = if loose && s < 0.45 {
-            f64::INFINITY
-        } else {
-            0.0
-        };
+        let honest = if loose && s < 0.45 { f64::INFINITY } else { 0.0 };
         sim_cost(s) + merge + honest
     });
 
@@ -231,10 +208,8 @@ pub fn align_pair(z: &Profile<'_>, e: &Profile<'_>, doc_conf: f64) -> PairAlignm
         let sim = sims.get(&(b.a, b.na, b.b, b.nb)).copied().unwrap_or(0.0);
         let (zsec, esec) = (&sz[b.a..b.a + b.na], &se[b.b..b.b + b.nb]);
         out.sections.push(section_pair(z, zsec, e, esec, sim));
-        let zr =
-            zsec.first().map(|s| s.start).unwrap_or(0)..zsec.last().map(|s| s.end).unwrap_or(0);
-        let er =
-            esec.first().map(|s| s.start).unwrap_or(0)..esec.last().map(|s| s.end).unwrap_or(0);
+        let zr = zsec.first().map(|s| s.start).unwrap_or(0)..zsec.last().map(|s| s.end).unwrap_or(0);
+        let er = esec.first().map(|s| s.start).unwrap_or(0)..esec.last().map(|s| s.end).unwrap_or(0);
         if b.na == 0 || b.nb == 0 {
             // A section with no counterpart: its records have none either.
             for i in zr.clone() {
@@ -244,11 +219,7 @@ pub fn align_pair(z: &Profile<'_>, e: &Profile<'_>, doc_conf: f64) -> PairAlignm
                 drafts.push(Draft::single(None, Some(j), doc_conf, true));
             }
             if !loose {
-                let (side_doc, sec) = if b.na > 0 {
-                    (z, &zsec[0])
-                } else {
-                    (e, &esec[0])
-                };
+                let (side_doc, sec) = if b.na > 0 { (z, &zsec[0]) } else { (e, &esec[0]) };
                 let id = sec.heading.map(|h| side_doc.doc.records[h].id.clone());
                 let what = if sec.path.is_empty() {
                     "the text before the first heading".to_string()
@@ -277,20 +248,10 @@ pub fn align_pair(z: &Profile<'_>, e: &Profile<'_>, doc_conf: f64) -> PairAlignm
     out
 }
 
-fn section_pair(
-    z: &Profile<'_>,
-    zs: &[Section],
-    e: &Profile<'_>,
-    es: &[Section],
-    sim: f64,
-) -> SectionPair {
+fn section_pair(z: &Profile<'_>, zs: &[Section], e: &Profile<'_>, es: &[Section], sim: f64) -> SectionPair {
     let one_sided = zs.is_empty() || es.is_empty();
     let evidence = if one_sided {
-        vec![Evidence {
-            signal: "no_counterpart".into(),
-            score: 1.0,
-            detail: String::new(),
-        }]
+        vec![Evidence { signal: "no_counterpart".into(), score: 1.0, detail: String::new() }]
     } else {
         let fz = merged_sections(zs);
         let fe = merged_sections(es);
@@ -300,25 +261,13 @@ fn section_pair(
             detail: units_detail(fz.units, fe.units),
         }];
         if let Some(s) = number_sim(&fz, &fe) {
-            ev.push(Evidence {
-                signal: "numbers".into(),
-                score: round3(s),
-                detail: String::new(),
-            });
+            ev.push(Evidence { signal: "numbers".into(), score: round3(s), detail: String::new() });
         }
         if let Some(s) = url_sim(&fz.urls, &fe.urls) {
-            ev.push(Evidence {
-                signal: "urls".into(),
-                score: round3(s),
-                detail: String::new(),
-            });
+            ev.push(Evidence { signal: "urls".into(), score: round3(s), detail: String::new() });
         }
         if let Some(s) = concept_sim(&fz.concepts, &fe.concepts) {
-            ev.push(Evidence {
-                signal: "lexicon".into(),
-                score: round3(s),
-                detail: String::new(),
-            });
+            ev.push(Evidence { signal: "lexicon".into(), score: round3(s), detail: String::new() });
         }
         ev.push(Evidence {
             signal: "level".into(),
@@ -374,25 +323,13 @@ impl Draft {
     }
 
     fn to_pair(&self, z: &Profile<'_>, e: &Profile<'_>) -> RecordPair {
-        let zid: Vec<String> = self
-            .zh
-            .iter()
-            .map(|&i| z.doc.records[i].id.clone())
-            .collect();
-        let eid: Vec<String> = self
-            .en
-            .iter()
-            .map(|&j| e.doc.records[j].id.clone())
-            .collect();
+        let zid: Vec<String> = self.zh.iter().map(|&i| z.doc.records[i].id.clone()).collect();
+        let eid: Vec<String> = self.en.iter().map(|&j| e.doc.records[j].id.clone()).collect();
         let (confidence, evidence) = if self.paired() {
             let (s, ev) = record_sim(z, &self.zh, e, &self.en, false, true);
             let mut ev = ev;
             if self.moved {
-                ev.push(Evidence {
-                    signal: "moved".into(),
-                    score: 1.0,
-                    detail: "paired out of order".into(),
-                });
+                ev.push(Evidence { signal: "moved".into(), score: 1.0, detail: "paired out of order".into() });
             }
             let _ = s;
             (round3(self.sim * (0.5 + 0.5 * self.section_sim)), ev)
@@ -450,12 +387,7 @@ fn record_sim(
     let cz: Vec<Class> = zi.iter().map(|&i| z.classes[i]).collect();
     let ce: Vec<Class> = ei.iter().map(|&j| e.classes[j]).collect();
     let multi = zi.len() + ei.len() > 2;
-    if multi
-        && cz
-            .iter()
-            .chain(&ce)
-            .any(|c| !matches!(c, Class::Item | Class::Prose))
-    {
+    if multi && cz.iter().chain(&ce).any(|c| !matches!(c, Class::Item | Class::Prose)) {
         return (0.0, ev);
     }
     let Some(kind_factor) = compatible(cz[0], ce[0]) else {
@@ -477,11 +409,7 @@ fn record_sim(
     let mut anchors = Mix::new();
     let push = |ev: &mut Vec<Evidence>, name: &str, s: f64, detail: String| {
         if evidence {
-            ev.push(Evidence {
-                signal: name.into(),
-                score: round3(s),
-                detail,
-            });
+            ev.push(Evidence { signal: name.into(), score: round3(s), detail });
         }
     };
     let both_rows = cz[0] == Class::TableRow && ce[0] == Class::TableRow && !multi;
@@ -498,16 +426,7 @@ fn record_sim(
         }
         let s = total / a.len().max(b.len()) as f64;
         m.add(6.0, s);
-        push(
-            &mut ev,
-            "cells",
-            s,
-            format!(
-                "{} vs {} cells, compared column by column",
-                a.len(),
-                b.len()
-            ),
-        );
+        push(&mut ev, "cells", s, format!("{} vs {} cells, compared column by column", a.len(), b.len()));
     } else if cz[0] == Class::Image && ce[0] == Class::Image && !multi {
         let same = !fz.images.is_empty() && fz.images == fe.images;
         let s = if same { 1.0 } else { 0.6 };
@@ -515,25 +434,11 @@ fn record_sim(
         if same {
             anchors.add(2.0, 1.0);
         }
-        push(
-            &mut ev,
-            "image",
-            s,
-            if same {
-                "same image".into()
-            } else {
-                "image in the same place".into()
-            },
-        );
+        push(&mut ev, "image", s, if same { "same image".into() } else { "image in the same place".into() });
     } else {
         let s = length_prob(fz.units, fe.units);
         m.add(2.0, s);
-        push(
-            &mut ev,
-            "length",
-            s,
-            units_detail(fz.units, fe.units),
-        );
+        push(&mut ev, "length", s, units_detail(fz.units, fe.units));
     }
     if let Some(s) = m.opt(3.0, number_sim(&fz, &fe)) {
         anchors.add(3.0, s);
@@ -555,17 +460,10 @@ fn record_sim(
                 &mut ev,
                 "ordinal",
                 s,
-                format!(
-                    "{} vs {}",
-                    rz.ordinal.as_deref().unwrap_or(""),
-                    re.ordinal.as_deref().unwrap_or("")
-                ),
+                format!("{} vs {}", rz.ordinal.as_deref().unwrap_or(""), re.ordinal.as_deref().unwrap_or("")),
             );
         }
-        if rz.kind == RecordKind::Code
-            && re.kind == RecordKind::Code
-            && rz.text.trim() == re.text.trim()
-        {
+        if rz.kind == RecordKind::Code && re.kind == RecordKind::Code && rz.text.trim() == re.text.trim() {
             m.add(4.0, 1.0);
             anchors.add(4.0, 1.0);
             push(&mut ev, "code", 1.0, "identical code".into());
@@ -573,12 +471,7 @@ fn record_sim(
     }
     let mut sim = m.mean() * kind_factor;
     if kind_factor < 1.0 {
-        push(
-            &mut ev,
-            "kind",
-            kind_factor,
-            format!("{} vs {}", rz.kind, re.kind),
-        );
+        push(&mut ev, "kind", kind_factor, format!("{} vs {}", rz.kind, re.kind));
     }
     if loose && (anchors.w == 0.0 || anchors.mean() < LOOSE_ANCHOR_MIN) {
         // Loose counterparts: position and length prove nothing.
@@ -599,15 +492,10 @@ fn align_records(
     let zi: Vec<usize> = zr.collect();
     let ei: Vec<usize> = er.collect();
     let (n, m) = (zi.len(), ei.len());
-    let band = if n * m > BAND_CELLS {
-        Some(50usize.max(n.abs_diff(m) + 20))
-    } else {
-        None
-    };
+    let band = if n * m > BAND_CELLS { Some(50usize.max(n.abs_diff(m) + 20)) } else { None };
     let mut best_z = vec![0.0f64; n];
     let mut best_e = vec![0.0f64; m];
-    let mut sims: std::collections::HashMap<(usize, usize, usize, usize), f64> =
-        std::collections::HashMap::new();
+    let mut sims: std::collections::HashMap<(usize, usize, usize, usize), f64> = std::collections::HashMap::new();
     let beads: Vec<Bead> = dp::align(n, m, |i, ni, j, nj| {
         if ni == 0 || nj == 0 {
             return RECORD_SKIP;
@@ -651,12 +539,8 @@ fn align_records(
 /// Pairs records the monotone pass left without counterpart when their
 /// content clearly agrees (rows or items that moved), best pairs first.
 fn repair(z: &Profile<'_>, e: &Profile<'_>, loose: bool, drafts: &mut Vec<Draft>) {
-    let uz: Vec<usize> = (0..drafts.len())
-        .filter(|&k| drafts[k].en.is_empty() && drafts[k].zh.len() == 1)
-        .collect();
-    let ue: Vec<usize> = (0..drafts.len())
-        .filter(|&k| drafts[k].zh.is_empty() && drafts[k].en.len() == 1)
-        .collect();
+    let uz: Vec<usize> = (0..drafts.len()).filter(|&k| drafts[k].en.is_empty() && drafts[k].zh.len() == 1).collect();
+    let ue: Vec<usize> = (0..drafts.len()).filter(|&k| drafts[k].zh.is_empty() && drafts[k].en.len() == 1).collect();
     if uz.is_empty() || ue.is_empty() || uz.len() * ue.len() > BAND_CELLS {
         return;
     }
@@ -717,29 +601,14 @@ fn drift(z: &Profile<'_>, e: &Profile<'_>, loose: bool, drafts: &[Draft], out: &
                 (_, Some(&j)) => (&e.doc.records[j], "en", "zh"),
                 _ => continue,
             };
-            let class = if side == "zh" {
-                z.classes[d.zh[0]]
-            } else {
-                e.classes[d.en[0]]
-            };
-            if matches!(
-                class,
-                Class::Item | Class::StepHeading | Class::TableRow | Class::Prose | Class::Heading
-            ) {
-                let (zr, er) = if side == "zh" {
-                    (Some(r), None)
-                } else {
-                    (None, Some(r))
-                };
+            let class = if side == "zh" { z.classes[d.zh[0]] } else { e.classes[d.en[0]] };
+            if matches!(class, Class::Item | Class::StepHeading | Class::TableRow | Class::Prose | Class::Heading) {
+                let (zr, er) = if side == "zh" { (Some(r), None) } else { (None, Some(r)) };
                 out.push(mk(
                     "missing_counterpart",
                     zr,
                     er,
-                    format!(
-                        "{} on the {side} side ({}) has no counterpart in {other}",
-                        r.kind,
-                        r.location()
-                    ),
+                    format!("{} on the {side} side ({}) has no counterpart in {other}", r.kind, r.location()),
                 ));
             }
             continue;
@@ -750,12 +619,8 @@ fn drift(z: &Profile<'_>, e: &Profile<'_>, loose: bool, drafts: &[Draft], out: &
         let fe = merged(&e.feats, d.en[0]..d.en[d.en.len() - 1] + 1);
         let (_, oz, oe) = match_numbers(&fz, &fe);
         if !oz.is_empty() || !oe.is_empty() {
-            let list = |v: &[&crate::features::Num]| {
-                v.iter()
-                    .map(|n| n.written.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
+            let list =
+                |v: &[&crate::features::Num]| v.iter().map(|n| n.written.as_str()).collect::<Vec<_>>().join(", ");
             let mut parts = Vec::new();
             if !oz.is_empty() {
                 parts.push(format!("only in zh: {}", list(&oz)));
@@ -790,24 +655,10 @@ fn drift(z: &Profile<'_>, e: &Profile<'_>, loose: bool, drafts: &[Draft], out: &
             let only_e: Vec<&String> = ue.iter().filter(|u| !uz.contains(u)).collect();
             let mut parts = Vec::new();
             if !only_z.is_empty() {
-                parts.push(format!(
-                    "zh links to {}",
-                    only_z
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+                parts.push(format!("zh links to {}", only_z.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
             }
             if !only_e.is_empty() {
-                parts.push(format!(
-                    "en links to {}",
-                    only_e
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+                parts.push(format!("en links to {}", only_e.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
             }
             out.push(mk("link_target", Some(rz), Some(re), parts.join("; ")));
         }

@@ -40,18 +40,13 @@ pub fn class_of(r: &Record) -> Class {
         RecordKind::Heading => Class::Heading,
         RecordKind::Faq if r.level.is_some() => Class::Heading,
         RecordKind::Step if r.level.is_some() => Class::StepHeading,
-        RecordKind::Faq | RecordKind::Step | RecordKind::Requirement | RecordKind::ListItem => {
-            Class::Item
-        }
+        RecordKind::Faq | RecordKind::Step | RecordKind::Requirement | RecordKind::ListItem => Class::Item,
         RecordKind::Paragraph | RecordKind::Note => Class::Prose,
         RecordKind::TableHeader => Class::TableHeader,
         RecordKind::TableRow => Class::TableRow,
         RecordKind::Image => Class::Image,
         RecordKind::Code => Class::Code,
-        RecordKind::Html
-        | RecordKind::Separator
-        | RecordKind::LinkDefinition
-        | RecordKind::FrontMatter => Class::Other,
+        RecordKind::Html | RecordKind::Separator | RecordKind::LinkDefinition | RecordKind::FrontMatter => Class::Other,
     }
 }
 
@@ -93,20 +88,11 @@ pub struct Profile<'a> {
 impl<'a> Profile<'a> {
     /// Profiles one document.
     pub fn new(doc: &'a Document, lex: &Lexicon) -> Profile<'a> {
-        let feats: Vec<Feats> = doc
-            .records
-            .iter()
-            .map(|r| Feats::of_record(r, lex))
-            .collect();
+        let feats: Vec<Feats> = doc.records.iter().map(|r| Feats::of_record(r, lex)).collect();
         let cells = doc
             .records
             .iter()
-            .map(|r| {
-                r.cells
-                    .iter()
-                    .map(|c| Feats::of_text(&c.text, r.lang, lex))
-                    .collect()
-            })
+            .map(|r| r.cells.iter().map(|c| Feats::of_text(&c.text, r.lang, lex)).collect())
             .collect();
         let classes: Vec<Class> = doc.records.iter().map(class_of).collect();
         let mut numbers = Vec::new();
@@ -125,10 +111,7 @@ impl<'a> Profile<'a> {
         urls.sort();
         concepts.sort_unstable();
         images.sort();
-        let mut url_paths: Vec<String> = urls
-            .iter()
-            .filter_map(|u| url_path(u).map(str::to_string))
-            .collect();
+        let mut url_paths: Vec<String> = urls.iter().filter_map(|u| url_path(u).map(str::to_string)).collect();
         url_paths.sort();
 
         let mut tables: Vec<(u32, usize, usize)> = Vec::new();
@@ -190,10 +173,7 @@ impl<'a> Profile<'a> {
 /// The document path without language folders (`zh/`, `en-us/`), language
 /// suffixes (`.zh.md`, `_en.md`) or extension, lower-cased.
 pub fn rel_key(path: &str) -> String {
-    let segs: Vec<&str> = path
-        .split('/')
-        .filter(|s| !s.is_empty() && Lang::parse(s).is_none())
-        .collect();
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty() && Lang::parse(s).is_none()).collect();
     let mut key = segs.join("/").to_ascii_lowercase();
     if let Some(dot) = key.rfind('.') {
         if !key[dot..].contains('/') {
@@ -215,10 +195,7 @@ mod tests {
 
     #[test]
     fn rel_key_drops_language_folders_and_suffixes() {
-        assert_eq!(
-            rel_key("zh/blueking-partner-overview.md"),
-            "blueking-partner-overview"
-        );
+        assert_eq!(rel_key("zh/blueking-partner-overview.md"), "blueking-partner-overview");
         assert_eq!(rel_key("docs/en-US/guide/a.md"), "docs/guide/a");
         assert_eq!(rel_key("guide/a.zh.md"), "guide/a");
         assert_eq!(rel_key("guide/a_en.markdown"), "guide/a");

@@ -59,11 +59,7 @@ pub struct Shape {
 
 impl Default for Shape {
     fn default() -> Shape {
-        Shape {
-            sections: 6,
-            items: 4,
-            rows: 4,
-        }
+        Shape { sections: 6, items: 4, rows: 4 }
     }
 }
 
@@ -107,7 +103,14 @@ impl Builder {
 
     fn push(&mut self, tag: &str, kind: RecordKind, text: &str) -> &mut Record {
         self.line += 2;
-        let mut r = Record::new(self.doc.id.as_str(), self.doc.path.as_str(), self.doc.lang, kind, text, [self.line, self.line]);
+        let mut r = Record::new(
+            self.doc.id.as_str(),
+            self.doc.path.as_str(),
+            self.doc.lang,
+            kind,
+            text,
+            [self.line, self.line],
+        );
         r.id = format!("{}#{tag}", self.doc.id);
         r.heading_path = self.heading_path.clone();
         self.doc.records.push(r);
@@ -123,8 +126,7 @@ impl Builder {
 }
 
 fn fill(t: &str, a: u32, b: u32) -> String {
-    t.replace("{a}", &a.to_string())
-        .replace("{b}", &b.to_string())
+    t.replace("{a}", &a.to_string()).replace("{b}", &b.to_string())
 }
 
 /// Generates a zh document and its English translation, `edits` applied to
@@ -149,10 +151,7 @@ pub fn pair(n: usize, shape: &Shape, edits: &Edits, seed: u64) -> (Document, Doc
         let (a, b) = (rng.below(90) as u32 + 10, rng.below(900) as u32 + 100);
         let url = format!("https://partner.example.com/docs/{n}/{s}");
         let link = |b: &mut Builder, tag: &str, t: &str| {
-            b.push(tag, RecordKind::Paragraph, t).links.push(Link {
-                text: "doc".into(),
-                url: url.clone(),
-            });
+            b.push(tag, RecordKind::Paragraph, t).links.push(Link { text: "doc".into(), url: url.clone() });
         };
         link(&mut zh, &format!("s{s}.p"), &fill(pz, a, b));
         if keep {
@@ -181,17 +180,9 @@ pub fn pair(n: usize, shape: &Shape, edits: &Edits, seed: u64) -> (Document, Doc
         }
         if shape.rows > 0 {
             table_no += 1;
-            zh.push(
-                &format!("s{s}.th"),
-                RecordKind::TableHeader,
-                "类别 | 人数 | 说明",
-            );
+            zh.push(&format!("s{s}.th"), RecordKind::TableHeader, "类别 | 人数 | 说明");
             if keep {
-                en.push(
-                    &format!("s{s}.th"),
-                    RecordKind::TableHeader,
-                    "Category | Number of people | Description",
-                );
+                en.push(&format!("s{s}.th"), RecordKind::TableHeader, "Category | Number of people | Description");
             }
             let mut rows_z = Vec::new();
             let mut rows_e = Vec::new();
@@ -200,14 +191,8 @@ pub fn pair(n: usize, shape: &Shape, edits: &Edits, seed: u64) -> (Document, Doc
                 let (cz, ce) = SENTENCES[rng.below(SENTENCES.len())];
                 let (a, b) = (rng.below(9000) as u32 + 100, rng.below(90) as u32 + 5);
                 let count = (r as u32 + 1) * 7 + a % 5;
-                rows_z.push((
-                    format!("s{s}.r{r}"),
-                    [hz.to_string(), format!("{count} 人"), fill(cz, a, b)],
-                ));
-                rows_e.push((
-                    format!("s{s}.r{r}"),
-                    [he.to_string(), format!("{count}"), fill(ce, a, b)],
-                ));
+                rows_z.push((format!("s{s}.r{r}"), [hz.to_string(), format!("{count} 人"), fill(cz, a, b)]));
+                rows_e.push((format!("s{s}.r{r}"), [he.to_string(), format!("{count}"), fill(ce, a, b)]));
             }
             if let Some((ss, r)) = edits.swap_rows {
                 if ss == s && r + 1 < rows_e.len() {
@@ -216,11 +201,7 @@ pub fn pair(n: usize, shape: &Shape, edits: &Edits, seed: u64) -> (Document, Doc
             }
             for (b, rows, heads) in [
                 (&mut zh, rows_z, ["类别", "人数", "说明"]),
-                (
-                    &mut en,
-                    if keep { rows_e } else { Vec::new() },
-                    ["Category", "Number of people", "Description"],
-                ),
+                (&mut en, if keep { rows_e } else { Vec::new() }, ["Category", "Number of people", "Description"]),
             ] {
                 for (tag, cells) in rows {
                     let text = cells.join(" | ");
@@ -229,11 +210,7 @@ pub fn pair(n: usize, shape: &Shape, edits: &Edits, seed: u64) -> (Document, Doc
                     rec.cells = cells
                         .iter()
                         .zip(heads)
-                        .map(|(t, h)| Cell {
-                            header: h.to_string(),
-                            text: t.clone(),
-                            spanned: false,
-                        })
+                        .map(|(t, h)| Cell { header: h.to_string(), text: t.clone(), spanned: false })
                         .collect();
                 }
             }
@@ -242,17 +219,9 @@ pub fn pair(n: usize, shape: &Shape, edits: &Edits, seed: u64) -> (Document, Doc
             let src = format!("https://img.example.com/{n}/{s}.png");
             zh.push(&format!("s{s}.img"), RecordKind::Image, "")
                 .images
-                .push(Image {
-                    alt: String::new(),
-                    src: src.clone(),
-                });
+                .push(Image { alt: String::new(), src: src.clone() });
             if keep {
-                en.push(&format!("s{s}.img"), RecordKind::Image, "")
-                    .images
-                    .push(Image {
-                        alt: String::new(),
-                        src,
-                    });
+                en.push(&format!("s{s}.img"), RecordKind::Image, "").images.push(Image { alt: String::new(), src });
             }
         }
     }

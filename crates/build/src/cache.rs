@@ -62,9 +62,7 @@ pub struct Previous {
 
 impl std::fmt::Debug for Previous {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Previous")
-            .field("out", &self.out)
-            .finish_non_exhaustive()
+        f.debug_struct("Previous").field("out", &self.out).finish_non_exhaustive()
     }
 }
 
@@ -112,13 +110,9 @@ impl Previous {
     pub fn load(out: &Path, corpus: &Path) -> std::result::Result<Previous, String> {
         let path = out.join(CACHE_FILE);
         let bytes = std::fs::read(&path).map_err(|e| format!("no build cache ({e})"))?;
-        let cache: Cache =
-            serde_json::from_slice(&bytes).map_err(|e| format!("unreadable build cache: {e}"))?;
+        let cache: Cache = serde_json::from_slice(&bytes).map_err(|e| format!("unreadable build cache: {e}"))?;
         if cache.format != CACHE_FORMAT {
-            return Err(format!(
-                "build cache format {} (this kb writes {CACHE_FORMAT})",
-                cache.format
-            ));
+            return Err(format!("build cache format {} (this kb writes {CACHE_FORMAT})", cache.format));
         }
         if cache.tool != tool_id() {
             return Err("build cache written by another kb binary".into());
@@ -127,11 +121,7 @@ impl Previous {
             return Err("kb.toml changed".into());
         }
         let documents = read_documents(out, &cache)?;
-        Ok(Previous {
-            out: out.to_path_buf(),
-            cache,
-            documents: Mutex::new(documents),
-        })
+        Ok(Previous { out: out.to_path_buf(), cache, documents: Mutex::new(documents) })
     }
 
     /// The previous parse of `path` if its bytes hashed to `hash`.
@@ -145,10 +135,7 @@ impl Previous {
 }
 
 /// The previous documents, rebuilt from `documents.json` and `records.jsonl`.
-fn read_documents(
-    out: &Path,
-    cache: &Cache,
-) -> std::result::Result<HashMap<String, Document>, String> {
+fn read_documents(out: &Path, cache: &Cache) -> std::result::Result<HashMap<String, Document>, String> {
     #[derive(Deserialize)]
     struct Entry {
         id: String,
@@ -172,17 +159,13 @@ fn read_documents(
         .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
         .map_err(|e| format!("previous documents.json unusable: {e}"))?;
     let rpath = out.join(RECORDS_FILE);
-    let f = std::fs::File::open(&rpath)
-        .map_err(|e| format!("previous {RECORDS_FILE} unusable: {e}"))?;
+    let f = std::fs::File::open(&rpath).map_err(|e| format!("previous {RECORDS_FILE} unusable: {e}"))?;
     let mut lines = std::io::BufReader::with_capacity(1 << 20, f).lines();
     // Read each document's lines in order, then decode them in parallel.
     let mut chunks: Vec<(Entry, Vec<String>)> = Vec::with_capacity(docs.documents.len());
     for e in docs.documents {
         if cache.documents.get(&e.path) != Some(&e.hash) {
-            return Err(format!(
-                "previous output does not match its cache at {}",
-                e.path
-            ));
+            return Err(format!("previous output does not match its cache at {}", e.path));
         }
         let mut lines_of = Vec::with_capacity(e.records);
         for _ in 0..e.records {
@@ -199,13 +182,9 @@ fn read_documents(
         .map(|(e, lines_of)| {
             let mut records: Vec<Record> = Vec::with_capacity(lines_of.len());
             for line in lines_of {
-                let r: Record = serde_json::from_str(&line)
-                    .map_err(|err| format!("previous {RECORDS_FILE}: {err}"))?;
+                let r: Record = serde_json::from_str(&line).map_err(|err| format!("previous {RECORDS_FILE}: {err}"))?;
                 if r.doc != e.id {
-                    return Err(format!(
-                        "previous {RECORDS_FILE} out of step at document {}",
-                        e.id
-                    ));
+                    return Err(format!("previous {RECORDS_FILE} out of step at document {}", e.id));
                 }
                 records.push(r);
             }
@@ -238,8 +217,7 @@ pub(crate) fn load_corpus(cx: &mut BuildContext) -> Result<kb_parse::Corpus> {
     let Some(prev) = &cx.previous else {
         return Ok(kb_parse::load_corpus(&cx.corpus_dir)?);
     };
-    let corpus =
-        kb_parse::load_corpus_reusing(&cx.corpus_dir, &|path, hash| prev.take(path, hash))?;
+    let corpus = kb_parse::load_corpus_reusing(&cx.corpus_dir, &|path, hash| prev.take(path, hash))?;
     let mut left = prev.documents.lock().expect("not poisoned");
     let mut changes = Changes::default();
     for d in &corpus.documents {
@@ -250,15 +228,8 @@ pub(crate) fn load_corpus(cx: &mut BuildContext) -> Result<kb_parse::Corpus> {
             changes.parsed.push(d.path.clone());
         }
     }
-    let now: std::collections::HashSet<&str> =
-        corpus.documents.iter().map(|d| d.path.as_str()).collect();
-    changes.removed = prev
-        .cache
-        .documents
-        .keys()
-        .filter(|p| !now.contains(p.as_str()))
-        .cloned()
-        .collect();
+    let now: std::collections::HashSet<&str> = corpus.documents.iter().map(|d| d.path.as_str()).collect();
+    changes.removed = prev.cache.documents.keys().filter(|p| !now.contains(p.as_str())).cloned().collect();
     // What is left are removed documents: free them now.
     left.clear();
     left.shrink_to_fit();
@@ -273,10 +244,6 @@ pub(crate) fn cache_of(cx: &BuildContext) -> Cache {
     c.format = CACHE_FORMAT;
     c.tool = tool_id();
     c.manifest = manifest_id(&cx.corpus_dir);
-    c.documents = cx
-        .documents
-        .iter()
-        .map(|d| (d.path.clone(), d.hash.clone()))
-        .collect();
+    c.documents = cx.documents.iter().map(|d| (d.path.clone(), d.hash.clone())).collect();
     c
 }

@@ -16,10 +16,10 @@ mod cache;
 mod output;
 mod stages;
 // kb:stage-modules (each stage adds `mod stage_<name>;` below)
-mod stage_index;
 mod stage_align;
-mod stage_rules;
+mod stage_index;
 mod stage_publish;
+mod stage_rules;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -185,8 +185,7 @@ impl BuildReport {
     /// A short human summary: documents, records by kind, one line a stage.
     pub fn summary(&self) -> String {
         let total: usize = self.records_by_kind.iter().map(|(_, n)| n).sum();
-        let kinds: Vec<String> =
-            self.records_by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let kinds: Vec<String> = self.records_by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
         let mut s = format!(
             "built {} from {} documents: {} records ({})\n",
             self.out.display(),
@@ -203,12 +202,7 @@ impl BuildReport {
             ));
         }
         for st in &self.stages {
-            s.push_str(&format!(
-                "  {:<8} {:>7.2}s  {}\n",
-                st.name,
-                st.elapsed.as_secs_f64(),
-                st.summary
-            ));
+            s.push_str(&format!("  {:<8} {:>7.2}s  {}\n", st.name, st.elapsed.as_secs_f64(), st.summary));
         }
         for n in &self.notes {
             s.push_str(&format!("note: {n}\n"));
@@ -268,10 +262,7 @@ pub fn build_with(opts: &BuildOptions, stages: &[Box<dyn Stage>]) -> Result<Buil
         notes: cx.notes,
         changes: cx.changes,
         documents: cx.documents.len(),
-        records_by_kind: kb_model::RecordKind::ALL
-            .iter()
-            .filter_map(|k| counts.get(k).map(|n| (*k, *n)))
-            .collect(),
+        records_by_kind: kb_model::RecordKind::ALL.iter().filter_map(|k| counts.get(k).map(|n| (*k, *n))).collect(),
     })
 }
 

@@ -18,25 +18,15 @@ impl Stage for AlignStage {
     }
 
     fn run(&self, cx: &mut BuildContext) -> Result<String> {
-        kb_align::check_manifest(&cx.documents, &cx.manifest).map_err(|e| Error::Stage {
-            stage: "align",
-            source: Box::new(e),
-        })?;
+        kb_align::check_manifest(&cx.documents, &cx.manifest)
+            .map_err(|e| Error::Stage { stage: "align", source: Box::new(e) })?;
         let out = kb_align::align_with_stats(&cx.documents, &cx.manifest);
         let a = out.alignment;
         let mut json = serde_json::to_vec_pretty(&a).expect("alignment serialises");
         json.push(b'\n');
         write_atomic(&cx.staged(ALIGNMENT_FILE), &json)?;
-        let loose = a
-            .documents
-            .iter()
-            .filter(|d| d.confidence < kb_align::docs::TRANSLATION)
-            .count();
-        let paired = a
-            .records
-            .iter()
-            .filter(|p| p.zh.is_some() && p.en.is_some())
-            .count();
+        let loose = a.documents.iter().filter(|d| d.confidence < kb_align::docs::TRANSLATION).count();
+        let paired = a.records.iter().filter(|p| p.zh.is_some() && p.en.is_some()).count();
         let summary = format!(
             "{} document pairs ({} loose), {} unpaired; {} of {} record pairings two-sided; {} drift items ({} of {} zh×en pairs scored) → {}",
             a.documents.len(),

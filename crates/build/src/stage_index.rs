@@ -24,17 +24,12 @@ impl Stage for IndexStage {
             path: records.clone(),
             source,
         })?;
-        let meta = kb_index::BuildMeta {
-            records_fingerprint: fingerprint,
-            corpus: Some(cx.corpus_dir.display().to_string()),
-        };
+        let meta =
+            kb_index::BuildMeta { records_fingerprint: fingerprint, corpus: Some(cx.corpus_dir.display().to_string()) };
         let dir = cx.staged(kb_index::INDEX_DIR);
         let prev_dir = cx.previous.as_ref().map(|p| p.out.join(kb_index::INDEX_DIR));
         let reuse = match (&cx.previous, &prev_dir) {
-            (Some(p), Some(d)) => Some(kb_index::IndexReuse {
-                dir: d,
-                keys: &p.cache.index,
-            }),
+            (Some(p), Some(d)) => Some(kb_index::IndexReuse { dir: d, keys: &p.cache.index }),
             _ => None,
         };
         let u = kb_index::update_index(
@@ -45,10 +40,7 @@ impl Stage for IndexStage {
             &meta,
             reuse.as_ref(),
         )
-        .map_err(|e| Error::Stage {
-            stage: "index",
-            source: Box::new(e),
-        })?;
+        .map_err(|e| Error::Stage { stage: "index", source: Box::new(e) })?;
         cx.cache.index = u.keys;
         let m = u.meta;
         let mut extra = Vec::new();
@@ -58,16 +50,9 @@ impl Stage for IndexStage {
         if m.ruled {
             extra.push(format!("{} with rule subjects", m.with_subject));
         }
-        let extra = if extra.is_empty() {
-            String::new()
-        } else {
-            format!(", {}", extra.join(", "))
-        };
+        let extra = if extra.is_empty() { String::new() } else { format!(", {}", extra.join(", ")) };
         let how = if u.reused {
-            format!(
-                " (updated: {} documents re-added, {} deleted)",
-                u.added_documents, u.deleted_documents
-            )
+            format!(" (updated: {} documents re-added, {} deleted)", u.added_documents, u.deleted_documents)
         } else {
             String::new()
         };

@@ -19,10 +19,7 @@ impl Stage for PublishStage {
         let opts = kb_publish::SiteOptions::from_env();
         let prev_site = cx.previous.as_ref().map(|p| p.out.join("site"));
         let reuse = match (&cx.previous, &prev_site) {
-            (Some(p), Some(site)) => Some(kb_publish::PageReuse {
-                site,
-                keys: &p.cache.pages,
-            }),
+            (Some(p), Some(site)) => Some(kb_publish::PageReuse { site, keys: &p.cache.pages }),
             _ => None,
         };
         let (stats, reused, keys) = kb_publish::render_site_incremental(
@@ -33,17 +30,11 @@ impl Stage for PublishStage {
             &opts,
             reuse.as_ref(),
         )
-        .map_err(|e| Error::Stage {
-            stage: "publish",
-            source: Box::new(e),
-        })?;
+        .map_err(|e| Error::Stage { stage: "publish", source: Box::new(e) })?;
         cx.cache.pages = keys;
         let mut summary = stats.summary();
         if reuse.is_some() {
-            summary.push_str(&format!(
-                " ({} document pages rendered, {reused} reused)",
-                stats.documents - reused
-            ));
+            summary.push_str(&format!(" ({} document pages rendered, {reused} reused)", stats.documents - reused));
         }
         if cx.alignment.is_none() {
             summary.push_str(" (no alignment: no counterpart links)");

@@ -18,21 +18,14 @@ impl Stage for RulesStage {
 
     fn run(&self, cx: &mut BuildContext) -> Result<String> {
         let rules = kb_rules::extract(&cx.documents, cx.alignment.as_ref());
-        write_atomic(
-            &cx.staged(kb_rules::RULES_FILE),
-            kb_rules::to_json(&rules).as_bytes(),
-        )?;
-        write_atomic(
-            &cx.staged(kb_rules::SCHEMA_FILE),
-            kb_rules::schema_json().as_bytes(),
-        )?;
+        write_atomic(&cx.staged(kb_rules::RULES_FILE), kb_rules::to_json(&rules).as_bytes())?;
+        write_atomic(&cx.staged(kb_rules::SCHEMA_FILE), kb_rules::schema_json().as_bytes())?;
         let files = kb_rules::scope_files(&rules);
         for f in &files {
             let rel = format!("{}/{}", kb_rules::SCOPES_DIR, f.file);
             write_atomic(&cx.staged(&rel), kb_rules::to_json(&f.rules).as_bytes())?;
         }
-        let mut index =
-            serde_json::to_string_pretty(&kb_rules::scope_index(&files)).expect("index serialises");
+        let mut index = serde_json::to_string_pretty(&kb_rules::scope_index(&files)).expect("index serialises");
         index.push('\n');
         let rel = format!("{}/{}", kb_rules::SCOPES_DIR, kb_rules::SCOPES_INDEX);
         write_atomic(&cx.staged(&rel), index.as_bytes())?;

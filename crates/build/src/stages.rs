@@ -34,8 +34,11 @@ impl Stage for ParseStage {
         cx.notes.extend(corpus.notes);
 
         let path = cx.staged(crate::RECORDS_FILE);
-        let file = std::fs::File::create(&path)
-            .map_err(|source| Error::Io { what: "creating", path: path.clone(), source })?;
+        let file = std::fs::File::create(&path).map_err(|source| Error::Io {
+            what: "creating",
+            path: path.clone(),
+            source,
+        })?;
         let mut w = std::io::BufWriter::new(file);
         let mut n = 0usize;
         // Serialised in parallel a chunk of documents at a time, written in

@@ -182,7 +182,9 @@ fn document(rng: &mut Rng, n: usize) -> Pair {
     let _ = writeln!(d.en, "# {pen} Provider Onboarding Guide ({n})\n");
     d.both(
         &format!("本文介绍成为{pzh}服务商的条件、申请步骤及常见问题。\n\n"),
-        &format!("This document describes the conditions, application steps and FAQ for becoming a {pen} provider.\n\n"),
+        &format!(
+            "This document describes the conditions, application steps and FAQ for becoming a {pen} provider.\n\n"
+        ),
     );
     // Conditions per market.
     d.both("## 入驻条件\n\n", "## Onboarding Conditions\n\n");
@@ -212,7 +214,8 @@ fn document(rng: &mut Rng, n: usize) -> Pair {
         }
         if rng.chance(20) {
             let k = rng.below(items.len());
-            items[k].1 = items[k].1.replacen(|c: char| c.is_ascii_digit(), "9", 1); // a number drifted
+            items[k].1 = items[k].1.replacen(|c: char| c.is_ascii_digit(), "9", 1);
+            // a number drifted
         }
         for (i, (_, en)) in items.iter().enumerate() {
             let _ = writeln!(d.en, "{}. {en}", i + 1);
@@ -221,7 +224,10 @@ fn document(rng: &mut Rng, n: usize) -> Pair {
     }
     // Qualification table.
     d.both("## 资质要求\n\n", "## Qualification Requirements\n\n");
-    d.both("| 类别 | 认证工程师人数 | 服务费 |\n| --- | --- | --- |\n", "| Category | Certified Engineers | Service Fee |\n| --- | --- | --- |\n");
+    d.both(
+        "| 类别 | 认证工程师人数 | 服务费 |\n| --- | --- | --- |\n",
+        "| Category | Certified Engineers | Service Fee |\n| --- | --- | --- |\n",
+    );
     let mut rows: Vec<(String, String)> = ["金牌", "银牌", "铜牌", "注册"]
         .iter()
         .zip(["Gold", "Silver", "Bronze", "Registered"])
@@ -261,15 +267,28 @@ fn document(rng: &mut Rng, n: usize) -> Pair {
     ];
     for (i, (zh, en, url)) in steps.iter().enumerate() {
         let img = format!("https://img.example.com/{n}-{i}.png");
-        let _ = write!(d.zh, "#### 步骤{}：{zh}\n进入 [{zh}页面]({url})，按提示填写信息。\n![]({img})\n\n", cn(i as u32 + 1));
-        let _ = write!(d.en, "Step {}. {en}: open the [{en} page]({url}) and fill in the form.\n\n![img]({img})\n\n", i + 1);
+        let _ = write!(
+            d.zh,
+            "#### 步骤{}：{zh}\n进入 [{zh}页面]({url})，按提示填写信息。\n![]({img})\n\n",
+            cn(i as u32 + 1)
+        );
+        let _ = write!(
+            d.en,
+            "Step {}. {en}: open the [{en} page]({url}) and fill in the form.\n\n![img]({img})\n\n",
+            i + 1
+        );
     }
-    d.both(">!\n>- 请确保填写的公司名称与营业执照一致。\n\n", ">! Make sure the company name matches the business license.\n\n");
+    d.both(
+        ">!\n>- 请确保填写的公司名称与营业执照一致。\n\n",
+        ">! Make sure the company name matches the business license.\n\n",
+    );
     // FAQ.
     let days = 3 + rng.below(8);
     d.both(
         &format!("## 常见问题\n\n### 审核需要多长时间？\n工作人员将在 {days} 个工作日内完成审核。\n\n"),
-        &format!("## FAQ\n\n### How long does the review take?\nThe review is completed within {days} working days.\n\n"),
+        &format!(
+            "## FAQ\n\n### How long does the review take?\nThe review is completed within {days} working days.\n\n"
+        ),
     );
     d.both(
         "### 个人能否成为服务商？\n抱歉，必须是企业认证的用户才能入驻。\n\n",
@@ -331,7 +350,10 @@ mod tests {
             let Ok(progs) = std::fs::read_dir(&root) else { continue };
             for p in progs.flatten() {
                 for f in std::fs::read_dir(p.path()).unwrap().flatten() {
-                    out.push((f.path().strip_prefix(dir).unwrap().display().to_string(), std::fs::read(f.path()).unwrap()));
+                    out.push((
+                        f.path().strip_prefix(dir).unwrap().display().to_string(),
+                        std::fs::read(f.path()).unwrap(),
+                    ));
                 }
             }
         }
@@ -363,8 +385,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         generate(dir.path(), &Spec { documents: 200, seed: 4 }).unwrap();
         let all = tree(dir.path());
-        let zh: String = all.iter().filter(|(p, _)| p.starts_with("zh")).map(|(_, b)| String::from_utf8_lossy(b).into_owned()).collect();
-        for needle in ["1、", "万元以上", "| 类别 |", "#### 步骤一", "### 审核需要多长时间？", ">!", "年及以上"] {
+        let zh: String = all
+            .iter()
+            .filter(|(p, _)| p.starts_with("zh"))
+            .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+            .collect();
+        for needle in ["1、", "万元以上", "| 类别 |", "#### 步骤一", "### 审核需要多长时间？", ">!", "年及以上"]
+        {
             assert!(zh.contains(needle), "{needle}");
         }
         // Drift: some pair has fewer English conditions than Chinese ones.
@@ -372,7 +399,10 @@ mod tests {
             let en = all.iter().find(|(q, _)| q[2..] == p[2..] && q.starts_with("en"));
             en.is_some_and(|(_, eb)| {
                 let zi = String::from_utf8_lossy(zb).matches("、").count();
-                let ei = String::from_utf8_lossy(eb).lines().filter(|l| l.len() > 2 && l.as_bytes()[0].is_ascii_digit() && l.contains(". ")).count();
+                let ei = String::from_utf8_lossy(eb)
+                    .lines()
+                    .filter(|l| l.len() > 2 && l.as_bytes()[0].is_ascii_digit() && l.contains(". "))
+                    .count();
                 ei + 2 < zi
             })
         });

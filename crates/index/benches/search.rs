@@ -59,21 +59,13 @@ const EN_QUERIES: &[&str] = &[
 ];
 
 fn corpora() -> Vec<PathBuf> {
-    let args: Vec<PathBuf> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with("--"))
-        .map(PathBuf::from)
-        .collect();
+    let args: Vec<PathBuf> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).map(PathBuf::from).collect();
     if !args.is_empty() {
         return args;
     }
     let mut v = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus")];
     if let Ok(rd) = std::fs::read_dir("/work/shared/corpora") {
-        let mut shared: Vec<PathBuf> = rd
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_dir())
-            .collect();
+        let mut shared: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
         shared.sort();
         v.extend(shared);
     }
@@ -92,10 +84,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn main() {
     let t = Instant::now();
     let _ = jieba_rs::Jieba::new();
-    println!(
-        "jieba dictionary load: {:.1} ms (once per process, on the first Chinese text)",
-        ms(t.elapsed())
-    );
+    println!("jieba dictionary load: {:.1} ms (once per process, on the first Chinese text)", ms(t.elapsed()));
     println!();
     println!(
         "{:<28} {:>6} {:>8} {:>10} {:>10} {:>8}   {:>32}   {:>32}",
@@ -110,10 +99,7 @@ fn main() {
     );
     for dir in corpora() {
         let name = dir.canonicalize().unwrap_or(dir.clone());
-        let name = name
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = name.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let corpus = match kb_parse::load_corpus(&dir) {
             Ok(c) => c,
             Err(e) => {
@@ -121,24 +107,13 @@ fn main() {
                 continue;
             }
         };
-        let records: Vec<&kb_model::Record> = corpus
-            .documents
-            .iter()
-            .flat_map(|d| d.records.iter())
-            .collect();
+        let records: Vec<&kb_model::Record> = corpus.documents.iter().flat_map(|d| d.records.iter()).collect();
         let tmp = tempfile::tempdir().expect("temp dir");
         let mut builds = Vec::new();
         for i in 0..BUILDS {
             let idx = tmp.path().join(format!("index-{i}"));
             let t = Instant::now();
-            build_index(
-                &idx,
-                records.iter().copied(),
-                None,
-                None,
-                &BuildMeta::default(),
-            )
-            .expect("index builds");
+            build_index(&idx, records.iter().copied(), None, None, &BuildMeta::default()).expect("index builds");
             builds.push(t.elapsed());
         }
         builds.sort();

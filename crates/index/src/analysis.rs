@@ -29,8 +29,7 @@ use std::sync::OnceLock;
 
 use jieba_rs::Jieba;
 use tantivy::tokenizer::{
-    Language, LowerCaser, RemoveLongFilter, Stemmer, TextAnalyzer, Token, TokenFilter, TokenStream,
-    Tokenizer,
+    Language, LowerCaser, RemoveLongFilter, Stemmer, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
 };
 
 /// Name of the analyzer of Chinese fields.
@@ -204,10 +203,7 @@ impl Tokenizer for Segmenter {
     type TokenStream<'a> = VecTokenStream;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        VecTokenStream {
-            tokens: self.tokens(text),
-            next: 0,
-        }
+        VecTokenStream { tokens: self.tokens(text), next: 0 }
     }
 }
 
@@ -378,15 +374,10 @@ mod tests {
     #[test]
     fn english_is_lowercased_stemmed_and_ify_conflated() {
         let mut a = index_analyzer(false);
-        let t: Vec<String> = tokens(&mut a, "Certified Engineers; certification, CERTIFICATE")
-            .into_iter()
-            .map(|(w, _)| w)
-            .collect();
+        let t: Vec<String> =
+            tokens(&mut a, "Certified Engineers; certification, CERTIFICATE").into_iter().map(|(w, _)| w).collect();
         assert_eq!(t, ["certif", "engin", "certif", "certif"]);
-        let p: Vec<usize> = tokens(&mut a, "a b, c")
-            .into_iter()
-            .map(|(_, p)| p)
-            .collect();
+        let p: Vec<usize> = tokens(&mut a, "a b, c").into_iter().map(|(_, p)| p).collect();
         assert_eq!(p, [0, 1, 2]);
     }
 
@@ -401,11 +392,7 @@ mod tests {
     #[test]
     fn skip_mode_drops_han_runs() {
         let s = Segmenter::new(HanMode::Skip, Positions::Chars);
-        let t: Vec<String> = s
-            .tokens("注册 API 资本")
-            .into_iter()
-            .map(|t| t.text)
-            .collect();
+        let t: Vec<String> = s.tokens("注册 API 资本").into_iter().map(|t| t.text).collect();
         assert_eq!(t, ["API"]);
     }
 
@@ -414,11 +401,7 @@ mod tests {
         assert_eq!(query_words("认证工程师"), ["认证", "工程师"]);
         let w = query_words("SaaS小程序，");
         assert_eq!(w[0], "SaaS");
-        assert_eq!(
-            w[1..].concat(),
-            "小程序",
-            "punctuation dropped, Han kept: {w:?}"
-        );
+        assert_eq!(w[1..].concat(), "小程序", "punctuation dropped, Han kept: {w:?}");
     }
 
     #[test]

@@ -39,19 +39,14 @@ pub struct BaselineStats {
 
 fn text(analyzer: &str) -> TextOptions {
     TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default()
-            .set_tokenizer(analyzer)
-            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        TextFieldIndexing::default().set_tokenizer(analyzer).set_index_option(IndexRecordOption::WithFreqsAndPositions),
     )
 }
 
 /// Indexes `files` as plain text into a new index in `dir` (created; must
 /// not hold an index already). Files are consumed one at a time, so the
 /// caller may read them lazily.
-pub fn baseline_index(
-    dir: &Path,
-    files: impl IntoIterator<Item = PlainFile>,
-) -> Result<BaselineStats> {
+pub fn baseline_index(dir: &Path, files: impl IntoIterator<Item = PlainFile>) -> Result<BaselineStats> {
     std::fs::create_dir_all(dir).map_err(io("creating index folder", dir))?;
     let mut b = Schema::builder();
     let path = b.add_text_field("path", STRING | STORED);
@@ -63,29 +58,18 @@ pub fn baseline_index(
         source,
     })?;
     schema::register_index_analyzers(index.tokenizers());
-    let tantivy_err = |what: &'static str| {
-        move |source| Error::Tantivy {
-            what,
-            path: dir.to_path_buf(),
-            source,
-        }
-    };
-    let mut writer: IndexWriter = index
-        .writer_with_num_threads(1, 64 * 1024 * 1024)
-        .map_err(tantivy_err("opening index writer on"))?;
+    let tantivy_err = |what: &'static str| move |source| Error::Tantivy { what, path: dir.to_path_buf(), source };
+    let mut writer: IndexWriter =
+        index.writer_with_num_threads(1, 64 * 1024 * 1024).map_err(tantivy_err("opening index writer on"))?;
     let mut stats = BaselineStats::default();
     for f in files {
         stats.files += 1;
         stats.bytes += f.text.len() as u64;
         let field = if f.lang == Lang::Zh { zh } else { en };
-        writer
-            .add_document(doc!(path => f.path, field => f.text))
-            .map_err(tantivy_err("adding a file to"))?;
+        writer.add_document(doc!(path => f.path, field => f.text)).map_err(tantivy_err("adding a file to"))?;
     }
     writer.commit().map_err(tantivy_err("committing index"))?;
-    writer
-        .wait_merging_threads()
-        .map_err(tantivy_err("finishing index"))?;
+    writer.wait_merging_threads().map_err(tantivy_err("finishing index"))?;
     Ok(stats)
 }
 
@@ -97,16 +81,8 @@ mod tests {
     fn baseline_indexes_each_file_with_its_language_analyzer() {
         let dir = tempfile::tempdir().unwrap();
         let files = vec![
-            PlainFile {
-                path: "zh/a.md".into(),
-                lang: Lang::Zh,
-                text: "注册资本100万元以上".into(),
-            },
-            PlainFile {
-                path: "en/a.md".into(),
-                lang: Lang::En,
-                text: "Registered capital".into(),
-            },
+            PlainFile { path: "zh/a.md".into(), lang: Lang::Zh, text: "注册资本100万元以上".into() },
+            PlainFile { path: "en/a.md".into(), lang: Lang::En, text: "Registered capital".into() },
         ];
         let stats = baseline_index(&dir.path().join("i"), files).unwrap();
         assert_eq!(stats.files, 2);
@@ -116,10 +92,8 @@ mod tests {
         let zh = index.schema().get_field("text_zh").unwrap();
         let en = index.schema().get_field("text_en").unwrap();
         let count = |field, term: &str| {
-            let q = tantivy::query::TermQuery::new(
-                tantivy::Term::from_field_text(field, term),
-                IndexRecordOption::Basic,
-            );
+            let q =
+                tantivy::query::TermQuery::new(tantivy::Term::from_field_text(field, term), IndexRecordOption::Basic);
             searcher.search(&q, &tantivy::collector::Count).unwrap()
         };
         // jieba search mode cut 注册资本 into its words too; English was stemmed.

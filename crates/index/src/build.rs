@@ -164,11 +164,7 @@ pub(crate) fn push_unique(v: &mut Vec<String>, s: &str) {
 }
 
 pub(crate) fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
-    move |source| Error::Io {
-        what,
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| Error::Io { what, path: path.to_path_buf(), source }
 }
 
 /// Builds a fresh index in `dir` (created; must not hold an index already)
@@ -194,27 +190,17 @@ pub fn build_index<'a>(
         source,
     })?;
     schema::register_index_analyzers(index.tokenizers());
-    let mut writer: IndexWriter =
-        index
-            .writer_with_num_threads(1, 64 * 1024 * 1024)
-            .map_err(|source| Error::Tantivy {
-                what: "opening index writer on",
-                path: dir.to_path_buf(),
-                source,
-            })?;
+    let mut writer: IndexWriter = index
+        .writer_with_num_threads(1, 64 * 1024 * 1024)
+        .map_err(|source| Error::Tantivy { what: "opening index writer on", path: dir.to_path_buf(), source })?;
 
     let cps = alignment.map(counterparts).unwrap_or_default();
     let (subjects, scopes) = crate::update::rule_terms(rules, &cps);
 
     let mut m = IndexMeta::new(meta, alignment.is_some(), rules.is_some());
     for r in records {
-        let d = record_doc(
-            &f,
-            r,
-            cps.get(r.id.as_str()).copied(),
-            subjects.get(r.id.as_str()),
-            scopes.get(r.id.as_str()),
-        );
+        let d =
+            record_doc(&f, r, cps.get(r.id.as_str()).copied(), subjects.get(r.id.as_str()), scopes.get(r.id.as_str()));
         writer.add_document(d).map_err(|source| Error::Tantivy {
             what: "adding a record to",
             path: dir.to_path_buf(),
@@ -222,18 +208,12 @@ pub fn build_index<'a>(
         })?;
         m.count(r, cps.contains_key(r.id.as_str()), subjects.contains_key(r.id.as_str()));
     }
-    writer.commit().map_err(|source| Error::Tantivy {
-        what: "committing index",
+    writer.commit().map_err(|source| Error::Tantivy { what: "committing index", path: dir.to_path_buf(), source })?;
+    writer.wait_merging_threads().map_err(|source| Error::Tantivy {
+        what: "finishing index",
         path: dir.to_path_buf(),
         source,
     })?;
-    writer
-        .wait_merging_threads()
-        .map_err(|source| Error::Tantivy {
-            what: "finishing index",
-            path: dir.to_path_buf(),
-            source,
-        })?;
 
     let json = serde_json::to_vec_pretty(&m).expect("index meta serialises");
     let path = dir.join(META_FILE);
@@ -261,10 +241,7 @@ pub(crate) fn record_doc(
         f.record => serde_json::to_string(r).expect("records serialise"),
     );
     if !r.heading_path.is_empty() {
-        d.add_text(
-            if zh { f.heading_zh } else { f.heading_en },
-            r.heading_path.join("\n"),
-        );
+        d.add_text(if zh { f.heading_zh } else { f.heading_en }, r.heading_path.join("\n"));
     }
     if let Some((id, conf)) = counterpart {
         d.add_text(f.counterpart, id);

@@ -14,9 +14,7 @@
 //! Words are combined with AND by default (`OR` and `-` as usual).
 
 use tantivy::query::{Query, QueryParser, QueryParserError};
-use tantivy::query_grammar::{
-    self, Delimiter, Occur, UserInputAst, UserInputLeaf, UserInputLiteral,
-};
+use tantivy::query_grammar::{self, Delimiter, Occur, UserInputAst, UserInputLeaf, UserInputLiteral};
 
 use crate::analysis::{has_han, query_words};
 use crate::schema::{QUERY_FIELDS, RAW_FIELDS};
@@ -27,10 +25,7 @@ const PHRASE_BONUS: f64 = 2.0;
 
 /// Parses `query` against `parser`'s schema.
 pub(crate) fn parse(parser: &QueryParser, query: &str) -> Result<Box<dyn Query>, Error> {
-    let bad = |message: String| Error::Query {
-        query: query.to_string(),
-        message,
-    };
+    let bad = |message: String| Error::Query { query: query.to_string(), message };
     if query.trim().is_empty() {
         return Err(bad("the query is empty".into()));
     }
@@ -39,20 +34,14 @@ pub(crate) fn parse(parser: &QueryParser, query: &str) -> Result<Box<dyn Query>,
         Err(_) => {
             let (_, errors) = query_grammar::parse_query_lenient(query);
             let message = match errors.first() {
-                Some(e) => format!(
-                    "syntax error at character {}: {}",
-                    char_pos(query, e.pos),
-                    e.message
-                ),
+                Some(e) => format!("syntax error at character {}: {}", char_pos(query, e.pos), e.message),
                 None => "syntax error".to_string(),
             };
             return Err(bad(message));
         }
     };
     let ast = rewrite(ast);
-    parser
-        .build_query_from_user_input_ast(ast)
-        .map_err(|e| bad(describe(e)))
+    parser.build_query_from_user_input_ast(ast).map_err(|e| bad(describe(e)))
 }
 
 /// Byte position → 1-based character position.
@@ -66,10 +55,7 @@ fn describe(e: QueryParserError) -> String {
             format!("unknown field `{f}`; fields: {}", QUERY_FIELDS.join(", "))
         }
         QueryParserError::FieldNotIndexed(f) => {
-            format!(
-                "field `{f}` cannot be searched; fields: {}",
-                QUERY_FIELDS.join(", ")
-            )
+            format!("field `{f}` cannot be searched; fields: {}", QUERY_FIELDS.join(", "))
         }
         QueryParserError::AllButQueryForbidden => {
             "only excluded terms (-word); add something to search for".to_string()
@@ -85,9 +71,7 @@ fn describe(e: QueryParserError) -> String {
 
 fn rewrite(ast: UserInputAst) -> UserInputAst {
     match ast {
-        UserInputAst::Clause(cs) => {
-            UserInputAst::Clause(cs.into_iter().map(|(o, a)| (o, rewrite(a))).collect())
-        }
+        UserInputAst::Clause(cs) => UserInputAst::Clause(cs.into_iter().map(|(o, a)| (o, rewrite(a))).collect()),
         UserInputAst::Boost(a, b) => UserInputAst::Boost(Box::new(rewrite(*a)), b),
         UserInputAst::Leaf(leaf) => match *leaf {
             UserInputLeaf::Literal(lit) => rewrite_literal(lit),
@@ -96,10 +80,7 @@ fn rewrite(ast: UserInputAst) -> UserInputAst {
                     fields
                         .iter()
                         .map(|f| {
-                            let leaf = UserInputLeaf::Regex {
-                                field: Some(f.to_string()),
-                                pattern: pattern.clone(),
-                            };
+                            let leaf = UserInputLeaf::Regex { field: Some(f.to_string()), pattern: pattern.clone() };
                             (Some(Occur::Should), UserInputAst::from(leaf))
                         })
                         .collect(),
@@ -125,45 +106,27 @@ fn rewrite_literal(lit: UserInputLiteral) -> UserInputAst {
             fields
                 .iter()
                 .map(|f| {
-                    let l = UserInputLiteral {
-                        field_name: Some(f.to_string()),
-                        ..lit.clone()
-                    };
+                    let l = UserInputLiteral { field_name: Some(f.to_string()), ..lit.clone() };
                     (Some(Occur::Should), rewrite_literal(l))
                 })
                 .collect(),
         );
     }
-    let raw = lit
-        .field_name
-        .as_deref()
-        .is_some_and(|f| RAW_FIELDS.contains(&f));
+    let raw = lit.field_name.as_deref().is_some_and(|f| RAW_FIELDS.contains(&f));
     if lit.delimiter == Delimiter::None && !lit.prefix && !raw && has_han(&lit.phrase) {
         let words = query_words(&lit.phrase);
         if words.len() > 1 {
             let mut clauses: Vec<(Option<Occur>, UserInputAst)> = words
                 .iter()
                 .map(|w| {
-                    let l = UserInputLiteral {
-                        phrase: w.to_string(),
-                        ..lit.clone()
-                    };
-                    (
-                        Some(Occur::Must),
-                        UserInputAst::from(UserInputLeaf::Literal(l)),
-                    )
+                    let l = UserInputLiteral { phrase: w.to_string(), ..lit.clone() };
+                    (Some(Occur::Must), UserInputAst::from(UserInputLeaf::Literal(l)))
                 })
                 .collect();
-            let phrase = UserInputLiteral {
-                delimiter: Delimiter::DoubleQuotes,
-                ..lit
-            };
+            let phrase = UserInputLiteral { delimiter: Delimiter::DoubleQuotes, ..lit };
             clauses.push((
                 Some(Occur::Should),
-                UserInputAst::Boost(
-                    Box::new(UserInputAst::from(UserInputLeaf::Literal(phrase))),
-                    PHRASE_BONUS.into(),
-                ),
+                UserInputAst::Boost(Box::new(UserInputAst::from(UserInputLeaf::Literal(phrase))), PHRASE_BONUS.into()),
             ));
             return UserInputAst::Clause(clauses);
         }
@@ -188,32 +151,17 @@ mod tests {
 
     #[test]
     fn quoted_chinese_and_single_words_stay_as_typed() {
-        assert_eq!(
-            rewritten("\"认证工程师\""),
-            format!(
-                "{:?}",
-                query_grammar::parse_query("\"认证工程师\"").unwrap()
-            )
-        );
-        assert_eq!(
-            rewritten("资本"),
-            format!("{:?}", query_grammar::parse_query("资本").unwrap())
-        );
+        assert_eq!(rewritten("\"认证工程师\""), format!("{:?}", query_grammar::parse_query("\"认证工程师\"").unwrap()));
+        assert_eq!(rewritten("资本"), format!("{:?}", query_grammar::parse_query("资本").unwrap()));
         assert_eq!(
             rewritten("subject:注册资本"),
-            format!(
-                "{:?}",
-                query_grammar::parse_query("subject:注册资本").unwrap()
-            )
+            format!("{:?}", query_grammar::parse_query("subject:注册资本").unwrap())
         );
     }
 
     #[test]
     fn text_and_heading_expand_to_both_languages() {
         let s = rewritten("heading:partner");
-        assert!(
-            s.contains("\"heading_zh\":partner") && s.contains("\"heading_en\":partner"),
-            "{s}"
-        );
+        assert!(s.contains("\"heading_zh\":partner") && s.contains("\"heading_en\":partner"), "{s}");
     }
 }

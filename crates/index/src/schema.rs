@@ -17,9 +17,7 @@
 //!
 //! `text` and `heading` are query-side aliases of the two language fields.
 
-use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, STORED, STRING,
-};
+use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, STORED, STRING};
 use tantivy::tokenizer::{TextAnalyzer, TokenizerManager};
 
 use crate::analysis::{self, EN_ANALYZER, ZH_ANALYZER};
@@ -64,21 +62,11 @@ pub const QUERY_FIELDS: &[&str] = &[
 ];
 
 /// Fields whose values are matched whole (no tokenizing, no word splitting).
-pub const RAW_FIELDS: &[&str] = &[
-    "id",
-    "doc",
-    "path",
-    "lang",
-    "kind",
-    "subject",
-    "counterpart",
-];
+pub const RAW_FIELDS: &[&str] = &["id", "doc", "path", "lang", "kind", "subject", "counterpart"];
 
 fn text(analyzer: &str) -> TextOptions {
     TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default()
-            .set_tokenizer(analyzer)
-            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        TextFieldIndexing::default().set_tokenizer(analyzer).set_index_option(IndexRecordOption::WithFreqsAndPositions),
     )
 }
 

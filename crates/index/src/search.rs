@@ -43,13 +43,7 @@ pub struct SearchOptions {
 impl SearchOptions {
     /// A search for `query` with no filters and a limit of 10.
     pub fn new(query: impl Into<String>) -> SearchOptions {
-        SearchOptions {
-            query: query.into(),
-            lang: None,
-            kind: None,
-            doc: None,
-            limit: 10,
-        }
+        SearchOptions { query: query.into(), lang: None, kind: None, doc: None, limit: 10 }
     }
 }
 
@@ -158,17 +152,9 @@ fn read_meta(dir: &Path) -> Result<Option<IndexMeta>> {
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(Error::Io {
-                what: "reading",
-                path,
-                source,
-            })
-        }
+        Err(source) => return Err(Error::Io { what: "reading", path, source }),
     };
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|source| Error::Meta { path, source })
+    serde_json::from_slice(&bytes).map(Some).map_err(|source| Error::Meta { path, source })
 }
 
 impl SearchIndex {
@@ -184,9 +170,13 @@ impl SearchIndex {
         let mut tries = 0;
         loop {
             match SearchIndex::open_once(out) {
-                Err(Error::Stale { .. } | Error::Tantivy { .. } | Error::NoIndex { .. } | Error::Io { .. } | Error::Meta { .. })
-                    if tries < 2 =>
-                {
+                Err(
+                    Error::Stale { .. }
+                    | Error::Tantivy { .. }
+                    | Error::NoIndex { .. }
+                    | Error::Io { .. }
+                    | Error::Meta { .. },
+                ) if tries < 2 => {
                     tries += 1;
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }
@@ -201,61 +191,30 @@ impl SearchIndex {
         let fingerprint = match crate::fingerprint_file(&records) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::NoBuild {
-                    out: out.to_path_buf(),
-                    rebuild: rebuild_hint(out, None),
-                })
+                return Err(Error::NoBuild { out: out.to_path_buf(), rebuild: rebuild_hint(out, None) })
             }
-            Err(source) => {
-                return Err(Error::Io {
-                    what: "reading",
-                    path: records,
-                    source,
-                })
-            }
+            Err(source) => return Err(Error::Io { what: "reading", path: records, source }),
         };
         let Some(meta) = read_meta(&dir)? else {
-            return Err(Error::NoIndex {
-                dir,
-                rebuild: rebuild_hint(out, None),
-            });
+            return Err(Error::NoIndex { dir, rebuild: rebuild_hint(out, None) });
         };
         let rebuild = rebuild_hint(out, meta.corpus.as_deref());
         if meta.format != INDEX_FORMAT {
-            let reason = format!(
-                "it has layout {} and this kb reads layout {INDEX_FORMAT}",
-                meta.format
-            );
-            return Err(Error::Stale {
-                dir,
-                reason,
-                rebuild,
-            });
+            let reason = format!("it has layout {} and this kb reads layout {INDEX_FORMAT}", meta.format);
+            return Err(Error::Stale { dir, reason, rebuild });
         }
         if meta.records_fingerprint != fingerprint {
             let reason = format!("{} changed since the index was built", records.display());
-            return Err(Error::Stale {
-                dir,
-                reason,
-                rebuild,
-            });
+            return Err(Error::Stale { dir, reason, rebuild });
         }
         SearchIndex::open_dir(&dir)
     }
 
     /// Opens an index folder without checking it against any records file.
     pub fn open_dir(dir: &Path) -> Result<SearchIndex> {
-        let tantivy = |what| {
-            move |source| Error::Tantivy {
-                what,
-                path: dir.to_path_buf(),
-                source,
-            }
-        };
-        let meta = read_meta(dir)?.ok_or_else(|| Error::NoIndex {
-            dir: dir.to_path_buf(),
-            rebuild: "kb build".to_string(),
-        })?;
+        let tantivy = |what| move |source| Error::Tantivy { what, path: dir.to_path_buf(), source };
+        let meta = read_meta(dir)?
+            .ok_or_else(|| Error::NoIndex { dir: dir.to_path_buf(), rebuild: "kb build".to_string() })?;
         let index = Index::open_in_dir(dir).map_err(tantivy("opening index"))?;
         schema::register_index_analyzers(index.tokenizers());
         let schema = index.schema();
@@ -269,13 +228,7 @@ impl SearchIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(tantivy("opening a reader on"))?;
-        let defaults = vec![
-            f.text_zh,
-            f.text_en,
-            f.heading_zh,
-            f.heading_en,
-            f.subject_words,
-        ];
+        let defaults = vec![f.text_zh, f.text_en, f.heading_zh, f.heading_en, f.subject_words];
         let mut parser = QueryParser::new(schema, defaults, schema::query_tokenizers());
         parser.set_conjunction_by_default();
         parser.set_field_boost(f.heading_zh, HEADING_BOOST);
@@ -284,15 +237,7 @@ impl SearchIndex {
         let mut latin_parser = parser.clone();
         latin_parser.set_field_boost(f.text_zh, LATIN_IN_ZH_BOOST);
         latin_parser.set_field_boost(f.heading_zh, HEADING_BOOST * LATIN_IN_ZH_BOOST);
-        Ok(SearchIndex {
-            dir: dir.to_path_buf(),
-            index,
-            reader,
-            f,
-            parser,
-            latin_parser,
-            meta,
-        })
+        Ok(SearchIndex { dir: dir.to_path_buf(), index, reader, f, parser, latin_parser, meta })
     }
 
     /// What the build recorded about the index.
@@ -310,20 +255,13 @@ impl SearchIndex {
         let t0 = Instant::now();
         let searcher = self.reader.searcher();
         let query_has_han = has_han(&opts.query);
-        let parser = if query_has_han {
-            &self.parser
-        } else {
-            &self.latin_parser
-        };
+        let parser = if query_has_han { &self.parser } else { &self.latin_parser };
         let user = crate::query::parse(parser, &opts.query)?;
         let filters = self.filters(opts)?;
         let query = self.combine(&*user, &filters, opts.lang);
         let fetch = opts.limit.saturating_mul(2).max(opts.limit + 10);
         let (top, total) = searcher
-            .search(
-                &query,
-                &(TopDocs::with_limit(fetch.max(1)).order_by_score(), Count),
-            )
+            .search(&query, &(TopDocs::with_limit(fetch.max(1)).order_by_score(), Count))
             .map_err(self.tantivy("searching"))?;
 
         let mut snippets = Snippets::new(&searcher, &*user, &self.f, query_has_han);
@@ -333,11 +271,8 @@ impl SearchIndex {
                 break;
             }
             let (record, stored) = self.load(&searcher, addr)?;
-            if let Some(h) = hits.iter_mut().find(|h| {
-                h.counterpart
-                    .as_ref()
-                    .is_some_and(|c| c.record.id == record.id)
-            }) {
+            if let Some(h) = hits.iter_mut().find(|h| h.counterpart.as_ref().is_some_and(|c| c.record.id == record.id))
+            {
                 h.counterpart.as_mut().expect("found above").matched = true;
                 continue;
             }
@@ -364,10 +299,7 @@ impl SearchIndex {
         let mut i = 0;
         while i < hits.len() {
             let id = hits[i].record.id.clone();
-            if let Some(j) = hits[..i]
-                .iter()
-                .position(|h| h.counterpart.as_ref().is_some_and(|c| c.record.id == id))
-            {
+            if let Some(j) = hits[..i].iter().position(|h| h.counterpart.as_ref().is_some_and(|c| c.record.id == id)) {
                 hits[j].counterpart.as_mut().expect("found above").matched = true;
                 hits.remove(i);
             } else {
@@ -378,38 +310,22 @@ impl SearchIndex {
         let other_lang_total = match (total, opts.lang) {
             (0, Some(lang)) => {
                 let q = self.combine(&*user, &filters, Some(lang.other()));
-                Some(
-                    searcher
-                        .search(&q, &Count)
-                        .map_err(self.tantivy("searching"))?,
-                )
+                Some(searcher.search(&q, &Count).map_err(self.tantivy("searching"))?)
             }
             _ => None,
         };
-        Ok(SearchResults {
-            hits,
-            total,
-            other_lang_total,
-            elapsed: t0.elapsed(),
-        })
+        Ok(SearchResults { hits, total, other_lang_total, elapsed: t0.elapsed() })
     }
 
     fn tantivy(&self, what: &'static str) -> impl FnOnce(tantivy::TantivyError) -> Error + '_ {
-        move |source| Error::Tantivy {
-            what,
-            path: self.dir.clone(),
-            source,
-        }
+        move |source| Error::Tantivy { what, path: self.dir.clone(), source }
     }
 
     /// The filter clauses of `opts` other than the language.
     fn filters(&self, opts: &SearchOptions) -> Result<Vec<Box<dyn Query>>> {
         let mut v: Vec<Box<dyn Query>> = Vec::new();
         if let Some(k) = opts.kind {
-            v.push(Box::new(TermQuery::new(
-                Term::from_field_text(self.f.kind, k.as_str()),
-                IndexRecordOption::Basic,
-            )));
+            v.push(Box::new(TermQuery::new(Term::from_field_text(self.f.kind, k.as_str()), IndexRecordOption::Basic)));
         }
         if let Some(d) = &opts.doc {
             let docs: Vec<Term> = self
@@ -431,28 +347,18 @@ impl SearchIndex {
     }
 
     /// The user query, restricted by the filters and to `lang`.
-    fn combine(
-        &self,
-        user: &dyn Query,
-        filters: &[Box<dyn Query>],
-        lang: Option<Lang>,
-    ) -> BooleanQuery {
+    fn combine(&self, user: &dyn Query, filters: &[Box<dyn Query>], lang: Option<Lang>) -> BooleanQuery {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, user.box_clone())];
         if let Some(l) = lang {
             let t = Term::from_field_text(self.f.lang, l.code());
-            clauses.push((
-                Occur::Must,
-                Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
-            ));
+            clauses.push((Occur::Must, Box::new(TermQuery::new(t, IndexRecordOption::Basic))));
         }
         clauses.extend(filters.iter().map(|q| (Occur::Must, q.box_clone())));
         BooleanQuery::new(clauses)
     }
 
     fn load(&self, searcher: &Searcher, addr: DocAddress) -> Result<(Record, TantivyDocument)> {
-        let d: TantivyDocument = searcher
-            .doc(addr)
-            .map_err(self.tantivy("reading a stored record from"))?;
+        let d: TantivyDocument = searcher.doc(addr).map_err(self.tantivy("reading a stored record from"))?;
         let json = d.first_str(self.f.record).unwrap_or_default();
         let record: Record = serde_json::from_str(&json).map_err(|e| Error::Stale {
             dir: self.dir.clone(),
@@ -463,10 +369,7 @@ impl SearchIndex {
     }
 
     fn by_id(&self, searcher: &Searcher, id: &str) -> Result<Option<(Record, TantivyDocument)>> {
-        let q = TermQuery::new(
-            Term::from_field_text(self.f.id, id),
-            IndexRecordOption::Basic,
-        );
+        let q = TermQuery::new(Term::from_field_text(self.f.id, id), IndexRecordOption::Basic);
         let top = searcher
             .search(&q, &TopDocs::with_limit(1).order_by_score())
             .map_err(self.tantivy("looking up a counterpart in"))?;
@@ -498,20 +401,8 @@ struct Snippets<'a> {
 }
 
 impl<'a> Snippets<'a> {
-    fn new(
-        searcher: &'a Searcher,
-        query: &'a dyn Query,
-        f: &'a Fields,
-        query_has_han: bool,
-    ) -> Self {
-        Snippets {
-            searcher,
-            query,
-            f,
-            query_has_han,
-            zh: None,
-            en: None,
-        }
+    fn new(searcher: &'a Searcher, query: &'a dyn Query, f: &'a Fields, query_has_han: bool) -> Self {
+        Snippets { searcher, query, f, query_has_han, zh: None, en: None }
     }
 
     fn generator(&mut self, zh: bool) -> &SnippetGenerator {
@@ -568,12 +459,7 @@ impl<'a> Snippets<'a> {
         let (text, shift, cut_start, cut_end) = if text.len() <= SNIPPET_BYTES {
             (text.to_string(), range.start, false, false)
         } else {
-            (
-                s.fragment().to_string(),
-                0,
-                range.start > 0,
-                range.end < text.len(),
-            )
+            (s.fragment().to_string(), 0, range.start > 0, range.end < text.len())
         };
         let mut highlights: Vec<Range<usize>> = Vec::new();
         for h in s.highlighted() {
@@ -583,12 +469,7 @@ impl<'a> Snippets<'a> {
                 _ => highlights.push(h),
             }
         }
-        Some(Snippet {
-            text,
-            highlights,
-            cut_start,
-            cut_end,
-        })
+        Some(Snippet { text, highlights, cut_start, cut_end })
     }
 }
 
@@ -611,13 +492,10 @@ trait StoredExt {
 
 impl StoredExt for TantivyDocument {
     fn first_str(&self, f: tantivy::schema::Field) -> Option<String> {
-        self.get_first(f)
-            .and_then(|v| v.as_str().map(str::to_string))
+        self.get_first(f).and_then(|v| v.as_str().map(str::to_string))
     }
     fn all_str(&self, f: tantivy::schema::Field) -> Vec<String> {
-        self.get_all(f)
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect()
+        self.get_all(f).filter_map(|v| v.as_str().map(str::to_string)).collect()
     }
     fn first_f64(&self, f: tantivy::schema::Field) -> Option<f64> {
         self.get_first(f).and_then(|v| v.as_f64())

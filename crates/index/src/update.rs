@@ -48,10 +48,7 @@ pub struct Updated {
 pub(crate) type RuleTerms<'a> = (HashMap<&'a str, Vec<String>>, HashMap<&'a str, Vec<String>>);
 
 /// The subjects and scopes each record is indexed with.
-pub(crate) fn rule_terms<'a>(
-    rules: Option<&'a RuleSet>,
-    cps: &HashMap<&'a str, (&'a str, f64)>,
-) -> RuleTerms<'a> {
+pub(crate) fn rule_terms<'a>(rules: Option<&'a RuleSet>, cps: &HashMap<&'a str, (&'a str, f64)>) -> RuleTerms<'a> {
     let mut subjects: HashMap<&str, Vec<String>> = HashMap::new();
     let mut scopes: HashMap<&str, Vec<String>> = HashMap::new();
     if let Some(rs) = rules {
@@ -74,11 +71,7 @@ pub(crate) fn rule_terms<'a>(
 /// The fingerprint of a document's indexed form: its bytes (the records are
 /// what parsing them gives), and per record its counterpart, subjects and
 /// scopes.
-fn doc_key(
-    d: &Document,
-    cps: &HashMap<&str, (&str, f64)>,
-    (subjects, scopes): &RuleTerms<'_>,
-) -> String {
+fn doc_key(d: &Document, cps: &HashMap<&str, (&str, f64)>, (subjects, scopes): &RuleTerms<'_>) -> String {
     let mut h = blake3::Hasher::new();
     let mut put = |s: &str| {
         h.update(&(s.len() as u64).to_le_bytes());
@@ -147,25 +140,14 @@ pub fn update_index(
 ) -> Result<Updated> {
     let cps = alignment.map(counterparts).unwrap_or_default();
     let terms = rule_terms(rules, &cps);
-    let keys: BTreeMap<String, String> = docs
-        .iter()
-        .map(|d| (d.id.clone(), doc_key(d, &cps, &terms)))
-        .collect();
+    let keys: BTreeMap<String, String> = docs.iter().map(|d| (d.id.clone(), doc_key(d, &cps, &terms))).collect();
 
-    let tantivy_err = |what: &'static str| {
-        move |source| Error::Tantivy {
-            what,
-            path: dir.to_path_buf(),
-            source,
-        }
-    };
+    let tantivy_err = |what: &'static str| move |source| Error::Tantivy { what, path: dir.to_path_buf(), source };
     let opened = match reuse {
         Some(r) if r.dir.join("meta.json").is_file() => {
             link_previous(r.dir, dir)?;
             match Index::open_in_dir(dir) {
-                Ok(index) if Fields::from_schema(&index.schema()).is_some() => {
-                    Some((index, r.keys))
-                }
+                Ok(index) if Fields::from_schema(&index.schema()).is_some() => Some((index, r.keys)),
                 _ => {
                     // Not an index of this layout: start over in an empty folder.
                     std::fs::remove_dir_all(dir).map_err(io("clearing index folder", dir))?;
@@ -181,17 +163,13 @@ pub fn update_index(
         None => {
             std::fs::create_dir_all(dir).map_err(io("creating index folder", dir))?;
             let (schema, _) = schema::schema();
-            (
-                Index::create_in_dir(dir, schema).map_err(tantivy_err("creating index in"))?,
-                None,
-            )
+            (Index::create_in_dir(dir, schema).map_err(tantivy_err("creating index in"))?, None)
         }
     };
     schema::register_index_analyzers(index.tokenizers());
     let f = Fields::from_schema(&index.schema()).expect("kb index schema");
-    let mut writer: IndexWriter = index
-        .writer_with_num_threads(1, 64 * 1024 * 1024)
-        .map_err(tantivy_err("opening index writer on"))?;
+    let mut writer: IndexWriter =
+        index.writer_with_num_threads(1, 64 * 1024 * 1024).map_err(tantivy_err("opening index writer on"))?;
 
     let mut deleted = 0usize;
     let mut added = 0usize;
@@ -217,36 +195,19 @@ pub fn update_index(
                 subjects.get(r.id.as_str()),
                 scopes.get(r.id.as_str()),
             );
-            writer
-                .add_document(doc)
-                .map_err(tantivy_err("adding a record to"))?;
+            writer.add_document(doc).map_err(tantivy_err("adding a record to"))?;
         }
     }
     writer.commit().map_err(tantivy_err("committing index"))?;
-    writer
-        .wait_merging_threads()
-        .map_err(tantivy_err("finishing index"))?;
+    writer.wait_merging_threads().map_err(tantivy_err("finishing index"))?;
 
-    let m = describe(
-        docs.iter().flat_map(|d| d.records.iter()),
-        &cps,
-        subjects,
-        alignment,
-        rules,
-        meta,
-    );
+    let m = describe(docs.iter().flat_map(|d| d.records.iter()), &cps, subjects, alignment, rules, meta);
     let json = serde_json::to_vec_pretty(&m).expect("index meta serialises");
     let path = dir.join(META_FILE);
     let tmp = dir.join(format!("{META_FILE}.tmp"));
     std::fs::write(&tmp, json).map_err(io("writing", &tmp))?;
     std::fs::rename(&tmp, &path).map_err(io("renaming into place", &path))?;
-    Ok(Updated {
-        meta: m,
-        keys,
-        added_documents: added,
-        deleted_documents: deleted,
-        reused,
-    })
+    Ok(Updated { meta: m, keys, added_documents: added, deleted_documents: deleted, reused })
 }
 
 /// The [`IndexMeta`] of an index holding `records`.
@@ -280,13 +241,7 @@ mod tests {
         let ix = SearchIndex::open_dir(dir).unwrap();
         let mut o = SearchOptions::new(q);
         o.limit = 100;
-        let mut ids: Vec<String> = ix
-            .search(&o)
-            .unwrap()
-            .hits
-            .into_iter()
-            .map(|h| h.record.id)
-            .collect();
+        let mut ids: Vec<String> = ix.search(&o).unwrap().hits.into_iter().map(|h| h.record.id).collect();
         ids.sort();
         ids
     }
@@ -298,40 +253,19 @@ mod tests {
         let b = doc("zh/b.md", "### 团队\n1、技术团队20人以上；\n");
         let c = doc("en/c.md", "### Team\n1. At least 20 engineers.\n");
         let first = tmp.path().join("one");
-        let u1 = update_index(
-            &first,
-            &[a.clone(), b.clone(), c.clone()],
-            None,
-            None,
-            &BuildMeta::default(),
-            None,
-        )
-        .unwrap();
+        let u1 =
+            update_index(&first, &[a.clone(), b.clone(), c.clone()], None, None, &BuildMeta::default(), None).unwrap();
         assert!(!u1.reused);
         assert_eq!(u1.added_documents, 3);
 
         // b edited, c removed, d added; a unchanged.
         let b2 = doc("zh/b.md", "### 团队\n1、运营人员5人以上；\n");
-        let d = doc(
-            "en/d.md",
-            "### Capital\n1. Registered capital over 1 million.\n",
-        );
+        let d = doc("en/d.md", "### Capital\n1. Registered capital over 1 million.\n");
         let docs = [a.clone(), b2.clone(), d.clone()];
         let second = tmp.path().join("two");
         let keys = u1.keys.clone();
-        let reuse = IndexReuse {
-            dir: &first,
-            keys: &keys,
-        };
-        let u2 = update_index(
-            &second,
-            &docs,
-            None,
-            None,
-            &BuildMeta::default(),
-            Some(&reuse),
-        )
-        .unwrap();
+        let reuse = IndexReuse { dir: &first, keys: &keys };
+        let u2 = update_index(&second, &docs, None, None, &BuildMeta::default(), Some(&reuse)).unwrap();
         assert!(u2.reused);
         assert_eq!((u2.added_documents, u2.deleted_documents), (2, 2));
 
@@ -342,18 +276,8 @@ mod tests {
         for q in ["团队", "资本", "engineers", "capital", "运营"] {
             assert_eq!(hits(&second, q), hits(&clean, q), "query {q}");
         }
-        assert!(
-            hits(&second, "engineers").is_empty(),
-            "removed document is gone"
-        );
-        assert!(
-            hits(&second, "技术").is_empty(),
-            "old text of the edited document is gone"
-        );
-        assert_eq!(
-            hits(&first, "engineers").len(),
-            1,
-            "previous index untouched"
-        );
+        assert!(hits(&second, "engineers").is_empty(), "removed document is gone");
+        assert!(hits(&second, "技术").is_empty(), "old text of the edited document is gone");
+        assert_eq!(hits(&first, "engineers").len(), 1, "previous index untouched");
     }
 }

@@ -18,32 +18,14 @@ fn rec(id: &str, lang: Lang, text: &str) -> Record {
 fn jieba_loads_only_for_han_text() {
     let dir = tempfile::tempdir().unwrap();
     let idx = dir.path().join("en");
-    let english = [rec(
-        "d#1",
-        Lang::En,
-        "Partners need two certified engineers.",
-    )];
+    let english = [rec("d#1", Lang::En, "Partners need two certified engineers.")];
     build_index(&idx, &english, None, None, &BuildMeta::default()).unwrap();
     assert!(!jieba_loaded(), "indexing English text does not load jieba");
 
     let index = SearchIndex::open_dir(&idx).unwrap();
-    assert_eq!(
-        index
-            .search(&SearchOptions::new("engineer"))
-            .unwrap()
-            .hits
-            .len(),
-        1
-    );
-    assert!(
-        !jieba_loaded(),
-        "opening and searching without Han does not load jieba"
-    );
+    assert_eq!(index.search(&SearchOptions::new("engineer")).unwrap().hits.len(), 1);
+    assert!(!jieba_loaded(), "opening and searching without Han does not load jieba");
 
-    assert!(index
-        .search(&SearchOptions::new("工程师"))
-        .unwrap()
-        .hits
-        .is_empty());
+    assert!(index.search(&SearchOptions::new("工程师")).unwrap().hits.is_empty());
     assert!(jieba_loaded(), "a query with Han text loads jieba");
 }

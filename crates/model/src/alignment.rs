@@ -116,12 +116,8 @@ impl Alignment {
     /// The counterpart record id of `id` (either language), with the pairing's confidence.
     pub fn counterpart(&self, id: &str) -> Option<(&str, f64)> {
         self.records.iter().find_map(|p| match (&p.zh, &p.en) {
-            (Some(z), Some(e)) if z == id || p.zh_all.iter().any(|x| x == id) => {
-                Some((e.as_str(), p.confidence))
-            }
-            (Some(z), Some(e)) if e == id || p.en_all.iter().any(|x| x == id) => {
-                Some((z.as_str(), p.confidence))
-            }
+            (Some(z), Some(e)) if z == id || p.zh_all.iter().any(|x| x == id) => Some((e.as_str(), p.confidence)),
+            (Some(z), Some(e)) if e == id || p.en_all.iter().any(|x| x == id) => Some((z.as_str(), p.confidence)),
             _ => None,
         })
     }
@@ -191,9 +187,7 @@ mod tests {
         assert_eq!(a.counterpart("z4"), None);
         assert_eq!(a.counterpart("e5"), None);
         let map = a.counterpart_map();
-        for id in [
-            "z1", "e1", "z2", "e2a", "e2b", "z3a", "z3b", "e3", "z4", "e5", "nope",
-        ] {
+        for id in ["z1", "e1", "z2", "e2a", "e2b", "z3a", "z3b", "e3", "z4", "e5", "nope"] {
             assert_eq!(map.get(id).copied(), a.counterpart(id), "{id}");
         }
     }

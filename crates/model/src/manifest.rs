@@ -59,9 +59,6 @@ pub struct DocPairing {
 impl Manifest {
     /// The language forced for a document, looked up by path or by id.
     pub fn lang_for(&self, path: &str, id: &str) -> Option<Lang> {
-        self.documents
-            .get(path)
-            .or_else(|| self.documents.get(id))
-            .and_then(|s| s.lang)
+        self.documents.get(path).or_else(|| self.documents.get(id)).and_then(|s| s.lang)
     }
 }

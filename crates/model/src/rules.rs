@@ -16,9 +16,7 @@ use serde::{Deserialize, Serialize};
 pub const RULES_FORMAT_VERSION: u32 = 1;
 
 /// A comparison operator.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 pub enum Op {
     /// at least
     #[serde(rename = ">=")]
@@ -193,8 +191,7 @@ impl Rule {
     /// A short human form of the condition: `registered_capital > 1000000 CNY`,
     /// `review_time 2–4 working_days`, or the clause of a qualitative rule.
     pub fn describe(&self) -> String {
-        let (Some(var), Some(op), Some(value)) = (self.variable(), self.op, self.value.as_ref())
-        else {
+        let (Some(var), Some(op), Some(value)) = (self.variable(), self.op, self.value.as_ref()) else {
             return self.clause.clone();
         };
         let value = match value {
@@ -232,10 +229,7 @@ pub struct RuleSet {
 
 impl Default for RuleSet {
     fn default() -> Self {
-        RuleSet {
-            version: RULES_FORMAT_VERSION,
-            rules: Vec::new(),
-        }
+        RuleSet { version: RULES_FORMAT_VERSION, rules: Vec::new() }
     }
 }
 
@@ -251,8 +245,6 @@ impl RuleSet {
     /// The rules read from one record or from its aligned counterpart (by
     /// record id, either language).
     pub fn for_record<'a>(&'a self, record: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
-        self.rules.iter().filter(move |r| {
-            r.source.record == record || r.source.counterpart.as_deref() == Some(record)
-        })
+        self.rules.iter().filter(move |r| r.source.record == record || r.source.counterpart.as_deref() == Some(record))
     }
 }

@@ -28,11 +28,11 @@ static ITEM_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"^(?:",
         r"(?P<a>[0-9]{1,2})\s*(?P<ad>[、）])",              // 1、 1）
-        r"|[（(](?P<b>[0-9]{1,2})[）)]",                      // （1） (1)
-        r"|(?P<c>[0-9]{1,2})(?P<cd>[.．])(?:\s+|[^\d\s.])",    // 1. 1．  (not 3.5)
-        r"|(?P<d>[0-9]{1,2})\)\s",                            // 1) followed by space
-        r"|(?P<e>[一二三四五六七八九十]{1,3})、",               // 一、
-        r"|(?P<f>[①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳])",             // ①
+        r"|[（(](?P<b>[0-9]{1,2})[）)]",                    // （1） (1)
+        r"|(?P<c>[0-9]{1,2})(?P<cd>[.．])(?:\s+|[^\d\s.])", // 1. 1．  (not 3.5)
+        r"|(?P<d>[0-9]{1,2})\)\s",                          // 1) followed by space
+        r"|(?P<e>[一二三四五六七八九十]{1,3})、",           // 一、
+        r"|(?P<f>[①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳])",                  // ①
         r")\s*"
     ))
     .unwrap()
@@ -45,7 +45,8 @@ static REQUIREMENT_RE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static PROCEDURE_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)步骤|指引|流程|操作指南|如何|怎么|\bsteps?\b|\bprocedures?\b|\bhow to\b|\bguide\b|\bwalkthrough\b").unwrap()
+    Regex::new(r"(?i)步骤|指引|流程|操作指南|如何|怎么|\bsteps?\b|\bprocedures?\b|\bhow to\b|\bguide\b|\bwalkthrough\b")
+        .unwrap()
 });
 
 /// Value of a Chinese numeral of up to three characters (一 … 九十九).
@@ -165,7 +166,10 @@ mod tests {
     #[test]
     fn chinese_enumeration_markers() {
         let m = item_marker("1、服务商注册资本大于100万").unwrap();
-        assert_eq!((m.ordinal.as_str(), m.number, &"1、服务商注册资本大于100万"[m.len..]), ("1、", Some(1), "服务商注册资本大于100万"));
+        assert_eq!(
+            (m.ordinal.as_str(), m.number, &"1、服务商注册资本大于100万"[m.len..]),
+            ("1、", Some(1), "服务商注册资本大于100万")
+        );
         let m = item_marker("  2）  服务费包含").unwrap_or_else(|| item_marker("2）  服务费包含").unwrap());
         assert_eq!(m.ordinal, "2）");
         assert_eq!(item_marker("（3）每个季度").unwrap().number, Some(3));

@@ -63,7 +63,8 @@ pub fn load_corpus_reusing(dir: &Path, reuse: &Reuse<'_>) -> Result<Corpus> {
             let bytes = read_file(&full)?;
             let hash = blake3::hash(&bytes).to_hex().to_string();
             if let Some(doc) = reuse(&rel_str, &hash) {
-                let note = (doc.encoding != "UTF-8").then(|| format!("{}: decoded from {}", full.display(), doc.encoding));
+                let note =
+                    (doc.encoding != "UTF-8").then(|| format!("{}: decoded from {}", full.display(), doc.encoding));
                 return Ok((doc, note));
             }
             let (text, encoding) = decode(&full, &bytes)?;

@@ -161,7 +161,8 @@ fn collect_text(el: ElementRef, s: &mut String, links: &mut Vec<Link>, images: &
                     });
                     continue;
                 }
-                let block = matches!(name, "p" | "div" | "li" | "tr" | "ul" | "ol" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6");
+                let block =
+                    matches!(name, "p" | "div" | "li" | "tr" | "ul" | "ol" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6");
                 if block {
                     s.push('\n');
                 }
@@ -220,7 +221,9 @@ mod tests {
         let rows = parse_table(src);
         assert_eq!(rows.len(), 4);
         assert!(rows[0].header);
-        let texts = |r: &HtmlRow| r.cells.iter().map(|c| c.as_ref().map(|c| c.text.clone()).unwrap_or_default()).collect::<Vec<_>>();
+        let texts = |r: &HtmlRow| {
+            r.cells.iter().map(|c| c.as_ref().map(|c| c.text.clone()).unwrap_or_default()).collect::<Vec<_>>()
+        };
         assert_eq!(texts(&rows[0]), ["类别", "类别", "详细信息"]);
         assert_eq!(texts(&rows[2]), ["公共权益", "内测版本", "提供专属版本\n丰富的课程"]);
         assert!(rows[2].cells[0].as_ref().unwrap().spanned);

@@ -168,11 +168,7 @@ fn inline_runs(events: &[(Event, Range<usize>)], idx: &LineIndex) -> Vec<Run> {
 }
 
 fn join_runs(runs: &[Run]) -> String {
-    runs.iter()
-        .map(|r| html::normalise_lines(&r.text))
-        .filter(|t| !t.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n")
+    runs.iter().map(|r| html::normalise_lines(&r.text)).filter(|t| !t.is_empty()).collect::<Vec<_>>().join("\n")
 }
 
 /// What a lead-in paragraph (`…需满足如下条件：`) said about the list after it.
@@ -247,7 +243,12 @@ pub fn parse_document(rel_path: &str, text: &str, lang: Option<Lang>) -> Result<
         let prose: Vec<&str> = p
             .records
             .iter()
-            .filter(|r| !matches!(r.kind, RecordKind::Code | RecordKind::Html | RecordKind::FrontMatter | RecordKind::LinkDefinition))
+            .filter(|r| {
+                !matches!(
+                    r.kind,
+                    RecordKind::Code | RecordKind::Html | RecordKind::FrontMatter | RecordKind::LinkDefinition
+                )
+            })
             .map(|r| r.text.as_str())
             .collect();
         let detected = if prose.is_empty() { detect_lang(text) } else { detect_lang(&prose.join("\n")) };
@@ -259,11 +260,8 @@ pub fn parse_document(rel_path: &str, text: &str, lang: Option<Lang>) -> Result<
         lang
     };
     assign_ids(&mut p.records);
-    let front_title = p
-        .records
-        .iter()
-        .find(|r| r.kind == RecordKind::FrontMatter)
-        .and_then(|r| front_matter_title(&r.text));
+    let front_title =
+        p.records.iter().find(|r| r.kind == RecordKind::FrontMatter).and_then(|r| front_matter_title(&r.text));
     let title = front_title
         .or_else(|| p.records.iter().find(|r| r.level.is_some()).map(|r| r.text.clone()))
         .map(|t| t.lines().next().unwrap_or("").to_string())
@@ -288,7 +286,8 @@ fn strip_heading_attributes(text: &str) -> &str {
     let t = text.trim_end();
     if let Some(open) = t.rfind('{') {
         let attrs = &t[open..];
-        if attrs.ends_with('}') && attrs[1..].starts_with(['#', '.']) && !attrs[1..attrs.len() - 1].contains(['{', '}']) {
+        if attrs.ends_with('}') && attrs[1..].starts_with(['#', '.']) && !attrs[1..attrs.len() - 1].contains(['{', '}'])
+        {
             return t[..open].trim_end();
         }
     }
@@ -389,7 +388,8 @@ impl<'a> DocParser<'a> {
                     .iter()
                     .filter_map(|(e, _)| if let Event::Text(t) = e { Some(t.as_ref()) } else { None })
                     .collect();
-                let mut r = self.record(RecordKind::Code, self.idx.span(&range), code.trim_end_matches('\n').to_string());
+                let mut r =
+                    self.record(RecordKind::Code, self.idx.span(&range), code.trim_end_matches('\n').to_string());
                 if let CodeBlockKind::Fenced(info) = kind {
                     let info = info.trim();
                     if !info.is_empty() {
@@ -623,7 +623,8 @@ impl<'a> DocParser<'a> {
         let item_line = self.idx.line_of(range.start);
         let (ordinal, number) = if ordered {
             let src = &self.idx.src[range.start..range.end];
-            let tok: String = src.trim_start().chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ')').collect();
+            let tok: String =
+                src.trim_start().chars().take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ')').collect();
             let num = tok.trim_end_matches(['.', ')']).parse().ok();
             (Some(tok), num)
         } else {
@@ -737,7 +738,11 @@ impl<'a> DocParser<'a> {
             links.extend(run.links);
             images.extend(run.images);
         }
-        let mut r = self.record(RecordKind::Note, [first, close], texts.into_iter().filter(|t| !t.is_empty()).collect::<Vec<_>>().join("\n"));
+        let mut r = self.record(
+            RecordKind::Note,
+            [first, close],
+            texts.into_iter().filter(|t| !t.is_empty()).collect::<Vec<_>>().join("\n"),
+        );
         r.note_type = Some(match kind.as_str() {
             "warning" | "caution" | "danger" | "important" => NoteType::Warning,
             _ => NoteType::Tip,
@@ -795,7 +800,11 @@ impl<'a> DocParser<'a> {
         let starts: Vec<u32> = html::row_starts(tsrc).iter().map(|o| self.idx.line_of(start + o)).collect();
         let distinct = starts.windows(2).all(|w| w[0] < w[1]);
         self.lead_in = None;
-        if rows.is_empty() || rows.len() != starts.len() || !distinct || starts.first() != Some(&line0) && starts.is_empty() {
+        if rows.is_empty()
+            || rows.len() != starts.len()
+            || !distinct
+            || starts.first() != Some(&line0) && starts.is_empty()
+        {
             let mut links = Vec::new();
             let mut images = Vec::new();
             let text = html::html_text(tsrc, &mut links, &mut images);
@@ -874,7 +883,8 @@ impl<'a> DocParser<'a> {
                             spanned: false,
                         })
                         .collect();
-                    let text = keyed.iter().map(|c| c.text.as_str()).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" | ");
+                    let text =
+                        keyed.iter().map(|c| c.text.as_str()).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" | ");
                     let mut rec = self.record(RecordKind::TableRow, self.idx.span(&r), text);
                     rec.cells = keyed;
                     rec.table = Some(table_no);

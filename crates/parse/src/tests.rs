@@ -100,7 +100,10 @@ fn question_heading_with_a_plain_answer_is_one_faq() {
 #[test]
 fn question_with_structured_answer_keeps_lead_in_and_items_beneath() {
     let rs = parse("### 需要符合哪些条件？\n需要符合以下条件：\n1、注册资本大于100万；\n2、团队10人以上。\n");
-    assert_eq!(kinds(&rs), [(RecordKind::Faq, [1, 2]), (RecordKind::Requirement, [3, 3]), (RecordKind::Requirement, [4, 4])]);
+    assert_eq!(
+        kinds(&rs),
+        [(RecordKind::Faq, [1, 2]), (RecordKind::Requirement, [3, 3]), (RecordKind::Requirement, [4, 4])]
+    );
     assert_eq!(rs[1].heading_path, ["需要符合哪些条件？"]);
 }
 
@@ -149,7 +152,10 @@ fn html_table_rows_resolve_rowspan_and_keep_lines() {
     assert_eq!(rows[2].lines, [10, 10]);
     assert_eq!(rows[3].lines, [11, 12]);
     assert_eq!(rows[2].cells.len(), 3);
-    assert_eq!((rows[2].cells[0].header.as_str(), rows[2].cells[0].text.as_str(), rows[2].cells[0].spanned), ("类别", "公共权益", true));
+    assert_eq!(
+        (rows[2].cells[0].header.as_str(), rows[2].cells[0].text.as_str(), rows[2].cells[0].spanned),
+        ("类别", "公共权益", true)
+    );
     assert_eq!(rows[2].cells[2].text, "专属版本\n课程");
     assert_eq!(rows[3].cells[0].text, "公共权益");
     assert_eq!(rs.last().unwrap().text, "后记");
@@ -157,7 +163,8 @@ fn html_table_rows_resolve_rowspan_and_keep_lines() {
 
 #[test]
 fn unterminated_html_table_is_an_error_naming_the_line() {
-    let err = parse_document("zh/bad.md", "# 标题\n\n<table>\n<tr><td>x</td></tr>\n\n正文\n", None).unwrap_err().to_string();
+    let err =
+        parse_document("zh/bad.md", "# 标题\n\n<table>\n<tr><td>x</td></tr>\n\n正文\n", None).unwrap_err().to_string();
     assert!(err.starts_with("zh/bad.md:3:"), "{err}");
     assert!(err.contains("unterminated"), "{err}");
 }
@@ -229,13 +236,57 @@ fn language_is_detected_and_overridable() {
 
 /// Lines that exercise every construct, glued together at random.
 const FRAGMENTS: &[&str] = &[
-    "# 标题", "## Heading two", "### 问题是什么？", "#### 步骤一：注册", "Step 2. Do it.", "", "", "",
-    "普通段落。", "需满足如下条件：", "1、注册资本100万元以上；", "2）说明", "（3）其他", "- 列表项", "  - 子项",
-    "1. 第一", "4. 第四", "   续行", "> 引用", ">?", ">- 提示项", ">!", "![](a.png)", "![alt](b.png)",
-    "| a | b |", "| --- | --- |", "| 1 | 2 |", "说明：", "<table>", "<tr><th>h</th></tr>",
-    "<tr><td rowspan=\"2\">x</td></tr>", "</table>", "<div>块</div>", "<!-- comment -->", "```", "code line",
-    "---", ":::tip", ":::", "[ref]: https://e.com", "Setext", "===", "    indented code", "\t制表符",
-    "* [ ] task", "<br>", "a | b", "1.", "-", "[链接](javascript:alert(1))", "<img src=x onerror=alert(1)>",
+    "# 标题",
+    "## Heading two",
+    "### 问题是什么？",
+    "#### 步骤一：注册",
+    "Step 2. Do it.",
+    "",
+    "",
+    "",
+    "普通段落。",
+    "需满足如下条件：",
+    "1、注册资本100万元以上；",
+    "2）说明",
+    "（3）其他",
+    "- 列表项",
+    "  - 子项",
+    "1. 第一",
+    "4. 第四",
+    "   续行",
+    "> 引用",
+    ">?",
+    ">- 提示项",
+    ">!",
+    "![](a.png)",
+    "![alt](b.png)",
+    "| a | b |",
+    "| --- | --- |",
+    "| 1 | 2 |",
+    "说明：",
+    "<table>",
+    "<tr><th>h</th></tr>",
+    "<tr><td rowspan=\"2\">x</td></tr>",
+    "</table>",
+    "<div>块</div>",
+    "<!-- comment -->",
+    "```",
+    "code line",
+    "---",
+    ":::tip",
+    ":::",
+    "[ref]: https://e.com",
+    "Setext",
+    "===",
+    "    indented code",
+    "\t制表符",
+    "* [ ] task",
+    "<br>",
+    "a | b",
+    "1.",
+    "-",
+    "[链接](javascript:alert(1))",
+    "<img src=x onerror=alert(1)>",
 ];
 
 proptest! {
@@ -272,7 +323,10 @@ proptest! {
 fn pipeless_line_before_a_real_row_does_not_overlap_the_header() {
     // Found by cargo fuzz: header, delimiter, a line without pipes, a row.
     let rs = parse("|\u{e}\n|-\nn\n|)");
-    assert_eq!(kinds(&rs), [(RecordKind::TableHeader, [1, 2]), (RecordKind::Paragraph, [3, 3]), (RecordKind::TableRow, [4, 4])]);
+    assert_eq!(
+        kinds(&rs),
+        [(RecordKind::TableHeader, [1, 2]), (RecordKind::Paragraph, [3, 3]), (RecordKind::TableRow, [4, 4])]
+    );
 }
 
 #[test]
@@ -299,7 +353,9 @@ fn an_item_whose_only_content_is_a_block_on_its_line_is_that_block() {
 
 #[test]
 fn heading_anchors_are_not_text_and_front_matter_names_the_title() {
-    let doc = parse_document("zh/a.md", "---\ntitle: \"Upstream 上游\"\n---\n\n## 描述 {#description}\n\n正文。\n", None).unwrap();
+    let doc =
+        parse_document("zh/a.md", "---\ntitle: \"Upstream 上游\"\n---\n\n## 描述 {#description}\n\n正文。\n", None)
+            .unwrap();
     check_lossless("---\ntitle: \"Upstream 上游\"\n---\n\n## 描述 {#description}\n\n正文。\n", &doc).unwrap();
     assert_eq!(doc.title, "Upstream 上游");
     assert_eq!(doc.records[1].text, "描述");

@@ -17,10 +17,7 @@ use crate::text;
 
 /// The HTML `id` of a record's element: `r-` and the record id's hash part.
 pub fn anchor(record_id: &str) -> String {
-    let tail = record_id
-        .rsplit_once('#')
-        .map(|(_, t)| t)
-        .unwrap_or(record_id);
+    let tail = record_id.rsplit_once('#').map(|(_, t)| t).unwrap_or(record_id);
     let mut a = String::from("r-");
     for c in tail.chars() {
         if c.is_ascii_alphanumeric() {
@@ -69,11 +66,7 @@ pub fn inlines(text: &str, links: &[kb_model::Link]) -> Vec<Inline> {
         if let Some(pos) = rest.find(link.text.as_str()) {
             push_text(&mut out, &rest[..pos]);
             let external = !href.starts_with('#');
-            out.push(Inline::Link {
-                text: link.text.clone(),
-                href,
-                external,
-            });
+            out.push(Inline::Link { text: link.text.clone(), href, external });
             rest = &rest[pos + link.text.len()..];
         }
     }
@@ -87,9 +80,7 @@ fn push_text(out: &mut Vec<Inline>, s: &str) {
             out.push(Inline::Br);
         }
         if !line.is_empty() {
-            out.push(Inline::Text {
-                text: line.to_string(),
-            });
+            out.push(Inline::Text { text: line.to_string() });
         }
     }
 }
@@ -130,41 +121,23 @@ pub struct RuleView {
 impl RuleView {
     /// The view of `rule` in `lang`.
     pub fn new(rule: &Rule, lang: Lang) -> RuleView {
-        let op = rule.op.map(|o| {
-            serde_json::to_value(o)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-        });
+        let op = rule.op.map(|o| serde_json::to_value(o).ok().and_then(|v| v.as_str().map(str::to_string)));
         RuleView {
             subject: rule.subject.clone(),
-            subject_label: rule
-                .subject
-                .as_deref()
-                .map(|s| match rule.qualifier.as_deref() {
-                    Some(q) => format!(
-                        "{} ({})",
-                        text::subject_label(s, lang),
-                        text::qualifier_label(q, lang)
-                    ),
-                    None => text::subject_label(s, lang),
-                }),
+            subject_label: rule.subject.as_deref().map(|s| match rule.qualifier.as_deref() {
+                Some(q) => format!("{} ({})", text::subject_label(s, lang), text::qualifier_label(q, lang)),
+                None => text::subject_label(s, lang),
+            }),
             qualifier: rule.qualifier.clone(),
             op: op.flatten(),
-            op_symbol: if rule.range.is_some() {
-                None
-            } else {
-                rule.op.map(|o| text::op_symbol(o).to_string())
-            },
+            op_symbol: if rule.range.is_some() { None } else { rule.op.map(|o| text::op_symbol(o).to_string()) },
             value: rule.value.as_ref().map(|v| match v {
                 serde_json::Value::String(s) => s.clone(),
                 v => v.to_string(),
             }),
             value_label: match rule.range {
                 Some([lo, hi]) => Some(format!("{}–{}", text::number(lo), text::number(hi))),
-                None => rule
-                    .value
-                    .as_ref()
-                    .map(|v| text::value_words(v, rule.unit.as_deref(), lang)),
+                None => rule.value.as_ref().map(|v| text::value_words(v, rule.unit.as_deref(), lang)),
             },
             unit: rule.unit.clone(),
             unit_label: rule
@@ -329,11 +302,7 @@ pub enum Block {
 /// Alt texts that say nothing (`![img](…)`).
 fn meaningless_alt(alt: &str) -> bool {
     let a = alt.trim().to_lowercase();
-    a.is_empty()
-        || matches!(
-            a.as_str(),
-            "img" | "image" | "图片" | "图" | "screenshot" | "截图" | "picture" | "pic"
-        )
+    a.is_empty() || matches!(a.as_str(), "img" | "image" | "图片" | "图" | "screenshot" | "截图" | "picture" | "pic")
 }
 
 /// Turns a document's records into blocks, numbering fallback alt texts
@@ -352,14 +321,7 @@ pub struct BlockBuilder<'a> {
 impl<'a> BlockBuilder<'a> {
     /// A builder for a document in `lang`.
     pub fn new(lang: Lang, rules: &'a HashMap<&'a str, Vec<&'a Rule>>) -> Self {
-        BlockBuilder {
-            lang,
-            rules,
-            images_in_section: 0,
-            section: String::new(),
-            stack: Vec::new(),
-            rules_shown: 0,
-        }
+        BlockBuilder { lang, rules, images_in_section: 0, section: String::new(), stack: Vec::new(), rules_shown: 0 }
     }
 
     fn rules_of(&mut self, r: &Record) -> Vec<RuleView> {
@@ -388,10 +350,7 @@ impl<'a> BlockBuilder<'a> {
                 } else {
                     img.alt.trim().to_string()
                 };
-                ImageView {
-                    src: safe_src(&img.src),
-                    alt,
-                }
+                ImageView { src: safe_src(&img.src), alt }
             })
             .collect()
     }
@@ -438,12 +397,7 @@ impl<'a> BlockBuilder<'a> {
                     continue;
                 }
                 let level = self.level(r.level.unwrap_or(2));
-                blocks.push(Block::Heading {
-                    anchor: anchor(&r.id),
-                    level,
-                    text,
-                    kind: r.kind.as_str().to_string(),
-                });
+                blocks.push(Block::Heading { anchor: anchor(&r.id), level, text, kind: r.kind.as_str().to_string() });
                 if r.kind == RecordKind::Faq {
                     if let Some(ans) = r.answer.as_deref().filter(|a| !a.trim().is_empty()) {
                         blocks.push(Block::Paragraph {
@@ -476,10 +430,7 @@ impl<'a> BlockBuilder<'a> {
                     blocks.push(match kind {
                         RecordKind::Requirement => Block::Checklist { items },
                         RecordKind::Step => Block::Steps { items },
-                        _ => Block::List {
-                            ordered: items.iter().all(|it| it.number.is_some()),
-                            items,
-                        },
+                        _ => Block::List { ordered: items.iter().all(|it| it.number.is_some()), items },
                     });
                     continue;
                 }
@@ -500,13 +451,7 @@ impl<'a> BlockBuilder<'a> {
                             } else {
                                 rr.cells
                                     .iter()
-                                    .map(|c| {
-                                        if c.header.is_empty() {
-                                            c.text.clone()
-                                        } else {
-                                            c.header.clone()
-                                        }
-                                    })
+                                    .map(|c| if c.header.is_empty() { c.text.clone() } else { c.header.clone() })
                                     .collect()
                             };
                         } else {
@@ -551,10 +496,7 @@ impl<'a> BlockBuilder<'a> {
                 }),
                 RecordKind::Image => {
                     let images = self.images(r);
-                    blocks.push(Block::Figure {
-                        anchor: anchor(&r.id),
-                        images,
-                    });
+                    blocks.push(Block::Figure { anchor: anchor(&r.id), images });
                 }
                 RecordKind::Paragraph | RecordKind::Faq => {
                     let images = self.images(r);
@@ -564,20 +506,15 @@ impl<'a> BlockBuilder<'a> {
                         images,
                     });
                 }
-                RecordKind::Code => blocks.push(Block::Code {
-                    anchor: anchor(&r.id),
-                    info: r.info.clone(),
-                    text: r.text.clone(),
-                }),
+                RecordKind::Code => {
+                    blocks.push(Block::Code { anchor: anchor(&r.id), info: r.info.clone(), text: r.text.clone() })
+                }
                 // The parser gives an HTML block as its text and links; should
                 // a record carry markup, it goes through ammonia instead.
                 RecordKind::Html if r.text.contains('<') => {
                     let html = clean_html(&r.text);
                     if !html.trim().is_empty() {
-                        blocks.push(Block::Html {
-                            anchor: anchor(&r.id),
-                            html,
-                        });
+                        blocks.push(Block::Html { anchor: anchor(&r.id), html });
                     }
                 }
                 RecordKind::Html => {
@@ -600,35 +537,25 @@ impl<'a> BlockBuilder<'a> {
 }
 
 fn heading_like(r: &Record) -> bool {
-    r.kind == RecordKind::Heading
-        || (matches!(r.kind, RecordKind::Faq | RecordKind::Step) && r.level.is_some())
+    r.kind == RecordKind::Heading || (matches!(r.kind, RecordKind::Faq | RecordKind::Step) && r.level.is_some())
 }
 
 /// The record that is the document's title, shown as the page's `h1`: the
 /// first heading, when its text is the title and every other heading is
 /// below it (a title heading among siblings stays a section of its own).
 pub fn title_record(doc: &Document) -> Option<usize> {
-    let (i, first) = doc
-        .records
-        .iter()
-        .enumerate()
-        .find(|(_, r)| heading_like(r))?;
+    let (i, first) = doc.records.iter().enumerate().find(|(_, r)| heading_like(r))?;
     let level = first.level?;
-    let only_top = doc.records[i + 1..]
-        .iter()
-        .filter(|r| heading_like(r))
-        .all(|r| r.level.is_some_and(|l| l > level));
-    (first.kind == RecordKind::Heading && first.text.trim() == doc.title.trim() && only_top)
-        .then_some(i)
+    let only_top = doc.records[i + 1..].iter().filter(|r| heading_like(r)).all(|r| r.level.is_some_and(|l| l > level));
+    (first.kind == RecordKind::Heading && first.text.trim() == doc.title.trim() && only_top).then_some(i)
 }
 
 /// Removes the item marker from the start of the text when the text repeats it.
 fn strip_ordinal(text: &str, ordinal: Option<&str>) -> String {
     match ordinal {
-        Some(o) if !o.is_empty() => text
-            .strip_prefix(o)
-            .map(|t| t.trim_start().to_string())
-            .unwrap_or_else(|| text.to_string()),
+        Some(o) if !o.is_empty() => {
+            text.strip_prefix(o).map(|t| t.trim_start().to_string()).unwrap_or_else(|| text.to_string())
+        }
         _ => text.to_string(),
     }
 }
@@ -636,12 +563,7 @@ fn strip_ordinal(text: &str, ordinal: Option<&str>) -> String {
 /// Header texts from a `| a | b |` header line, when the header record has no cells.
 fn split_header_text(text: &str) -> Vec<String> {
     let first = text.lines().next().unwrap_or("");
-    first
-        .trim()
-        .trim_matches('|')
-        .split('|')
-        .map(|c| c.trim().to_string())
-        .collect()
+    first.trim().trim_matches('|').split('|').map(|c| c.trim().to_string()).collect()
 }
 
 /// Merges runs of equal header texts (a `colspan` header repeated in every
@@ -653,10 +575,7 @@ fn merge_headers(cells: &[String]) -> Vec<HeaderCell> {
         if prev == Some(c) && !c.is_empty() {
             out.last_mut().expect("a previous cell").colspan += 1;
         } else {
-            out.push(HeaderCell {
-                lines: c.split('\n').map(str::to_string).collect(),
-                colspan: 1,
-            });
+            out.push(HeaderCell { lines: c.split('\n').map(str::to_string).collect(), colspan: 1 });
         }
         prev = Some(c);
     }
@@ -677,32 +596,18 @@ mod tests {
     #[test]
     fn links_are_found_by_text_and_unsafe_ones_stay_text() {
         let links = vec![
-            kb_model::Link {
-                text: "规范".into(),
-                url: "https://cloud.tencent.com/x".into(),
-            },
-            kb_model::Link {
-                text: "点我".into(),
-                url: "javascript:alert(1)".into(),
-            },
+            kb_model::Link { text: "规范".into(), url: "https://cloud.tencent.com/x".into() },
+            kb_model::Link { text: "点我".into(), url: "javascript:alert(1)".into() },
         ];
         let v = inlines("接受《规范》\n点我", &links);
         assert_eq!(
             v,
             vec![
-                Inline::Text {
-                    text: "接受《".into()
-                },
-                Inline::Link {
-                    text: "规范".into(),
-                    href: "https://cloud.tencent.com/x".into(),
-                    external: true
-                },
+                Inline::Text { text: "接受《".into() },
+                Inline::Link { text: "规范".into(), href: "https://cloud.tencent.com/x".into(), external: true },
                 Inline::Text { text: "》".into() },
                 Inline::Br,
-                Inline::Text {
-                    text: "点我".into()
-                },
+                Inline::Text { text: "点我".into() },
             ]
         );
     }
@@ -720,37 +625,18 @@ mod tests {
 
     #[test]
     fn a_top_heading_is_the_title_but_a_sibling_stays_a_section() {
-        let top = doc(
-            "T",
-            vec![
-                heading("en/d", 1, 1, "T"),
-                heading("en/d", 2, 2, "A"),
-                heading("en/d", 3, 4, "B"),
-            ],
-        );
+        let top = doc("T", vec![heading("en/d", 1, 1, "T"), heading("en/d", 2, 2, "A"), heading("en/d", 3, 4, "B")]);
         assert_eq!(title_record(&top), Some(0));
         let rules = HashMap::new();
         let blocks = BlockBuilder::new(Lang::En, &rules).build(&top);
         let levels: Vec<u8> = blocks
             .iter()
-            .filter_map(|b| {
-                if let Block::Heading { level, .. } = b {
-                    Some(*level)
-                } else {
-                    None
-                }
-            })
+            .filter_map(|b| if let Block::Heading { level, .. } = b { Some(*level) } else { None })
             .collect();
         assert_eq!(levels, [2, 3], "levels are consecutive under the h1");
-        let siblings = doc(
-            "A",
-            vec![heading("en/d", 1, 2, "A"), heading("en/d", 2, 2, "B")],
-        );
+        let siblings = doc("A", vec![heading("en/d", 1, 2, "A"), heading("en/d", 2, 2, "B")]);
         assert_eq!(title_record(&siblings), None);
-        assert_eq!(
-            BlockBuilder::new(Lang::En, &rules).build(&siblings).len(),
-            2
-        );
+        assert_eq!(BlockBuilder::new(Lang::En, &rules).build(&siblings).len(), 2);
     }
 
     #[test]

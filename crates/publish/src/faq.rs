@@ -73,8 +73,7 @@ fn answer_of(doc: &Document, idx: usize) -> (Vec<Vec<Inline>>, String, bool) {
     let mut plain = Vec::new();
     let mut truncated = false;
     for c in &doc.records[idx + 1..] {
-        let inside = c.heading_path.len() > depth
-            && c.heading_path.get(depth).map(String::as_str) == Some(q);
+        let inside = c.heading_path.len() > depth && c.heading_path.get(depth).map(String::as_str) == Some(q);
         let next_section = matches!(c.kind, RecordKind::Faq | RecordKind::Heading)
             && matches!((c.level, r.level), (Some(a), Some(b)) if a <= b);
         if !inside || next_section {
@@ -95,11 +94,7 @@ fn answer_of(doc: &Document, idx: usize) -> (Vec<Vec<Inline>>, String, bool) {
             break;
         }
         let t = if c.kind == RecordKind::TableRow {
-            c.cells
-                .iter()
-                .map(|x| format!("{}: {}", x.header, x.text))
-                .collect::<Vec<_>>()
-                .join("; ")
+            c.cells.iter().map(|x| format!("{}: {}", x.header, x.text)).collect::<Vec<_>>().join("; ")
         } else {
             c.text.clone()
         };
@@ -119,10 +114,7 @@ pub fn record_entries(doc: &Document, href: &str) -> Vec<FaqEntry> {
             let (answer, answer_text, truncated) = answer_of(doc, i);
             FaqEntry {
                 anchor: format!("q-{}", &anchor(&r.id)[2..]),
-                question: r
-                    .question
-                    .clone()
-                    .unwrap_or_else(|| r.text.lines().next().unwrap_or("").to_string()),
+                question: r.question.clone().unwrap_or_else(|| r.text.lines().next().unwrap_or("").to_string()),
                 answer,
                 answer_text,
                 truncated,
@@ -226,8 +218,7 @@ pub fn question(subject: &str, scope: &str, lang: Lang) -> Option<String> {
 /// one per (scope, subject), for rules with a subject and a value and
 /// enough confidence. `href` is the document page.
 pub fn generated_entries(doc: &Document, rules: &[&Rule], href: &str) -> Vec<FaqEntry> {
-    let by_id: std::collections::HashMap<&str, &Record> =
-        doc.records.iter().map(|r| (r.id.as_str(), r)).collect();
+    let by_id: std::collections::HashMap<&str, &Record> = doc.records.iter().map(|r| (r.id.as_str(), r)).collect();
     let mut groups: BTreeMap<(String, String), Vec<&Rule>> = BTreeMap::new();
     for rule in rules {
         let (Some(subject), Some(_)) = (rule.subject.as_deref(), rule.value.as_ref()) else {
@@ -239,10 +230,7 @@ pub fn generated_entries(doc: &Document, rules: &[&Rule], href: &str) -> Vec<Faq
         {
             continue;
         }
-        groups
-            .entry((rule.scope.trim().to_string(), subject.to_string()))
-            .or_default()
-            .push(rule);
+        groups.entry((rule.scope.trim().to_string(), subject.to_string())).or_default().push(rule);
     }
     let mut out = Vec::new();
     for ((scope, subject), rs) in groups {
@@ -311,12 +299,7 @@ mod tests {
             "成为教育合作伙伴需要多少名认证工程师？"
         );
         assert_eq!(
-            question(
-                "registered_capital",
-                "Enterprise Edition Technology Partner",
-                Lang::En
-            )
-            .unwrap(),
+            question("registered_capital", "Enterprise Edition Technology Partner", Lang::En).unwrap(),
             "How much registered capital does an Enterprise Edition Technology Partner need?"
         );
         assert_eq!(
@@ -324,11 +307,7 @@ mod tests {
             None,
             "no English question about a Chinese scope"
         );
-        assert_eq!(
-            question("entity_type", "x", Lang::Zh),
-            None,
-            "enum subjects make no question"
-        );
+        assert_eq!(question("entity_type", "x", Lang::Zh), None, "enum subjects make no question");
         assert_eq!(question("registered_capital", "", Lang::Zh), None);
     }
 }

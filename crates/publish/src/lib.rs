@@ -91,10 +91,7 @@ pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8000/";
 
 impl Default for SiteOptions {
     fn default() -> Self {
-        SiteOptions {
-            base_url: DEFAULT_BASE_URL.to_string(),
-            templates: None,
-        }
+        SiteOptions { base_url: DEFAULT_BASE_URL.to_string(), templates: None }
     }
 }
 

@@ -46,30 +46,16 @@ fn decode_entity(s: &str) -> Option<(char, usize)> {
         return None;
     }
     if b[1] == b'#' {
-        let (hex, start) = if b.len() > 2 && (b[2] == b'x' || b[2] == b'X') {
-            (true, 3)
-        } else {
-            (false, 2)
-        };
+        let (hex, start) = if b.len() > 2 && (b[2] == b'x' || b[2] == b'X') { (true, 3) } else { (false, 2) };
         let mut end = start;
-        while end < b.len()
-            && (if hex {
-                b[end].is_ascii_hexdigit()
-            } else {
-                b[end].is_ascii_digit()
-            })
-        {
+        while end < b.len() && (if hex { b[end].is_ascii_hexdigit() } else { b[end].is_ascii_digit() }) {
             end += 1;
         }
         if end == start {
             return None;
         }
         let n = u32::from_str_radix(&s[start..end], if hex { 16 } else { 10 }).ok()?;
-        let used = if end < b.len() && b[end] == b';' {
-            end + 1
-        } else {
-            end
-        };
+        let used = if end < b.len() && b[end] == b';' { end + 1 } else { end };
         return Some((char::from_u32(n).unwrap_or('\u{fffd}'), used));
     }
     const NAMED: &[(&str, char)] = &[
@@ -93,11 +79,7 @@ fn decode_entity(s: &str) -> Option<(char, usize)> {
     }
     let name = s[1..end].to_ascii_lowercase();
     let (_, c) = NAMED.iter().find(|(n, _)| *n == name)?;
-    let used = if end < b.len() && b[end] == b';' {
-        end + 1
-    } else {
-        end
-    };
+    let used = if end < b.len() && b[end] == b';' { end + 1 } else { end };
     Some((*c, used))
 }
 
@@ -219,20 +201,10 @@ mod tests {
             safe_href("https://cloud.tencent.com/a?b=1&c=2").as_deref(),
             Some("https://cloud.tencent.com/a?b=1&c=2")
         );
-        assert_eq!(
-            safe_href(" HTTP://x.invalid/ ").as_deref(),
-            Some("HTTP://x.invalid/")
-        );
-        assert_eq!(
-            safe_href("mailto:a@b.invalid").as_deref(),
-            Some("mailto:a@b.invalid")
-        );
+        assert_eq!(safe_href(" HTTP://x.invalid/ ").as_deref(), Some("HTTP://x.invalid/"));
+        assert_eq!(safe_href("mailto:a@b.invalid").as_deref(), Some("mailto:a@b.invalid"));
         assert_eq!(safe_href("#r-abc").as_deref(), Some("#r-abc"));
-        assert_eq!(
-            safe_href("../other.md"),
-            None,
-            "relative paths point nowhere here"
-        );
+        assert_eq!(safe_href("../other.md"), None, "relative paths point nowhere here");
         assert_eq!(safe_src("#x"), None);
         assert_eq!(safe_src("mailto:a@b.invalid"), None);
         assert!(safe_src("https://qcloudimg.tencent-cloud.cn/raw/a.png").is_some());
@@ -243,15 +215,7 @@ mod tests {
         let dirty = r#"<p onclick="x()">hi<script>alert(1)</script><img src="https://a.invalid/x.png" onerror="alert(1)" alt="a"><a href="javascript:alert(1)">j</a><a href="https://ok.invalid/">ok</a><iframe src="https://evil.invalid"></iframe><svg onload=alert(1)></svg></p>"#;
         let clean = clean_html(dirty);
         let lower = clean.to_ascii_lowercase();
-        for bad in [
-            "<script",
-            "onerror",
-            "onclick",
-            "onload",
-            "javascript:",
-            "<iframe",
-            "<svg",
-        ] {
+        for bad in ["<script", "onerror", "onclick", "onload", "javascript:", "<iframe", "<svg"] {
             assert!(!lower.contains(bad), "{bad} survived in {clean}");
         }
         assert!(clean.contains(r#"href="https://ok.invalid/""#), "{clean}");
@@ -262,10 +226,7 @@ mod tests {
     fn json_in_script_cannot_close_the_element() {
         let v = serde_json::json!({"name": "</script><script>alert(1)</script> & <!-- \u{2028}"});
         let s = json_for_script(&v);
-        assert!(
-            !s.contains('<') && !s.contains('>') && !s.contains('&'),
-            "{s}"
-        );
+        assert!(!s.contains('<') && !s.contains('>') && !s.contains('&'), "{s}");
         let back: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(back, v, "still the same JSON");
     }

@@ -50,12 +50,7 @@ pub struct SearchIndex {
 impl SearchIndex {
     /// An empty index for `lang`.
     pub fn new(lang: &str) -> SearchIndex {
-        SearchIndex {
-            version: INDEX_VERSION,
-            lang: lang.to_string(),
-            entries: Vec::new(),
-            terms: BTreeMap::new(),
-        }
+        SearchIndex { version: INDEX_VERSION, lang: lang.to_string(), entries: Vec::new(), terms: BTreeMap::new() }
     }
 
     /// Adds an entry whose searchable text is `text`; entries with no terms are skipped.
@@ -221,13 +216,7 @@ mod tests {
     use super::*;
 
     fn entry(u: &str) -> Entry {
-        Entry {
-            url: u.into(),
-            title: u.into(),
-            doc: "d".into(),
-            kind: "paragraph".into(),
-            snippet: String::new(),
-        }
+        Entry { url: u.into(), title: u.into(), doc: "d".into(), kind: "paragraph".into(), snippet: String::new() }
     }
 
     #[test]

@@ -109,9 +109,7 @@ fn rel_root(path: &str) -> String {
 /// name is taken in the document's language folder.
 fn slug(doc: &Document, taken: &mut std::collections::HashSet<String>) -> String {
     let id = doc.id.as_str();
-    let rest = id
-        .strip_prefix(&format!("{}/", doc.lang.code()))
-        .unwrap_or(id);
+    let rest = id.strip_prefix(&format!("{}/", doc.lang.code())).unwrap_or(id);
     let mut s = String::new();
     for c in rest.chars() {
         if c.is_ascii_alphanumeric() || c == '_' {
@@ -146,11 +144,7 @@ impl Writer<'_> {
                 source,
             })?;
         }
-        std::fs::write(&path, bytes).map_err(|source| Error::Io {
-            what: "writing",
-            path,
-            source,
-        })?;
+        std::fs::write(&path, bytes).map_err(|source| Error::Io { what: "writing", path, source })?;
         self.files += 1;
         Ok(())
     }
@@ -215,11 +209,7 @@ impl Renderer {
                 message.push_str(&format!(": {s}"));
                 src = s.source();
             }
-            Error::Template {
-                template: template.to_string(),
-                page: page.to_string(),
-                message,
-            }
+            Error::Template { template: template.to_string(), page: page.to_string(), message }
         };
         let t = self.env.get_template(template).map_err(err)?;
         t.render(Value::from(Serde(ctx))).map_err(err)
@@ -240,19 +230,10 @@ pub(crate) fn render(
     let mut keys: BTreeMap<String, crate::PageKey> = BTreeMap::new();
     let mut reused = 0usize;
     let templates = Templates::new(opts.templates.as_deref());
-    let renderer = Renderer {
-        env: templates.environment(),
-    };
-    let mut w = Writer {
-        out: out_dir,
-        files: 0,
-    };
+    let renderer = Renderer { env: templates.environment() };
+    let mut w = Writer { out: out_dir, files: 0 };
     let mut stats = SiteStats::default();
-    let base = if opts.base_url.ends_with('/') {
-        opts.base_url.clone()
-    } else {
-        format!("{}/", opts.base_url)
-    };
+    let base = if opts.base_url.ends_with('/') { opts.base_url.clone() } else { format!("{}/", opts.base_url) };
     let abs = |p: &str| format!("{base}{p}");
 
     // Documents in a fixed order, with their pages and counterparts.
@@ -275,21 +256,11 @@ pub(crate) fn render(
     let plans: Vec<DocPlan> = sorted
         .iter()
         .map(|d| {
-            let counterpart = doc_pairs
-                .get(d.id.as_str())
-                .copied()
-                .and_then(|p| {
-                    let other = if p.zh == d.id { &p.en } else { &p.zh };
-                    by_id
-                        .get(other.as_str())
-                        .filter(|o| o.lang != d.lang)
-                        .map(|o| (*o, p.confidence))
-                });
-            DocPlan {
-                doc: d,
-                href: hrefs[d.id.as_str()].clone(),
-                counterpart,
-            }
+            let counterpart = doc_pairs.get(d.id.as_str()).copied().and_then(|p| {
+                let other = if p.zh == d.id { &p.en } else { &p.zh };
+                by_id.get(other.as_str()).filter(|o| o.lang != d.lang).map(|o| (*o, p.confidence))
+            });
+            DocPlan { doc: d, href: hrefs[d.id.as_str()].clone(), counterpart }
         })
         .collect();
 
@@ -297,10 +268,7 @@ pub(crate) fn render(
     let mut rules_by_record: HashMap<&str, Vec<&Rule>> = HashMap::new();
     if let Some(rs) = rules {
         for r in &rs.rules {
-            rules_by_record
-                .entry(r.source.record.as_str())
-                .or_default()
-                .push(r);
+            rules_by_record.entry(r.source.record.as_str()).or_default().push(r);
         }
     }
     let mut rules_by_doc: HashMap<&str, Vec<&Rule>> = HashMap::new();
@@ -309,49 +277,34 @@ pub(crate) fn render(
     }
 
     let lang_pages = |lang: Lang, name: &str| format!("{}/{name}", lang.code());
-    let common =
-        |lang: Lang, path: &str, title: String, alternates: Vec<Alternate>, switch: Switch| {
-            Common {
-                lang: lang.code(),
-                lang_name: text::lang_name(lang),
-                t: text::ui(lang),
-                root: rel_root(path),
-                path: path.to_string(),
-                title,
-                canonical: abs(path),
-                alternates,
-                switch,
-                home_href: lang_pages(lang, "index.html"),
-                faq_href: lang_pages(lang, "faq.html"),
-                search_href: lang_pages(lang, "search.html"),
-                search_index: format!("search/index.{}.js", lang.code()),
-            }
-        };
+    let common = |lang: Lang, path: &str, title: String, alternates: Vec<Alternate>, switch: Switch| Common {
+        lang: lang.code(),
+        lang_name: text::lang_name(lang),
+        t: text::ui(lang),
+        root: rel_root(path),
+        path: path.to_string(),
+        title,
+        canonical: abs(path),
+        alternates,
+        switch,
+        home_href: lang_pages(lang, "index.html"),
+        faq_href: lang_pages(lang, "faq.html"),
+        search_href: lang_pages(lang, "search.html"),
+        search_index: format!("search/index.{}.js", lang.code()),
+    };
     // Pages that exist in both languages under the same name.
     let paired = |name: &str| {
         vec![
-            Alternate {
-                hreflang: "zh",
-                href: abs(&lang_pages(Lang::Zh, name)),
-            },
-            Alternate {
-                hreflang: "en",
-                href: abs(&lang_pages(Lang::En, name)),
-            },
-            Alternate {
-                hreflang: "x-default",
-                href: abs("index.html"),
-            },
+            Alternate { hreflang: "zh", href: abs(&lang_pages(Lang::Zh, name)) },
+            Alternate { hreflang: "en", href: abs(&lang_pages(Lang::En, name)) },
+            Alternate { hreflang: "x-default", href: abs("index.html") },
         ]
     };
     let mut sitemap: Vec<(String, Vec<Alternate>)> = Vec::new();
 
     // FAQ entries and search entries per document.
     let mut faq_groups: BTreeMap<Lang, Vec<FaqGroup>> = BTreeMap::new();
-    let mut indexes: BTreeMap<Lang, SearchIndex> = LANGS
-        .iter()
-        .map(|l| (*l, SearchIndex::new(l.code())))
-        .collect();
+    let mut indexes: BTreeMap<Lang, SearchIndex> = LANGS.iter().map(|l| (*l, SearchIndex::new(l.code()))).collect();
     let faq_page = |lang: Lang| lang_pages(lang, "faq.html");
     for p in &plans {
         let d = p.doc;
@@ -375,43 +328,17 @@ pub(crate) fn render(
         for r in &d.records {
             use kb_model::RecordKind as K;
             if matches!(r.kind, K::Heading | K::Faq) || (r.kind == K::Step && r.level.is_some()) {
-                section = r
-                    .question
-                    .clone()
-                    .unwrap_or_else(|| r.text.lines().next().unwrap_or("").to_string());
+                section = r.question.clone().unwrap_or_else(|| r.text.lines().next().unwrap_or("").to_string());
             }
             let text = match r.kind {
-                K::FrontMatter
-                | K::LinkDefinition
-                | K::Separator
-                | K::Image
-                | K::Html
-                | K::TableHeader => continue,
-                K::TableRow => r
-                    .cells
-                    .iter()
-                    .map(|c| format!("{} {}", c.header, c.text))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                K::Faq => format!(
-                    "{} {}",
-                    r.question.as_deref().unwrap_or(""),
-                    r.answer.as_deref().unwrap_or(&r.text)
-                ),
+                K::FrontMatter | K::LinkDefinition | K::Separator | K::Image | K::Html | K::TableHeader => continue,
+                K::TableRow => r.cells.iter().map(|c| format!("{} {}", c.header, c.text)).collect::<Vec<_>>().join(" "),
+                K::Faq => format!("{} {}", r.question.as_deref().unwrap_or(""), r.answer.as_deref().unwrap_or(&r.text)),
                 _ => r.text.clone(),
             };
             let shown = match r.kind {
-                K::TableRow => r
-                    .cells
-                    .iter()
-                    .map(|c| c.text.replace('\n', " "))
-                    .collect::<Vec<_>>()
-                    .join(" | "),
-                K::Faq => r
-                    .answer
-                    .clone()
-                    .filter(|a| !a.trim().is_empty())
-                    .unwrap_or_else(|| r.text.clone()),
+                K::TableRow => r.cells.iter().map(|c| c.text.replace('\n', " ")).collect::<Vec<_>>().join(" | "),
+                K::Faq => r.answer.clone().filter(|a| !a.trim().is_empty()).unwrap_or_else(|| r.text.clone()),
                 _ => r.text.clone(),
             };
             ix.add(
@@ -456,18 +383,9 @@ pub(crate) fn render(
                 };
                 (
                     vec![
-                        Alternate {
-                            hreflang: "zh",
-                            href: abs(zh),
-                        },
-                        Alternate {
-                            hreflang: "en",
-                            href: abs(en),
-                        },
-                        Alternate {
-                            hreflang: "x-default",
-                            href: abs(en),
-                        },
+                        Alternate { hreflang: "zh", href: abs(zh) },
+                        Alternate { hreflang: "en", href: abs(en) },
+                        Alternate { hreflang: "x-default", href: abs(en) },
                     ],
                     Switch {
                         lang: o.lang.code(),
@@ -479,14 +397,8 @@ pub(crate) fn render(
             }
             None => (
                 vec![
-                    Alternate {
-                        hreflang: d.lang.code(),
-                        href: abs(&p.href),
-                    },
-                    Alternate {
-                        hreflang: "x-default",
-                        href: abs(&p.href),
-                    },
+                    Alternate { hreflang: d.lang.code(), href: abs(&p.href) },
+                    Alternate { hreflang: "x-default", href: abs(&p.href) },
                 ],
                 Switch {
                     lang: d.lang.other().code(),
@@ -496,9 +408,7 @@ pub(crate) fn render(
                 },
             ),
         };
-        let has_faq = faq_groups
-            .get(&d.lang)
-            .is_some_and(|gs| gs.iter().any(|g| g.doc == d.id));
+        let has_faq = faq_groups.get(&d.lang).is_some_and(|gs| gs.iter().any(|g| g.doc == d.id));
         let key = page_key(
             d,
             &p.href,
@@ -526,15 +436,9 @@ pub(crate) fn render(
         let toc: Vec<TocEntry> = blocks
             .iter()
             .filter_map(|b| match b {
-                Block::Heading {
-                    anchor,
-                    level: 2,
-                    text,
-                    ..
-                } => Some(TocEntry {
-                    anchor: anchor.clone(),
-                    text: text.clone(),
-                }),
+                Block::Heading { anchor, level: 2, text, .. } => {
+                    Some(TocEntry { anchor: anchor.clone(), text: text.clone() })
+                }
                 _ => None,
             })
             .collect();
@@ -551,25 +455,12 @@ pub(crate) fn render(
             }),
             blocks,
             toc,
-            faq_href: has_faq.then(|| {
-                format!(
-                    "{}#doc-{}",
-                    faq_page(d.lang),
-                    kb_model::short_hash(&[&d.id], 8)
-                )
-            }),
+            faq_href: has_faq.then(|| format!("{}#doc-{}", faq_page(d.lang), kb_model::short_hash(&[&d.id], 8))),
             rules_available: rules.is_some(),
         };
         let html = renderer.render("document.html", &p.href, &ctx)?;
         w.write(&p.href, html.as_bytes())?;
-        keys.insert(
-            d.id.clone(),
-            crate::PageKey {
-                key,
-                href: p.href.clone(),
-                rules_shown: bb.rules_shown,
-            },
-        );
+        keys.insert(d.id.clone(), crate::PageKey { key, href: p.href.clone(), rules_shown: bb.rules_shown });
         stats.pages += 1;
         stats.documents += 1;
         sitemap.push((p.href.clone(), alternates));
@@ -638,18 +529,12 @@ pub(crate) fn render(
             rules_available: rules.is_some(),
             alignment_available: alignment.is_some(),
         };
-        w.write(
-            &path,
-            renderer.render("index.html", &path, &ctx)?.as_bytes(),
-        )?;
+        w.write(&path, renderer.render("index.html", &path, &ctx)?.as_bytes())?;
         stats.pages += 1;
         sitemap.push((path, paired("index.html")));
 
         let path = faq_page(lang);
-        let all: Vec<&FaqEntry> = groups
-            .iter()
-            .flat_map(|g| g.entries.iter().chain(g.generated.iter()))
-            .collect();
+        let all: Vec<&FaqEntry> = groups.iter().flat_map(|g| g.entries.iter().chain(g.generated.iter())).collect();
         let jsonld = serde_json::json!({
             "@context": "https://schema.org",
             "@type": "FAQPage",
@@ -662,13 +547,7 @@ pub(crate) fn render(
             })).collect::<Vec<_>>(),
         });
         let ctx = FaqCtx {
-            common: common(
-                lang,
-                &path,
-                text::ui(lang)["faq"].to_string(),
-                paired("faq.html"),
-                switch("faq.html"),
-            ),
+            common: common(lang, &path, text::ui(lang)["faq"].to_string(), paired("faq.html"), switch("faq.html")),
             groups,
             jsonld: Value::from_safe_string(json_for_script(&jsonld)),
             rules_available: rules.is_some(),
@@ -687,10 +566,7 @@ pub(crate) fn render(
                 switch("search.html"),
             ),
         };
-        w.write(
-            &path,
-            renderer.render("search.html", &path, &ctx)?.as_bytes(),
-        )?;
+        w.write(&path, renderer.render("search.html", &path, &ctx)?.as_bytes())?;
         stats.pages += 1;
         sitemap.push((path, paired("search.html")));
 
@@ -701,18 +577,9 @@ pub(crate) fn render(
 
     // The language chooser.
     let root_alts = vec![
-        Alternate {
-            hreflang: "zh",
-            href: abs("zh/index.html"),
-        },
-        Alternate {
-            hreflang: "en",
-            href: abs("en/index.html"),
-        },
-        Alternate {
-            hreflang: "x-default",
-            href: abs("index.html"),
-        },
+        Alternate { hreflang: "zh", href: abs("zh/index.html") },
+        Alternate { hreflang: "en", href: abs("en/index.html") },
+        Alternate { hreflang: "x-default", href: abs("index.html") },
     ];
     let ctx = RootCtx {
         canonical: abs("index.html"),
@@ -722,10 +589,7 @@ pub(crate) fn render(
         zh_count: sorted.iter().filter(|d| d.lang == Lang::Zh).count(),
         en_count: sorted.iter().filter(|d| d.lang == Lang::En).count(),
     };
-    w.write(
-        "index.html",
-        renderer.render("root.html", "index.html", &ctx)?.as_bytes(),
-    )?;
+    w.write("index.html", renderer.render("root.html", "index.html", &ctx)?.as_bytes())?;
     stats.pages += 1;
     sitemap.push(("index.html".into(), root_alts));
 
@@ -735,13 +599,7 @@ pub(crate) fn render(
         .iter()
         .map(|(p, alts)| SitemapUrl {
             loc: abs(p),
-            alternates: alts
-                .iter()
-                .map(|a| Alternate {
-                    hreflang: a.hreflang,
-                    href: a.href.clone(),
-                })
-                .collect(),
+            alternates: alts.iter().map(|a| Alternate { hreflang: a.hreflang, href: a.href.clone() }).collect(),
         })
         .collect();
     let xml = renderer.render("sitemap.xml", "sitemap.xml", &SitemapCtx { urls })?;

@@ -41,9 +41,7 @@ pub struct Templates {
 impl Templates {
     /// Templates overridden by files in `dir`, if given.
     pub fn new(dir: Option<&Path>) -> Templates {
-        Templates {
-            dir: dir.map(Path::to_path_buf),
-        }
+        Templates { dir: dir.map(Path::to_path_buf) }
     }
 
     /// The contents of `name`.
@@ -53,20 +51,15 @@ impl Templates {
             if !name.split('/').any(|p| p == ".." || p.is_empty()) {
                 let p = dir.join(name);
                 if p.is_file() {
-                    return std::fs::read_to_string(&p)
-                        .map(Some)
-                        .map_err(|source| Error::Io {
-                            what: "reading template override",
-                            path: p,
-                            source,
-                        });
+                    return std::fs::read_to_string(&p).map(Some).map_err(|source| Error::Io {
+                        what: "reading template override",
+                        path: p,
+                        source,
+                    });
                 }
             }
         }
-        Ok(EMBEDDED
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, s)| s.to_string()))
+        Ok(EMBEDDED.iter().find(|(n, _)| *n == name).map(|(_, s)| s.to_string()))
     }
 
     /// A minijinja environment whose loader reads through [`Templates::get`],
@@ -88,10 +81,7 @@ impl Templates {
             if matches!(state.auto_escape(), minijinja::AutoEscape::Html) && !value.is_safe() {
                 if let Some(s) = value.as_str() {
                     return out.write_str(&html_escape(s)).map_err(|_| {
-                        minijinja::Error::new(
-                            minijinja::ErrorKind::WriteFailure,
-                            "writing template output",
-                        )
+                        minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "writing template output")
                     });
                 }
             }
@@ -99,9 +89,7 @@ impl Templates {
         });
         let me = self.clone();
         env.set_loader(move |name| {
-            me.get(name).map_err(|e| {
-                minijinja::Error::new(minijinja::ErrorKind::TemplateNotFound, e.to_string())
-            })
+            me.get(name).map_err(|e| minijinja::Error::new(minijinja::ErrorKind::TemplateNotFound, e.to_string()))
         });
         env
     }
@@ -130,16 +118,12 @@ mod tests {
     #[test]
     fn strings_are_escaped_but_safe_values_are_not() {
         let mut env = Templates::new(None).environment();
-        env.add_template("t.html", "{{ a }}|{{ b }}|{{ n }}")
-            .unwrap();
+        env.add_template("t.html", "{{ a }}|{{ b }}|{{ n }}").unwrap();
         let out = env
             .get_template("t.html")
             .unwrap()
             .render(minijinja::context! { a => "<a href='x'>&\"/</a>", b => minijinja::Value::from_safe_string("<b>".into()), n => 3 })
             .unwrap();
-        assert_eq!(
-            out,
-            "&lt;a href=&#x27;x&#x27;&gt;&amp;&quot;/&lt;/a&gt;|<b>|3"
-        );
+        assert_eq!(out, "&lt;a href=&#x27;x&#x27;&gt;&amp;&quot;/&lt;/a&gt;|<b>|3");
     }
 }

@@ -10,37 +10,21 @@ use kb_model::Lang;
 /// (`{{ t.skip }}`).
 pub fn ui(lang: Lang) -> BTreeMap<&'static str, &'static str> {
     let pairs: &[(&str, &str, &str)] = &[
-        (
-            "site_name",
-            "合作伙伴政策知识库",
-            "Partner Policy Knowledge Base",
-        ),
+        ("site_name", "合作伙伴政策知识库", "Partner Policy Knowledge Base"),
         ("skip", "跳到正文", "Skip to main content"),
         ("home", "首页", "Home"),
         ("documents", "文档", "Documents"),
         ("faq", "常见问题", "FAQ"),
         ("search", "搜索", "Search"),
         ("search_label", "搜索知识库", "Search the knowledge base"),
-        (
-            "search_placeholder",
-            "例如：注册资本",
-            "e.g. registered capital",
-        ),
+        ("search_placeholder", "例如：注册资本", "e.g. registered capital"),
         ("search_button", "搜索", "Search"),
         ("search_results", "搜索结果", "Search results"),
-        (
-            "search_needs_js",
-            "搜索需要启用 JavaScript。",
-            "Search needs JavaScript enabled.",
-        ),
+        ("search_needs_js", "搜索需要启用 JavaScript。", "Search needs JavaScript enabled."),
         ("language", "语言", "Language"),
         ("this_lang", "中文", "English"),
         ("other_lang", "English", "中文"),
-        (
-            "no_counterpart",
-            "此页面没有英文版本",
-            "This page has no Chinese version",
-        ),
+        ("no_counterpart", "此页面没有英文版本", "This page has no Chinese version"),
         ("other_index", "查看英文首页", "See the Chinese home page"),
         ("on_this_page", "本页目录", "On this page"),
         ("requirements", "要求", "Requirements"),
@@ -52,38 +36,18 @@ pub fn ui(lang: Lang) -> BTreeMap<&'static str, &'static str> {
         ("tip", "提示", "Tip"),
         ("warning", "注意", "Warning"),
         ("quote", "引用", "Quote"),
-        (
-            "faq_from_docs",
-            "文档中的问答",
-            "Questions from the documents",
-        ),
-        (
-            "faq_from_rules",
-            "根据规则生成的问题",
-            "Questions generated from the rules",
-        ),
+        ("faq_from_docs", "文档中的问答", "Questions from the documents"),
+        ("faq_from_rules", "根据规则生成的问题", "Questions generated from the rules"),
         ("generated", "由规则生成", "Generated from a rule"),
         ("faq_none", "暂无常见问题。", "No questions yet."),
-        (
-            "no_documents",
-            "没有该语言的文档。",
-            "There are no documents in this language.",
-        ),
+        ("no_documents", "没有该语言的文档。", "There are no documents in this language."),
         ("counterpart", "对应英文文档", "Chinese counterpart"),
-        (
-            "no_counterpart_doc",
-            "无对应英文文档",
-            "No Chinese counterpart",
-        ),
+        ("no_counterpart_doc", "无对应英文文档", "No Chinese counterpart"),
         ("confidence", "对齐置信度", "alignment confidence"),
         ("records", "条记录", "records"),
         ("questions", "个问题", "questions"),
         ("read_section", "阅读原文", "Read the source section"),
-        (
-            "more_in_section",
-            "更多内容见原文",
-            "More in the source section",
-        ),
+        ("more_in_section", "更多内容见原文", "More in the source section"),
         ("choose_language", "选择语言", "Choose a language"),
         ("spanned", "（合并单元格）", "(merged cell)"),
         ("step", "步骤", "Step"),
@@ -92,10 +56,7 @@ pub fn ui(lang: Lang) -> BTreeMap<&'static str, &'static str> {
         ("results_count", "条结果", "results"),
         ("no_results", "没有找到结果。", "No results."),
     ];
-    pairs
-        .iter()
-        .map(|(k, zh, en)| (*k, if lang == Lang::Zh { *zh } else { *en }))
-        .collect()
+    pairs.iter().map(|(k, zh, en)| (*k, if lang == Lang::Zh { *zh } else { *en })).collect()
 }
 
 /// The display name of a language, in that language.
@@ -113,18 +74,10 @@ pub fn subject_label(subject: &str, lang: Lang) -> String {
         ("headcount", "公司人员规模", "headcount"),
         ("team_size", "技术及服务团队人数", "team size"),
         ("operations_staff", "专职运营人员", "operations staff"),
-        (
-            "certified_engineers",
-            "认证工程师人数",
-            "certified engineers",
-        ),
+        ("certified_engineers", "认证工程师人数", "certified engineers"),
         ("company_age", "企业成立年限", "company age"),
         ("industry_experience", "行业服务经验", "industry experience"),
-        (
-            "support_hours_weekly",
-            "每周客服在线时长",
-            "weekly support hours",
-        ),
+        ("support_hours_weekly", "每周客服在线时长", "weekly support hours"),
         ("registered_users", "注册用户量", "registered users"),
         ("customer_cases", "客户案例数", "customer cases"),
         ("service_fee", "服务费", "service fee"),
@@ -153,10 +106,8 @@ pub fn kind_label(kind: &str, lang: Lang) -> String {
 
 /// A qualifier's name (`automation` → `运维自动化`).
 pub fn qualifier_label(q: &str, lang: Lang) -> String {
-    let known: &[(&str, &str, &str)] = &[
-        ("automation", "运维自动化", "automation"),
-        ("development", "运维开发", "development"),
-    ];
+    let known: &[(&str, &str, &str)] =
+        &[("automation", "运维自动化", "automation"), ("development", "运维开发", "development")];
     match known.iter().find(|(k, _, _)| *k == q) {
         Some((_, zh, en)) => (if lang == Lang::Zh { *zh } else { *en }).to_string(),
         None => q.replace('_', " "),
@@ -221,14 +172,8 @@ pub fn unit_label(unit: &str, lang: Lang) -> String {
 /// keeping a fractional part as it is.
 pub fn group_digits(n: &serde_json::Number) -> String {
     let s = n.to_string();
-    let (sign, rest) = s
-        .strip_prefix('-')
-        .map(|r| ("-", r))
-        .unwrap_or(("", s.as_str()));
-    let (int, frac) = rest
-        .split_once('.')
-        .map(|(i, f)| (i, Some(f)))
-        .unwrap_or((rest, None));
+    let (sign, rest) = s.strip_prefix('-').map(|r| ("-", r)).unwrap_or(("", s.as_str()));
+    let (int, frac) = rest.split_once('.').map(|(i, f)| (i, Some(f))).unwrap_or((rest, None));
     if int.len() <= 3 || !int.bytes().all(|b| b.is_ascii_digit()) {
         return s;
     }
@@ -279,23 +224,12 @@ pub fn rule_sentence(rule: &Rule, lang: Lang) -> Option<String> {
     let value = rule.value.as_ref()?;
     let label = match rule.qualifier.as_deref() {
         Some(q) => match lang {
-            Lang::Zh => format!(
-                "{}（{}）",
-                subject_label(subject, lang),
-                qualifier_label(q, lang)
-            ),
-            Lang::En => format!(
-                "{} ({})",
-                subject_label(subject, lang),
-                qualifier_label(q, lang)
-            ),
+            Lang::Zh => format!("{}（{}）", subject_label(subject, lang), qualifier_label(q, lang)),
+            Lang::En => format!("{} ({})", subject_label(subject, lang), qualifier_label(q, lang)),
         },
         None => subject_label(subject, lang),
     };
-    let unit = rule
-        .unit
-        .as_deref()
-        .filter(|u| *u != "bool" && *u != "enum" && !value.is_boolean());
+    let unit = rule.unit.as_deref().filter(|u| *u != "bool" && *u != "enum" && !value.is_boolean());
     if let serde_json::Value::Bool(b) = value {
         return Some(match (lang, b) {
             (Lang::Zh, true) => format!("需要{label}"),
@@ -305,14 +239,10 @@ pub fn rule_sentence(rule: &Rule, lang: Lang) -> Option<String> {
         });
     }
     let (v, op) = match rule.range {
-        Some([lo, hi]) => (
-            format!("{}–{}", number(lo), number(hi)),
-            Some(if lang == Lang::Zh { "为" } else { "between" }),
-        ),
-        None => (
-            value_words(value, rule.unit.as_deref(), lang),
-            rule.op.map(|o| op_words(o, lang)),
-        ),
+        Some([lo, hi]) => {
+            (format!("{}–{}", number(lo), number(hi)), Some(if lang == Lang::Zh { "为" } else { "between" }))
+        }
+        None => (value_words(value, rule.unit.as_deref(), lang), rule.op.map(|o| op_words(o, lang))),
     };
     Some(match lang {
         Lang::Zh => {
@@ -320,9 +250,7 @@ pub fn rule_sentence(rule: &Rule, lang: Lang) -> Option<String> {
             format!("{label}{}{v}{u}", op.unwrap_or("为"))
         }
         Lang::En => {
-            let u = unit
-                .map(|u| format!(" {}", unit_label(u, Lang::En)))
-                .unwrap_or_default();
+            let u = unit.map(|u| format!(" {}", unit_label(u, Lang::En))).unwrap_or_default();
             format!("{label}: {} {v}{u}", op.unwrap_or("exactly"))
         }
     })
@@ -346,10 +274,7 @@ mod tests {
         let v = serde_json::json!(1_000_000);
         assert_eq!(value_words(&v, Some("CNY"), Lang::Zh), "100万");
         assert_eq!(value_words(&v, Some("CNY"), Lang::En), "1,000,000");
-        assert_eq!(
-            value_words(&serde_json::json!(true), Some("bool"), Lang::Zh),
-            "有"
-        );
+        assert_eq!(value_words(&serde_json::json!(true), Some("bool"), Lang::Zh), "有");
     }
 
     #[test]

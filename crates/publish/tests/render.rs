@@ -29,126 +29,47 @@ fn zh_doc() -> Document {
     let z = Lang::Zh;
     let mut h = rec(d, z, 1, RecordKind::Heading, &[], "云市场服务商");
     h.level = Some(1);
-    let mut h2 = rec(
-        d,
-        z,
-        2,
-        RecordKind::Heading,
-        &["云市场服务商"],
-        "微信小程序市场",
-    );
+    let mut h2 = rec(d, z, 2, RecordKind::Heading, &["云市场服务商"], "微信小程序市场");
     h2.level = Some(4); // a skipped level in the source becomes h2 on the page
-    let mut r1 = rec(
-        d,
-        z,
-        3,
-        RecordKind::Requirement,
-        &["云市场服务商", "微信小程序市场"],
-        "1、服务商注册资本大于100万；",
-    );
+    let mut r1 =
+        rec(d, z, 3, RecordKind::Requirement, &["云市场服务商", "微信小程序市场"], "1、服务商注册资本大于100万；");
     r1.ordinal = Some("1、".into());
     r1.number = Some(1);
-    let mut r2 = rec(
-        d,
-        z,
-        4,
-        RecordKind::Requirement,
-        &["云市场服务商", "微信小程序市场"],
-        "2、接受《云市场服务商管理规范》。",
-    );
+    let mut r2 =
+        rec(d, z, 4, RecordKind::Requirement, &["云市场服务商", "微信小程序市场"], "2、接受《云市场服务商管理规范》。");
     r2.ordinal = Some("2、".into());
     r2.number = Some(2);
     r2.links = vec![Link {
         text: "云市场服务商管理规范".into(),
         url: "https://cloud.tencent.com/document/product/306/11341".into(),
     }];
-    let mut s1 = rec(
-        d,
-        z,
-        5,
-        RecordKind::Step,
-        &["云市场服务商", "微信小程序市场"],
-        "步骤一 注册账号",
-    );
+    let mut s1 = rec(d, z, 5, RecordKind::Step, &["云市场服务商", "微信小程序市场"], "步骤一 注册账号");
     s1.ordinal = Some("步骤一".into());
     s1.number = Some(1);
-    let mut note = rec(
-        d,
-        z,
-        6,
-        RecordKind::Note,
-        &["云市场服务商", "微信小程序市场"],
-        "请确保公司名称与营业执照一致 <b>。",
-    );
+    let mut note =
+        rec(d, z, 6, RecordKind::Note, &["云市场服务商", "微信小程序市场"], "请确保公司名称与营业执照一致 <b>。");
     note.note_type = Some(NoteType::Warning);
-    let mut img = rec(
-        d,
-        z,
-        7,
-        RecordKind::Image,
-        &["云市场服务商", "微信小程序市场"],
-        "",
-    );
-    img.images = vec![Image {
-        alt: "".into(),
-        src: "https://qcloudimg.tencent-cloud.cn/raw/a.png".into(),
-    }];
-    let mut th = rec(
-        d,
-        z,
-        8,
-        RecordKind::TableHeader,
-        &["云市场服务商", "微信小程序市场"],
-        "| 类别 | 类别 | 服务费 |",
-    );
+    let mut img = rec(d, z, 7, RecordKind::Image, &["云市场服务商", "微信小程序市场"], "");
+    img.images = vec![Image { alt: "".into(), src: "https://qcloudimg.tencent-cloud.cn/raw/a.png".into() }];
+    let mut th = rec(d, z, 8, RecordKind::TableHeader, &["云市场服务商", "微信小程序市场"], "| 类别 | 类别 | 服务费 |");
     th.table = Some(1);
-    let mut row1 = rec(
-        d,
-        z,
-        9,
-        RecordKind::TableRow,
-        &["云市场服务商", "微信小程序市场"],
-        "公共权益 | 培训 | 有",
-    );
+    let mut row1 = rec(d, z, 9, RecordKind::TableRow, &["云市场服务商", "微信小程序市场"], "公共权益 | 培训 | 有");
     row1.table = Some(1);
     row1.cells = vec![
-        Cell {
-            header: "类别".into(),
-            text: "公共权益".into(),
-            spanned: false,
-        },
-        Cell {
-            header: "类别".into(),
-            text: "培训".into(),
-            spanned: false,
-        },
-        Cell {
-            header: "服务费".into(),
-            text: "有".into(),
-            spanned: false,
-        },
+        Cell { header: "类别".into(), text: "公共权益".into(), spanned: false },
+        Cell { header: "类别".into(), text: "培训".into(), spanned: false },
+        Cell { header: "服务费".into(), text: "有".into(), spanned: false },
     ];
     let mut row2 = row1.clone();
     row2.id = format!("{d}#row2");
     row2.cells[0].spanned = true;
     row2.cells[1].text = "咨询\n服务".into();
-    let mut faq = rec(
-        d,
-        z,
-        10,
-        RecordKind::Faq,
-        &["云市场服务商"],
-        "个人能否成为云市场服务商？\n抱歉，必须是企业认证的用户。",
-    );
+    let mut faq =
+        rec(d, z, 10, RecordKind::Faq, &["云市场服务商"], "个人能否成为云市场服务商？\n抱歉，必须是企业认证的用户。");
     faq.level = Some(3);
     faq.question = Some("个人能否成为云市场服务商？".into());
     faq.answer = Some("抱歉，必须是企业认证的用户。".into());
-    document(
-        d,
-        z,
-        "云市场服务商",
-        vec![h, h2, r1, r2, s1, note, img, th, row1, row2, faq],
-    )
+    document(d, z, "云市场服务商", vec![h, h2, r1, r2, s1, note, img, th, row1, row2, faq])
 }
 
 fn en_doc() -> Document {
@@ -166,43 +87,19 @@ fn en_doc() -> Document {
     );
     r1.ordinal = Some("1.".into());
     r1.number = Some(1);
-    let mut faq = rec(
-        d,
-        e,
-        3,
-        RecordKind::Faq,
-        &["Marketplace Providers"],
-        "Can individuals apply?\nNo.",
-    );
+    let mut faq = rec(d, e, 3, RecordKind::Faq, &["Marketplace Providers"], "Can individuals apply?\nNo.");
     faq.level = Some(2);
     faq.question = Some("Can individuals apply?".into());
     faq.answer = Some("No, see the [process].".into());
-    faq.links = vec![Link {
-        text: "process".into(),
-        url: " JaVaScRiPt:alert(1)".into(),
-    }];
+    faq.links = vec![Link { text: "process".into(), url: " JaVaScRiPt:alert(1)".into() }];
     document(d, e, "Marketplace Providers", vec![h, r1, faq])
 }
 
 fn lonely_doc() -> Document {
     let d = "zh/lonely";
-    let mut h = rec(
-        d,
-        Lang::Zh,
-        1,
-        RecordKind::Heading,
-        &[],
-        "独立文档 <script>alert(1)</script>",
-    );
+    let mut h = rec(d, Lang::Zh, 1, RecordKind::Heading, &[], "独立文档 <script>alert(1)</script>");
     h.level = Some(2);
-    let p = rec(
-        d,
-        Lang::Zh,
-        2,
-        RecordKind::Paragraph,
-        &["独立文档"],
-        "正文 \" ' & < >",
-    );
+    let p = rec(d, Lang::Zh, 2, RecordKind::Paragraph, &["独立文档"], "正文 \" ' & < >");
     let mut html = rec(
         d,
         Lang::Zh,
@@ -212,12 +109,7 @@ fn lonely_doc() -> Document {
         r#"<div onclick="x()"><a href="javascript:alert(1)">x</a><img src="https://a.invalid/i.png" onerror="alert(1)" alt="i"></div>"#,
     );
     html.lines = [3, 3];
-    document(
-        d,
-        Lang::Zh,
-        "独立文档 <script>alert(1)</script>",
-        vec![h, p, html],
-    )
+    document(d, Lang::Zh, "独立文档 <script>alert(1)</script>", vec![h, p, html])
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -247,10 +139,7 @@ fn rule(
             lines: [3, 3],
             counterpart: None,
         },
-        text: BilingualText {
-            zh: Some("服务商注册资本大于100万".into()),
-            en: None,
-        },
+        text: BilingualText { zh: Some("服务商注册资本大于100万".into()), en: None },
         ..Default::default()
     }
 }
@@ -260,12 +149,7 @@ fn inputs() -> (Vec<Document>, Alignment, RuleSet) {
     let en = en_doc();
     let docs = vec![en.clone(), lonely_doc(), zh.clone()];
     let alignment = Alignment {
-        documents: vec![DocumentPair {
-            zh: zh.id.clone(),
-            en: en.id.clone(),
-            confidence: 0.87,
-            evidence: vec![],
-        }],
+        documents: vec![DocumentPair { zh: zh.id.clone(), en: en.id.clone(), confidence: 0.87, evidence: vec![] }],
         unpaired_documents: vec!["zh/lonely".into()],
         ..Alignment::default()
     };
@@ -315,11 +199,7 @@ fn sel(s: &str) -> Selector {
 }
 
 fn main_of(html: &str) -> String {
-    Html::parse_document(html)
-        .select(&sel("main"))
-        .next()
-        .unwrap()
-        .html()
+    Html::parse_document(html).select(&sel("main")).next().unwrap().html()
 }
 
 #[test]
@@ -330,15 +210,9 @@ fn pages_render_as_in_the_snapshots() {
     assert_eq!(stats.faq_entries, 2);
     assert_eq!(stats.generated_questions, 2);
     assert_eq!(stats.rules_shown, 2);
-    insta::assert_snapshot!(
-        "zh_document_main",
-        main_of(&read(&dir.path().join("zh/docs/market.html")))
-    );
+    insta::assert_snapshot!("zh_document_main", main_of(&read(&dir.path().join("zh/docs/market.html"))));
     insta::assert_snapshot!("zh_faq_page", read(&dir.path().join("zh/faq.html")));
-    insta::assert_snapshot!(
-        "en_index_main",
-        main_of(&read(&dir.path().join("en/index.html")))
-    );
+    insta::assert_snapshot!("en_index_main", main_of(&read(&dir.path().join("en/index.html"))));
     insta::assert_snapshot!("sitemap", read(&dir.path().join("sitemap.xml")));
 }
 
@@ -352,41 +226,19 @@ fn the_switch_goes_to_the_counterpart_or_says_there_is_none() {
     assert_eq!(a.value().attr("lang"), Some("en"));
     let alts: Vec<(String, String)> = zh
         .select(&sel(r#"link[rel="alternate"]"#))
-        .map(|l| {
-            (
-                l.value().attr("hreflang").unwrap().into(),
-                l.value().attr("href").unwrap().into(),
-            )
-        })
+        .map(|l| (l.value().attr("hreflang").unwrap().into(), l.value().attr("href").unwrap().into()))
         .collect();
     assert_eq!(
         alts,
         [
-            (
-                "zh".into(),
-                "http://127.0.0.1:8000/zh/docs/market.html".into()
-            ),
-            (
-                "en".into(),
-                "http://127.0.0.1:8000/en/docs/market.html".into()
-            ),
-            (
-                "x-default".into(),
-                "http://127.0.0.1:8000/en/docs/market.html".into()
-            ),
+            ("zh".into(), "http://127.0.0.1:8000/zh/docs/market.html".into()),
+            ("en".into(), "http://127.0.0.1:8000/en/docs/market.html".into()),
+            ("x-default".into(), "http://127.0.0.1:8000/en/docs/market.html".into()),
         ]
     );
     let lonely = Html::parse_document(&read(&dir.path().join("zh/docs/lonely.html")));
     assert!(lonely.select(&sel("#lang-switch-none")).next().is_some());
-    assert_eq!(
-        lonely
-            .select(&sel("#lang-switch"))
-            .next()
-            .unwrap()
-            .value()
-            .attr("href"),
-        Some("../../en/index.html")
-    );
+    assert_eq!(lonely.select(&sel("#lang-switch")).next().unwrap().value().attr("href"), Some("../../en/index.html"));
 
     // Without an alignment nothing is paired, and every document page says so.
     let dir = tempfile::tempdir().unwrap();
@@ -394,10 +246,7 @@ fn the_switch_goes_to_the_counterpart_or_says_there_is_none() {
     for p in ["zh/docs/market.html", "en/docs/market.html"] {
         let page = read(&dir.path().join(p));
         assert!(page.contains(r#"id="lang-switch-none""#), "{p}");
-        assert!(
-            !page.contains("class=\"rule "),
-            "{p}: no rules without a rule set"
-        );
+        assert!(!page.contains("class=\"rule "), "{p}: no rules without a rule set");
     }
 }
 
@@ -406,34 +255,14 @@ fn generated_questions_read_naturally_and_link_to_their_source() {
     let dir = tempfile::tempdir().unwrap();
     render(dir.path(), true);
     let zh = Html::parse_document(&read(&dir.path().join("zh/faq.html")));
-    let gen: Vec<String> = zh
-        .select(&sel(".qa-generated .question"))
-        .map(|q| q.text().collect())
-        .collect();
+    let gen: Vec<String> = zh.select(&sel(".qa-generated .question")).map(|q| q.text().collect()).collect();
     assert_eq!(gen, ["成为微信小程序市场服务商需要多少注册资本？"]);
-    let src = zh
-        .select(&sel(".qa-generated .source a"))
-        .next()
-        .unwrap()
-        .value()
-        .attr("href")
-        .unwrap();
+    let src = zh.select(&sel(".qa-generated .source a")).next().unwrap().value().attr("href").unwrap();
     let (file, anchor) = src.split_once('#').unwrap();
     let page = Html::parse_document(&read(&dir.path().join("zh").join(file)));
-    let target = page
-        .select(&sel(&format!("#{anchor}")))
-        .next()
-        .expect("the source element exists");
-    assert!(target
-        .text()
-        .collect::<String>()
-        .contains("注册资本大于100万"));
-    let answer: String = zh
-        .select(&sel(".qa-generated .answer"))
-        .next()
-        .unwrap()
-        .text()
-        .collect();
+    let target = page.select(&sel(&format!("#{anchor}"))).next().expect("the source element exists");
+    assert!(target.text().collect::<String>().contains("注册资本大于100万"));
+    let answer: String = zh.select(&sel(".qa-generated .answer")).next().unwrap().text().collect();
     assert!(answer.contains("注册资本大于100万元"), "{answer}");
     let en = read(&dir.path().join("en/faq.html"));
     assert!(en.contains("How much registered capital does a Marketplace Provider need?"));
@@ -445,27 +274,13 @@ fn document_text_is_escaped_and_unsafe_urls_dropped() {
     render(dir.path(), true);
     let lonely = read(&dir.path().join("zh/docs/lonely.html"));
     assert!(!lonely.contains("<script>alert"), "titles are escaped");
-    assert!(
-        lonely.contains("&lt;script&gt;alert(1)&lt;"),
-        "shown as text"
-    );
-    assert!(
-        lonely.contains("正文 &quot; &#x27; &amp; &lt; &gt;"),
-        "{lonely}"
-    );
+    assert!(lonely.contains("&lt;script&gt;alert(1)&lt;"), "shown as text");
+    assert!(lonely.contains("正文 &quot; &#x27; &amp; &lt; &gt;"), "{lonely}");
     let lower = lonely.to_ascii_lowercase();
-    assert!(
-        !lower.contains("onclick") && !lower.contains("onerror") && !lower.contains("javascript:")
-    );
-    assert!(
-        lonely.contains(r#"src="https://a.invalid/i.png""#),
-        "safe parts of raw HTML are kept"
-    );
+    assert!(!lower.contains("onclick") && !lower.contains("onerror") && !lower.contains("javascript:"));
+    assert!(lonely.contains(r#"src="https://a.invalid/i.png""#), "safe parts of raw HTML are kept");
     let en = read(&dir.path().join("en/faq.html")).to_ascii_lowercase();
-    assert!(
-        !en.contains("javascript:"),
-        "a javascript: link in an answer stays text"
-    );
+    assert!(!en.contains("javascript:"), "a javascript: link in an answer stays text");
     assert!(en.contains("process"));
 }
 
@@ -474,31 +289,12 @@ fn json_ld_describes_the_faq_page() {
     let dir = tempfile::tempdir().unwrap();
     render(dir.path(), true);
     let page = Html::parse_document(&read(&dir.path().join("zh/faq.html")));
-    let raw: String = page
-        .select(&sel(r#"script[type="application/ld+json"]"#))
-        .next()
-        .unwrap()
-        .text()
-        .collect();
+    let raw: String = page.select(&sel(r#"script[type="application/ld+json"]"#)).next().unwrap().text().collect();
     let v: serde_json::Value = serde_json::from_str(&raw).unwrap();
     assert_eq!(v["@type"], "FAQPage");
-    let names: Vec<&str> = v["mainEntity"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| q["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        names,
-        [
-            "个人能否成为云市场服务商？",
-            "成为微信小程序市场服务商需要多少注册资本？"
-        ]
-    );
-    assert_eq!(
-        v["mainEntity"][0]["acceptedAnswer"]["text"],
-        "抱歉，必须是企业认证的用户。"
-    );
+    let names: Vec<&str> = v["mainEntity"].as_array().unwrap().iter().map(|q| q["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["个人能否成为云市场服务商？", "成为微信小程序市场服务商需要多少注册资本？"]);
+    assert_eq!(v["mainEntity"][0]["acceptedAnswer"]["text"], "抱歉，必须是企业认证的用户。");
 }
 
 #[test]
@@ -517,21 +313,14 @@ fn output_is_deterministic() {
                 if e.path().is_dir() {
                     stack.push(e.path());
                 } else {
-                    v.push((
-                        e.path().strip_prefix(d).unwrap().to_path_buf(),
-                        std::fs::read(e.path()).unwrap(),
-                    ));
+                    v.push((e.path().strip_prefix(d).unwrap().to_path_buf(), std::fs::read(e.path()).unwrap()));
                 }
             }
         }
         v.sort();
         v
     };
-    assert_eq!(
-        list(a.path()),
-        list(b.path()),
-        "input order does not change a byte"
-    );
+    assert_eq!(list(a.path()), list(b.path()), "input order does not change a byte");
 }
 
 #[test]
@@ -546,25 +335,14 @@ fn an_override_folder_replaces_templates_by_name() {
     .unwrap();
     let out = tempfile::tempdir().unwrap();
     let (docs, _, _) = inputs();
-    let opts = kb_publish::SiteOptions {
-        templates: Some(tpl.path().to_path_buf()),
-        ..Default::default()
-    };
+    let opts = kb_publish::SiteOptions { templates: Some(tpl.path().to_path_buf()), ..Default::default() };
     kb_publish::render_site_with(out.path(), &docs, None, None, &opts).unwrap();
-    assert_eq!(
-        read(&out.path().join("static/site.css")),
-        "body { color: red }\n"
-    );
+    assert_eq!(read(&out.path().join("static/site.css")), "body { color: red }\n");
     assert!(read(&out.path().join("en/search.html")).contains("<h1>CUSTOM Search</h1>"));
-    assert!(
-        read(&out.path().join("en/faq.html")).contains("FAQPage"),
-        "other templates stay embedded"
-    );
+    assert!(read(&out.path().join("en/faq.html")).contains("FAQPage"), "other templates stay embedded");
 
     std::fs::write(tpl.path().join("faq.html"), "{% if %}").unwrap();
-    let err = kb_publish::render_site_with(out.path(), &docs, None, None, &opts)
-        .unwrap_err()
-        .to_string();
+    let err = kb_publish::render_site_with(out.path(), &docs, None, None, &opts).unwrap_err().to_string();
     assert!(err.contains("faq.html"), "{err}");
 }
 
@@ -609,30 +387,13 @@ fn javascript_and_rust_split_queries_and_text_alike() {
         .spawn()
         .unwrap();
     use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(serde_json::to_string(TOKENIZER_CASES).unwrap().as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(serde_json::to_string(TOKENIZER_CASES).unwrap().as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     let js: Vec<(Vec<String>, Vec<String>)> = serde_json::from_slice(&out.stdout).unwrap();
     for (case, (jq, ji)) in TOKENIZER_CASES.iter().zip(js) {
-        assert_eq!(
-            jq,
-            kb_publish::tokenize::query_terms(case),
-            "query terms of {case:?}"
-        );
-        assert_eq!(
-            ji,
-            kb_publish::tokenize::index_terms(case),
-            "index terms of {case:?}"
-        );
+        assert_eq!(jq, kb_publish::tokenize::query_terms(case), "query terms of {case:?}");
+        assert_eq!(ji, kb_publish::tokenize::index_terms(case), "index terms of {case:?}");
     }
 }
 
@@ -655,40 +416,14 @@ fn the_shipped_script_finds_what_the_index_holds() {
         en = dir.path().join("search/index.en.js").to_str().unwrap(),
         script = script.to_str().unwrap()
     );
-    let out = std::process::Command::new("node")
-        .arg("-e")
-        .arg(program)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = std::process::Command::new("node").arg("-e").arg(program).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let r: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     let first_url = |i: usize| r[i]["hits"][0]["url"].as_str().unwrap_or("").to_string();
-    assert!(
-        r[0]["hits"][0]["snippet"]
-            .as_str()
-            .unwrap()
-            .contains("注册资本"),
-        "{}",
-        r[0]
-    );
+    assert!(r[0]["hits"][0]["snippet"].as_str().unwrap().contains("注册资本"), "{}", r[0]);
     assert!(first_url(0).starts_with("zh/"), "{}", r[0]);
-    assert!(
-        r[1]["total"].as_u64().unwrap() > 0,
-        "one-character queries find something"
-    );
-    assert!(
-        r[2]["hits"][0]["snippet"]
-            .as_str()
-            .unwrap()
-            .to_lowercase()
-            .contains("registered capital"),
-        "{}",
-        r[2]
-    );
+    assert!(r[1]["total"].as_u64().unwrap() > 0, "one-character queries find something");
+    assert!(r[2]["hits"][0]["snippet"].as_str().unwrap().to_lowercase().contains("registered capital"), "{}", r[2]);
     assert_eq!(r[3]["total"], 0, "object keys are not terms");
     assert_eq!(r[4]["total"], 0);
 }

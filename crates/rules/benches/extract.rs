@@ -17,27 +17,17 @@ fn load(dir: &Path) -> (Vec<kb_model::Document>, kb_model::alignment::Alignment)
 }
 
 fn bench(c: &mut Criterion) {
-    let mut corpora = vec![(
-        "shipped".to_string(),
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus"),
-    )];
+    let mut corpora = vec![("shipped".to_string(), Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus"))];
     if let Some(p) = std::env::var_os("KB_BENCH_CORPUS") {
         let p = PathBuf::from(p);
-        corpora.push((
-            p.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            p,
-        ));
+        corpora.push((p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), p));
     }
     let mut g = c.benchmark_group("extract");
     for (name, dir) in &corpora {
         let (docs, alignment) = load(dir);
         let records: usize = docs.iter().map(|d| d.records.len()).sum();
         g.throughput(Throughput::Elements(records as u64));
-        g.bench_function(name.as_str(), |b| {
-            b.iter(|| kb_rules::extract(&docs, Some(&alignment)))
-        });
+        g.bench_function(name.as_str(), |b| b.iter(|| kb_rules::extract(&docs, Some(&alignment))));
     }
     g.finish();
 
@@ -51,9 +41,7 @@ fn bench(c: &mut Criterion) {
         Path::new("bench.json"),
     )
     .unwrap();
-    c.bench_function("check/shipped-all-rules", |b| {
-        b.iter(|| kb_rules::check(&rules, &profile, None).unwrap())
-    });
+    c.bench_function("check/shipped-all-rules", |b| b.iter(|| kb_rules::check(&rules, &profile, None).unwrap()));
 }
 
 criterion_group!(benches, bench);

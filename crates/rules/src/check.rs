@@ -46,11 +46,7 @@ pub struct Profile {
 }
 
 fn field_err(path: &Path, field: &str, message: impl Into<String>) -> Error {
-    Error::Field {
-        path: path.to_path_buf(),
-        field: field.to_string(),
-        message: message.into(),
-    }
+    Error::Field { path: path.to_path_buf(), field: field.to_string(), message: message.into() }
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -76,10 +72,7 @@ fn show(v: &Value) -> String {
 impl Profile {
     /// Reads and validates a profile file.
     pub fn load(path: &Path) -> Result<Profile> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
         Profile::parse(&text, path)
     }
 
@@ -95,10 +88,7 @@ impl Profile {
             return Err(field_err(
                 path,
                 "(top level)",
-                format!(
-                    "expected an object mapping subjects to values, found {}",
-                    type_name(&value)
-                ),
+                format!("expected an object mapping subjects to values, found {}", type_name(&value)),
             ));
         };
         let mut data = Map::new();
@@ -112,41 +102,26 @@ impl Profile {
             };
             let Some(subject) = vocab.subject(subject_id) else {
                 let known: Vec<&str> = vocab.subject.iter().map(|s| s.id.as_str()).collect();
-                return Err(field_err(
-                    path,
-                    &key,
-                    format!("unknown subject; known subjects: {}", known.join(", ")),
-                ));
+                return Err(field_err(path, &key, format!("unknown subject; known subjects: {}", known.join(", "))));
             };
             let qualifiers: Vec<&str> = subject.qualifier.iter().map(|q| q.id.as_str()).collect();
             let check_q = |q: &str, field: &str| -> Result<()> {
                 if qualifiers.contains(&q) {
                     Ok(())
                 } else if qualifiers.is_empty() {
-                    Err(field_err(
-                        path,
-                        field,
-                        format!("`{subject_id}` has no kinds"),
-                    ))
+                    Err(field_err(path, field, format!("`{subject_id}` has no kinds")))
                 } else {
-                    Err(field_err(
-                        path,
-                        field,
-                        format!("unknown kind {q:?}; kinds: {}", qualifiers.join(", ")),
-                    ))
+                    Err(field_err(path, field, format!("unknown kind {q:?}; kinds: {}", qualifiers.join(", "))))
                 }
             };
             let check_scalar = |field: &str, v: &Value| -> Result<()> {
                 let ok = match (subject.kind, v) {
                     (_, Value::Null) => true,
-                    (SubjectKind::Quantitative, Value::Number(n)) => {
-                        n.as_f64().is_some_and(f64::is_finite)
-                    }
+                    (SubjectKind::Quantitative, Value::Number(n)) => n.as_f64().is_some_and(f64::is_finite),
                     (SubjectKind::Boolean, Value::Bool(_)) => true,
                     (SubjectKind::Enum, Value::String(s)) => {
                         if !subject.value.iter().any(|x| &x.id == s) {
-                            let known: Vec<&str> =
-                                subject.value.iter().map(|x| x.id.as_str()).collect();
+                            let known: Vec<&str> = subject.value.iter().map(|x| x.id.as_str()).collect();
                             return Err(field_err(
                                 path,
                                 field,
@@ -165,19 +140,13 @@ impl Profile {
                     SubjectKind::Boolean => "true or false".to_string(),
                     SubjectKind::Enum => "a string".to_string(),
                 };
-                Err(field_err(
-                    path,
-                    field,
-                    format!("expected {want}, found {} {}", type_name(v), show(v)),
-                ))
+                Err(field_err(path, field, format!("expected {want}, found {} {}", type_name(v), show(v))))
             };
             match (qualifier, v) {
                 (Some(q), v) => {
                     check_q(q, &key)?;
                     check_scalar(&key, &v)?;
-                    let slot = data
-                        .entry(subject_id.to_string())
-                        .or_insert_with(|| Value::Object(Map::new()));
+                    let slot = data.entry(subject_id.to_string()).or_insert_with(|| Value::Object(Map::new()));
                     match slot {
                         Value::Object(m) => {
                             m.insert(q.to_string(), v);
@@ -192,9 +161,7 @@ impl Profile {
                     }
                 }
                 (None, Value::Object(m)) if !qualifiers.is_empty() => {
-                    let slot = data
-                        .entry(subject_id.to_string())
-                        .or_insert_with(|| Value::Object(Map::new()));
+                    let slot = data.entry(subject_id.to_string()).or_insert_with(|| Value::Object(Map::new()));
                     let Value::Object(slot) = slot else {
                         return Err(field_err(
                             path,
@@ -222,10 +189,7 @@ impl Profile {
                 }
             }
         }
-        Ok(Profile {
-            path: path.to_path_buf(),
-            data: Value::Object(data),
-        })
+        Ok(Profile { path: path.to_path_buf(), data: Value::Object(data) })
     }
 
     /// The value of a variable (`team_size`, `certified_engineers.automation`);
@@ -298,15 +262,11 @@ pub fn eval_logic(rule: &Rule, data: &Value) -> Result<Option<bool>> {
     let Some(logic) = &rule.logic else {
         return Ok(None);
     };
-    let err = |message: String| Error::Logic {
-        rule: rule.id.clone(),
-        source_location: rule.source.location(),
-        message,
-    };
+    let err =
+        |message: String| Error::Logic { rule: rule.id.clone(), source_location: rule.source.location(), message };
     let out = datalogic_rs::eval_str(logic.to_string().as_str(), data.to_string().as_str())
         .map_err(|e| err(e.to_string()))?;
-    let v: Value =
-        serde_json::from_str(&out).map_err(|e| err(format!("unreadable result {out:?}: {e}")))?;
+    let v: Value = serde_json::from_str(&out).map_err(|e| err(format!("unreadable result {out:?}: {e}")))?;
     Ok(Some(truthy(&v)))
 }
 
@@ -365,19 +325,9 @@ pub fn check(rules: &RuleSet, profile: &Profile, scope: Option<&str>) -> Result<
             });
         }
     }
-    let mut report = CheckReport {
-        scope: scope.map(String::from),
-        pass: 0,
-        fail: 0,
-        unknown: 0,
-        manual: 0,
-        results: Vec::new(),
-    };
-    for rule in rules
-        .rules
-        .iter()
-        .filter(|r| scope.is_none_or(|s| r.in_scope(s)))
-    {
+    let mut report =
+        CheckReport { scope: scope.map(String::from), pass: 0, fail: 0, unknown: 0, manual: 0, results: Vec::new() };
+    for rule in rules.rules.iter().filter(|r| scope.is_none_or(|s| r.in_scope(s))) {
         let (status, actual) = match (rule.logic.as_ref(), rule.variable()) {
             (Some(_), Some(var)) => match profile.get(&var) {
                 None => (Status::Unknown, None),
@@ -394,10 +344,7 @@ pub fn check(rules: &RuleSet, profile: &Profile, scope: Option<&str>) -> Result<
                                 value: actual.to_string(),
                             });
                         }
-                        (
-                            if logic { Status::Pass } else { Status::Fail },
-                            Some(actual.clone()),
-                        )
+                        (if logic { Status::Pass } else { Status::Fail }, Some(actual.clone()))
                     }
                 },
             },
@@ -409,11 +356,7 @@ pub fn check(rules: &RuleSet, profile: &Profile, scope: Option<&str>) -> Result<
             Status::Unknown => report.unknown += 1,
             Status::Manual => report.manual += 1,
         }
-        report.results.push(CheckResult {
-            status,
-            actual,
-            rule: rule.clone(),
-        });
+        report.results.push(CheckResult { status, actual, rule: rule.clone() });
     }
     Ok(report)
 }
@@ -452,11 +395,8 @@ mod tests {
 
     #[test]
     fn broken_json_names_file_line_and_column() {
-        let err = Profile::parse(
-            "{\n  \"team_size\": 20,\n  \"headcount\" 30\n}",
-            Path::new("company.json"),
-        )
-        .unwrap_err();
+        let err =
+            Profile::parse("{\n  \"team_size\": 20,\n  \"headcount\" 30\n}", Path::new("company.json")).unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("company.json:3:"), "{msg}");
         assert!(!msg.contains('\n'), "one line: {msg}");
@@ -464,51 +404,24 @@ mod tests {
 
     #[test]
     fn ill_typed_fields_are_named() {
-        let msg = profile(json!({"registered_capital": "100万"}))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            msg.contains("`registered_capital`") && msg.contains("expected a number"),
-            "{msg}"
-        );
+        let msg = profile(json!({"registered_capital": "100万"})).unwrap_err().to_string();
+        assert!(msg.contains("`registered_capital`") && msg.contains("expected a number"), "{msg}");
         let msg = profile(json!({"service_fee": 1})).unwrap_err().to_string();
-        assert!(
-            msg.contains("`service_fee`") && msg.contains("true or false"),
-            "{msg}"
-        );
-        let msg = profile(json!({"certified_engineers": {"automaton": 3}}))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            msg.contains("`certified_engineers.automaton`") && msg.contains("automation"),
-            "{msg}"
-        );
-        let msg = profile(json!({"registerd_capital": 5}))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            msg.contains("`registerd_capital`") && msg.contains("unknown subject"),
-            "{msg}"
-        );
-        let msg = profile(json!({"entity_type": "company"}))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            msg.contains("`entity_type`") && msg.contains("enterprise"),
-            "{msg}"
-        );
+        assert!(msg.contains("`service_fee`") && msg.contains("true or false"), "{msg}");
+        let msg = profile(json!({"certified_engineers": {"automaton": 3}})).unwrap_err().to_string();
+        assert!(msg.contains("`certified_engineers.automaton`") && msg.contains("automation"), "{msg}");
+        let msg = profile(json!({"registerd_capital": 5})).unwrap_err().to_string();
+        assert!(msg.contains("`registerd_capital`") && msg.contains("unknown subject"), "{msg}");
+        let msg = profile(json!({"entity_type": "company"})).unwrap_err().to_string();
+        assert!(msg.contains("`entity_type`") && msg.contains("enterprise"), "{msg}");
         let msg = profile(json!([1])).unwrap_err().to_string();
         assert!(msg.contains("expected an object"), "{msg}");
     }
 
     #[test]
     fn dotted_and_nested_kinds_are_the_same_profile() {
-        let a = profile(
-            json!({"certified_engineers.automation": 3, "certified_engineers.development": 2}),
-        )
-        .unwrap();
-        let b =
-            profile(json!({"certified_engineers": {"automation": 3, "development": 2}})).unwrap();
+        let a = profile(json!({"certified_engineers.automation": 3, "certified_engineers.development": 2})).unwrap();
+        let b = profile(json!({"certified_engineers": {"automation": 3, "development": 2}})).unwrap();
         assert_eq!(a.data, b.data);
         assert_eq!(a.get("certified_engineers.automation"), Some(&json!(3)));
         assert_eq!(a.get("certified_engineers"), None);
@@ -516,12 +429,7 @@ mod tests {
 
     #[test]
     fn check_reports_pass_fail_unknown_and_manual() {
-        let mut q = Rule {
-            id: "q".into(),
-            scope: "s".into(),
-            kind: Rule::QUALITATIVE.into(),
-            ..Rule::default()
-        };
+        let mut q = Rule { id: "q".into(), scope: "s".into(), kind: Rule::QUALITATIVE.into(), ..Rule::default() };
         q.clause = "有独立的研发能力".into();
         let rules = RuleSet {
             version: 1,
@@ -533,34 +441,17 @@ mod tests {
                 q,
             ],
         };
-        let p =
-            profile(json!({"registered_capital": 2_000_000, "team_size": 12, "service_fee": true}))
-                .unwrap();
+        let p = profile(json!({"registered_capital": 2_000_000, "team_size": 12, "service_fee": true})).unwrap();
         let rep = check(&rules, &p, Some("s")).unwrap();
         let st: Vec<Status> = rep.results.iter().map(|r| r.status).collect();
-        assert_eq!(
-            st,
-            [
-                Status::Pass,
-                Status::Fail,
-                Status::Unknown,
-                Status::Pass,
-                Status::Manual
-            ]
-        );
+        assert_eq!(st, [Status::Pass, Status::Fail, Status::Unknown, Status::Pass, Status::Manual]);
         assert!(!rep.all_pass());
         let err = check(&rules, &p, Some("nope")).unwrap_err().to_string();
         assert!(err.contains("nope") && err.contains("s"), "{err}");
     }
 
     fn op_strategy() -> impl Strategy<Value = Op> {
-        prop_oneof![
-            Just(Op::Ge),
-            Just(Op::Gt),
-            Just(Op::Le),
-            Just(Op::Lt),
-            Just(Op::Eq)
-        ]
+        prop_oneof![Just(Op::Ge), Just(Op::Gt), Just(Op::Le), Just(Op::Lt), Just(Op::Eq)]
     }
 
     /// Numbers as they come in profiles and rules: whole and fractional,

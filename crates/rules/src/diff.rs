@@ -75,10 +75,7 @@ pub fn changed_fields(a: &Rule, b: &Rule) -> Vec<&'static str> {
 }
 
 fn norm(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 
 /// Dice similarity of character bigrams (works for Chinese and English).
@@ -118,32 +115,20 @@ pub fn diff(old: &RuleSet, new: &RuleSet) -> RuleDiff {
         let b = n.remove(&k).expect("new");
         let fields = changed_fields(&a, &b);
         if !fields.is_empty() {
-            out.changed.push(Change {
-                key: k,
-                fields,
-                old: a,
-                new: b,
-            });
+            out.changed.push(Change { key: k, fields, old: a, new: b });
         }
     }
     // reworded qualitative rules: best match within the scope, greedily
     let mut pairs: Vec<(f64, String, String)> = Vec::new();
     for (ka, a) in o.iter().filter(|(_, r)| r.is_qualitative()) {
-        for (kb, b) in n
-            .iter()
-            .filter(|(_, r)| r.is_qualitative() && r.scope == a.scope)
-        {
+        for (kb, b) in n.iter().filter(|(_, r)| r.is_qualitative() && r.scope == a.scope) {
             let s = similarity(&a.clause, &b.clause);
             if s >= REWORDED_SIMILARITY {
                 pairs.push((s, ka.clone(), kb.clone()));
             }
         }
     }
-    pairs.sort_by(|x, y| {
-        y.0.total_cmp(&x.0)
-            .then_with(|| x.1.cmp(&y.1))
-            .then_with(|| x.2.cmp(&y.2))
-    });
+    pairs.sort_by(|x, y| y.0.total_cmp(&x.0).then_with(|| x.1.cmp(&y.1)).then_with(|| x.2.cmp(&y.2)));
     for (_, ka, kb) in pairs {
         if !o.contains_key(&ka) || !n.contains_key(&kb) {
             continue;
@@ -151,12 +136,7 @@ pub fn diff(old: &RuleSet, new: &RuleSet) -> RuleDiff {
         let a = o.remove(&ka).expect("old");
         let b = n.remove(&kb).expect("new");
         let fields = changed_fields(&a, &b);
-        out.changed.push(Change {
-            key: kb,
-            fields,
-            old: a,
-            new: b,
-        });
+        out.changed.push(Change { key: kb, fields, old: a, new: b });
     }
     out.removed = o.into_values().collect();
     out.added = n.into_values().collect();
@@ -176,12 +156,7 @@ mod tests {
             subject: subject.map(String::from),
             op: subject.map(|_| Op::Gt),
             value: subject.map(|_| json!(value)),
-            kind: if subject.is_some() {
-                Rule::QUANTITATIVE
-            } else {
-                Rule::QUALITATIVE
-            }
-            .into(),
+            kind: if subject.is_some() { Rule::QUANTITATIVE } else { Rule::QUALITATIVE }.into(),
             clause: clause.into(),
             ..Rule::default()
         }
@@ -195,10 +170,8 @@ mod tests {
 
     #[test]
     fn a_changed_value_is_one_change_and_nothing_else() {
-        let old = set(vec![
-            q("m", Some("registered_capital"), 1_000_000, "大于100万"),
-            q("m", None, 0, "有独立的研发能力"),
-        ]);
+        let old =
+            set(vec![q("m", Some("registered_capital"), 1_000_000, "大于100万"), q("m", None, 0, "有独立的研发能力")]);
         let mut new = old.clone();
         new.rules[0].value = Some(json!(2_000_000));
         new.rules[0].clause = "大于200万".into();

@@ -31,35 +31,12 @@ use crate::vocab::{Subject, SubjectKind, Vocabulary};
 pub const MIN_COUNTERPART_CONFIDENCE: f64 = 0.3;
 
 /// Words that make a statement firm in prose that is not a requirement list.
-const MUST: &[&str] = &[
-    "必须", "务必", "须", "只有", "仅限", "才能", "must", "only", "required", "requires",
-];
+const MUST: &[&str] = &["必须", "务必", "须", "只有", "仅限", "才能", "must", "only", "required", "requires"];
 /// Words that make a number approximate.
-const HEDGES: &[&str] = &[
-    "通常",
-    "一般",
-    "大约",
-    "约",
-    "左右",
-    "usually",
-    "about",
-    "approximately",
-    "typically",
-    "around",
-    "roughly",
-];
+const HEDGES: &[&str] =
+    &["通常", "一般", "大约", "约", "左右", "usually", "about", "approximately", "typically", "around", "roughly"];
 /// Words that negate a yes/no subject (`无需服务费`).
-const NEGATIONS: &[&str] = &[
-    "无需",
-    "不需",
-    "不收取",
-    "免",
-    "无",
-    "no ",
-    "without",
-    "free of",
-    "waived",
-];
+const NEGATIONS: &[&str] = &["无需", "不需", "不收取", "免", "无", "no ", "without", "free of", "waived"];
 
 /// How closely a record is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,9 +116,7 @@ pub fn strip_ordinal(text: &str) -> &str {
 pub fn clean_scope(text: &str) -> String {
     let t = strip_ordinal(text);
     let t: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
-    t.trim_end_matches(['：', ':', '。', '.', ';', '；', ',', '，'])
-        .trim()
-        .to_string()
+    t.trim_end_matches(['：', ':', '。', '.', ';', '；', ',', '，']).trim().to_string()
 }
 
 fn is_question(text: &str) -> bool {
@@ -150,9 +125,7 @@ fn is_question(text: &str) -> bool {
 }
 
 fn contains_any(hay_lower: &str, words: &[&str]) -> bool {
-    words
-        .iter()
-        .any(|w| hay_lower.contains(&w.to_ascii_lowercase()))
+    words.iter().any(|w| hay_lower.contains(&w.to_ascii_lowercase()))
 }
 
 fn num_value(x: f64) -> Value {
@@ -181,8 +154,7 @@ fn clauses(text: &str, lang: Lang) -> Vec<(usize, usize)> {
             '，' | '；' | '。' | '：' | '！' | '？' | '\n' => true,
             ',' => {
                 lang == Lang::Zh
-                    && !(prev.is_some_and(|p| p.is_ascii_digit())
-                        && next.is_some_and(|n| n.is_ascii_digit()))
+                    && !(prev.is_some_and(|p| p.is_ascii_digit()) && next.is_some_and(|n| n.is_ascii_digit()))
             }
             ';' => true,
             '.' | ':' | '!' | '?' => next.is_none_or(|n| n.is_whitespace()),
@@ -198,9 +170,7 @@ fn clauses(text: &str, lang: Lang) -> Vec<(usize, usize)> {
     if start < text.len() {
         out.push((start, text.len()));
     }
-    out.into_iter()
-        .filter(|&(s, e)| text[s..e].chars().any(|c| c.is_alphanumeric()))
-        .collect()
+    out.into_iter().filter(|&(s, e)| text[s..e].chars().any(|c| c.is_alphanumeric())).collect()
 }
 
 impl<'v> Extractor<'v> {
@@ -210,27 +180,13 @@ impl<'v> Extractor<'v> {
             .subject
             .iter()
             .enumerate()
-            .flat_map(|(i, s)| {
-                s.zh.iter()
-                    .chain(s.en.iter())
-                    .map(move |p| (p.to_lowercase(), i))
-            })
+            .flat_map(|(i, s)| s.zh.iter().chain(s.en.iter()).map(move |p| (p.to_lowercase(), i)))
             .collect();
-        phrases.sort_by(|a, b| {
-            b.0.len()
-                .cmp(&a.0.len())
-                .then(a.1.cmp(&b.1))
-                .then(a.0.cmp(&b.0))
-        });
+        phrases.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)).then(a.0.cmp(&b.0)));
         let preference = vocab.preference.all().map(|w| w.to_lowercase()).collect();
         let phrase_set = regex::RegexSet::new(phrases.iter().map(|(p, _)| regex::escape(p)))
             .expect("escaped phrases are valid patterns");
-        Extractor {
-            vocab,
-            phrases,
-            phrase_set,
-            preference,
-        }
+        Extractor { vocab, phrases, phrase_set, preference }
     }
 
     /// Subject phrases in `lower` (an ASCII-lowercased clause), longest first,
@@ -255,11 +211,7 @@ impl<'v> Extractor<'v> {
                     continue;
                 }
                 taken.push((at, end));
-                hits.push(Hit {
-                    start: at,
-                    end,
-                    subject: *subject,
-                });
+                hits.push(Hit { start: at, end, subject: *subject });
             }
         }
         hits.sort_by_key(|h| h.start);
@@ -305,9 +257,7 @@ impl<'v> Extractor<'v> {
         let mut best: Option<(usize, usize, bool)> = None; // (distance, subject, after)
         for h in hits {
             let s = self.subject(h.subject);
-            if s.kind != SubjectKind::Quantitative
-                || !self.vocab.unit_fits(m.unit.as_deref(), &s.unit)
-            {
+            if s.kind != SubjectKind::Quantitative || !self.vocab.unit_fits(m.unit.as_deref(), &s.unit) {
                 continue;
             }
             let (d, after) = if h.end <= m.number.0 {
@@ -325,11 +275,7 @@ impl<'v> Extractor<'v> {
             return Some((s, true, d));
         }
         let unit = m.unit.as_deref()?;
-        self.vocab
-            .subject
-            .iter()
-            .position(|s| s.implied_by_unit && s.unit == unit)
-            .map(|i| (i, false, usize::MAX))
+        self.vocab.subject.iter().position(|s| s.implied_by_unit && s.unit == unit).map(|i| (i, false, usize::MAX))
     }
 
     /// Rules of one clause. Returns the drafts (without scope and position).
@@ -348,9 +294,7 @@ impl<'v> Extractor<'v> {
                 continue;
             };
             let s = self.subject(si);
-            if mode == Mode::Firm
-                && !(by_phrase && (m.op.is_some() || m.range.is_some() || s.implied_by_unit))
-            {
+            if mode == Mode::Firm && !(by_phrase && (m.op.is_some() || m.range.is_some() || s.implied_by_unit)) {
                 continue;
             }
             // a year (2023年) is a date, not a duration
@@ -393,12 +337,7 @@ impl<'v> Extractor<'v> {
             });
         }
         // enumerated values (企业法人单位, 企业认证的用户)
-        for s in self
-            .vocab
-            .subject
-            .iter()
-            .filter(|s| s.kind == SubjectKind::Enum)
-        {
+        for s in self.vocab.subject.iter().filter(|s| s.kind == SubjectKind::Enum) {
             if mode == Mode::Firm && !firm {
                 continue;
             }
@@ -507,37 +446,23 @@ impl<'v> Extractor<'v> {
         }
         let under_qualification = r.heading_path.iter().any(|h| {
             let l = h.to_lowercase();
-            self.vocab
-                .qualification_heading
-                .all()
-                .any(|w| l.contains(&w.to_lowercase()))
+            self.vocab.qualification_heading.all().any(|w| l.contains(&w.to_lowercase()))
         });
-        let no_min: Vec<String> = self
-            .vocab
-            .no_minimum
-            .all()
-            .map(|w| w.to_lowercase())
-            .collect();
+        let no_min: Vec<String> = self.vocab.no_minimum.all().map(|w| w.to_lowercase()).collect();
         let mut out = Vec::new();
         for cell in &r.cells[1..] {
             let header_lower = cell.header.to_ascii_lowercase();
             let hits = self.hits(&header_lower);
-            let Some(h) = hits.iter().find(|h| {
-                matches!(
-                    self.subject(h.subject).kind,
-                    SubjectKind::Quantitative | SubjectKind::Boolean
-                )
-            }) else {
+            let Some(h) = hits
+                .iter()
+                .find(|h| matches!(self.subject(h.subject).kind, SubjectKind::Quantitative | SubjectKind::Boolean))
+            else {
                 continue;
             };
             let s = self.subject(h.subject);
             let text = cell.text.trim();
             let text_lower = text.to_lowercase();
-            let clause = format!(
-                "{}：{}",
-                cell.header.split_whitespace().collect::<Vec<_>>().join(" "),
-                text
-            );
+            let clause = format!("{}：{}", cell.header.split_whitespace().collect::<Vec<_>>().join(" "), text);
             let base: f64 = if under_qualification { 0.9 } else { 0.7 };
             let mut d = Draft {
                 scope: scope.clone(),
@@ -554,18 +479,8 @@ impl<'v> Extractor<'v> {
             };
             match s.kind {
                 SubjectKind::Boolean => {
-                    let yes = self
-                        .vocab
-                        .boolean
-                        .yes
-                        .all()
-                        .any(|w| w.to_lowercase() == text_lower);
-                    let no = self
-                        .vocab
-                        .boolean
-                        .no
-                        .all()
-                        .any(|w| w.to_lowercase() == text_lower);
+                    let yes = self.vocab.boolean.yes.all().any(|w| w.to_lowercase() == text_lower);
+                    let no = self.vocab.boolean.no.all().any(|w| w.to_lowercase() == text_lower);
                     if yes == no {
                         continue;
                     }
@@ -575,9 +490,8 @@ impl<'v> Extractor<'v> {
                     if no_min.contains(&text_lower) {
                         continue; // no threshold
                     }
-                    let Some(m) = scan(text, self.vocab)
-                        .into_iter()
-                        .find(|m| self.vocab.unit_fits(m.unit.as_deref(), &s.unit))
+                    let Some(m) =
+                        scan(text, self.vocab).into_iter().find(|m| self.vocab.unit_fits(m.unit.as_deref(), &s.unit))
                     else {
                         continue;
                     };
@@ -601,26 +515,17 @@ impl<'v> Extractor<'v> {
             .rev()
             .find(|h| !is_question(h) && !clean_scope(h).is_empty())
             .map(|h| clean_scope(h))
-            .or_else(|| {
-                (!is_question(&doc.title) && !doc.title.trim().is_empty())
-                    .then(|| clean_scope(&doc.title))
-            })
+            .or_else(|| (!is_question(&doc.title) && !doc.title.trim().is_empty()).then(|| clean_scope(&doc.title)))
             .unwrap_or_else(|| doc.id.clone())
     }
 
     /// The drafts of one record.
     fn record_rules(&self, r: &Record, doc: &Document) -> Vec<Draft> {
         match r.kind {
-            RecordKind::Requirement => {
-                self.text_rules(&r.text, r.lang, Mode::Full, &self.heading_scope(r, doc))
-            }
+            RecordKind::Requirement => self.text_rules(&r.text, r.lang, Mode::Full, &self.heading_scope(r, doc)),
             RecordKind::TableRow => self.row_rules(r),
             RecordKind::Faq => {
-                let body = r
-                    .answer
-                    .as_deref()
-                    .filter(|a| !a.trim().is_empty())
-                    .unwrap_or(&r.text);
+                let body = r.answer.as_deref().filter(|a| !a.trim().is_empty()).unwrap_or(&r.text);
                 self.text_rules(body, r.lang, Mode::Firm, &self.heading_scope(r, doc))
             }
             RecordKind::Step | RecordKind::Note | RecordKind::Paragraph | RecordKind::ListItem => {
@@ -650,13 +555,9 @@ impl<'v> Extractor<'v> {
             })
             .collect();
         let drafts: Vec<Draft> = per_doc.into_iter().flatten().collect();
-        let by_id: HashMap<&str, &Record> = documents
-            .iter()
-            .flat_map(|d| d.records.iter())
-            .map(|r| (r.id.as_str(), r))
-            .collect();
-        let doc_of: HashMap<&str, &Document> =
-            documents.iter().map(|d| (d.id.as_str(), d)).collect();
+        let by_id: HashMap<&str, &Record> =
+            documents.iter().flat_map(|d| d.records.iter()).map(|r| (r.id.as_str(), r)).collect();
+        let doc_of: HashMap<&str, &Document> = documents.iter().map(|d| (d.id.as_str(), d)).collect();
         let record = |d: &Draft| &documents[d.at.0].records[d.at.1];
         // record id → (counterpart id, confidence), as Alignment::counterpart answers it
         let mut pairs: HashMap<&str, (&str, f64)> = HashMap::new();
@@ -665,21 +566,15 @@ impl<'v> Extractor<'v> {
                 continue;
             };
             for id in std::iter::once(z).chain(&p.zh_all) {
-                pairs
-                    .entry(id.as_str())
-                    .or_insert((e.as_str(), p.confidence));
+                pairs.entry(id.as_str()).or_insert((e.as_str(), p.confidence));
             }
             for id in std::iter::once(e).chain(&p.en_all) {
-                pairs
-                    .entry(id.as_str())
-                    .or_insert((z.as_str(), p.confidence));
+                pairs.entry(id.as_str()).or_insert((z.as_str(), p.confidence));
             }
         }
         let counterpart = |r: &Record| -> Option<&Record> {
             let &(id, conf) = pairs.get(r.id.as_str())?;
-            (conf >= MIN_COUNTERPART_CONFIDENCE)
-                .then(|| by_id.get(id).copied())
-                .flatten()
+            (conf >= MIN_COUNTERPART_CONFIDENCE).then(|| by_id.get(id).copied()).flatten()
         };
 
         // an English rule its aligned Chinese record states too is the Chinese rule
@@ -688,10 +583,7 @@ impl<'v> Extractor<'v> {
             by_record.entry(record(d).id.as_str()).or_default().push(d);
         }
         let same = |a: &Draft, b: &Draft| {
-            a.subject == b.subject
-                && a.qualifier == b.qualifier
-                && a.op == b.op
-                && a.value == b.value
+            a.subject == b.subject && a.qualifier == b.qualifier && a.op == b.op && a.value == b.value
         };
         let keep: Vec<bool> = drafts
             .iter()
@@ -703,10 +595,7 @@ impl<'v> Extractor<'v> {
                 let Some(c) = counterpart(r).filter(|c| c.lang == Lang::Zh) else {
                     return true;
                 };
-                let theirs = by_record
-                    .get(c.id.as_str())
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]);
+                let theirs = by_record.get(c.id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
                 if d.kind == Rule::QUALITATIVE {
                     theirs.is_empty()
                 } else {
@@ -738,9 +627,7 @@ impl<'v> Extractor<'v> {
                     if c.kind == RecordKind::TableRow {
                         c.cells.first().map(|f| clean_scope(&f.text))
                     } else {
-                        doc_of
-                            .get(c.doc.as_str())
-                            .map(|cd| self.heading_scope(c, cd))
+                        doc_of.get(c.doc.as_str()).map(|cd| self.heading_scope(c, cd))
                     }
                 })
                 .filter(|s| !s.is_empty() && *s != d.scope);
@@ -771,18 +658,11 @@ impl<'v> Extractor<'v> {
             rules.push((d, rule));
         }
         rules.sort_by(|(a, ra), (b, rb)| {
-            (ra.source.path.as_str(), ra.source.lines, a.at).cmp(&(
-                rb.source.path.as_str(),
-                rb.source.lines,
-                b.at,
-            ))
+            (ra.source.path.as_str(), ra.source.lines, a.at).cmp(&(rb.source.path.as_str(), rb.source.lines, b.at))
         });
         let mut rules: Vec<Rule> = rules.into_iter().map(|(_, r)| r).collect();
         assign_keys(&mut rules);
-        RuleSet {
-            version: RULES_FORMAT_VERSION,
-            rules,
-        }
+        RuleSet { version: RULES_FORMAT_VERSION, rules }
     }
 }
 
@@ -803,19 +683,12 @@ fn logic_for(d: &Draft) -> Option<Value> {
 pub fn base_key(r: &Rule) -> String {
     match r.variable() {
         Some(v) => format!("{}|{}", r.scope, v),
-        None => format!(
-            "{}|qualitative|{}",
-            r.scope,
-            kb_model::short_hash(&[&normalize(&r.clause)], 8)
-        ),
+        None => format!("{}|qualitative|{}", r.scope, kb_model::short_hash(&[&normalize(&r.clause)], 8)),
     }
 }
 
 fn normalize(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 
 /// Sets `key` (with `~2`, `~3` for repeats, in rule order) and `id` of every rule.
@@ -836,14 +709,7 @@ mod tests {
     use kb_model::alignment::RecordPair;
     use kb_model::Cell;
 
-    fn rec(
-        doc: &str,
-        lang: Lang,
-        kind: RecordKind,
-        path: &[&str],
-        text: &str,
-        line: u32,
-    ) -> Record {
+    fn rec(doc: &str, lang: Lang, kind: RecordKind, path: &[&str], text: &str, line: u32) -> Record {
         let mut r = Record::new(doc, format!("{doc}.md"), lang, kind, text, [line, line]);
         r.id = format!("{doc}#{line}");
         r.heading_path = path.iter().map(|s| s.to_string()).collect();
@@ -854,30 +720,12 @@ mod tests {
         Document::new(id, format!("{id}.md"), lang, title, records)
     }
 
-    fn row(
-        doc: &str,
-        lang: Lang,
-        path: &[&str],
-        headers: &[&str],
-        cells: &[&str],
-        line: u32,
-    ) -> Record {
-        let mut r = rec(
-            doc,
-            lang,
-            RecordKind::TableRow,
-            path,
-            &cells.join(" | "),
-            line,
-        );
+    fn row(doc: &str, lang: Lang, path: &[&str], headers: &[&str], cells: &[&str], line: u32) -> Record {
+        let mut r = rec(doc, lang, RecordKind::TableRow, path, &cells.join(" | "), line);
         r.cells = headers
             .iter()
             .zip(cells)
-            .map(|(h, t)| Cell {
-                header: h.to_string(),
-                text: t.to_string(),
-                spanned: false,
-            })
+            .map(|(h, t)| Cell { header: h.to_string(), text: t.to_string(), spanned: false })
             .collect();
         r.table = Some(1);
         r
@@ -889,14 +737,7 @@ mod tests {
             .rules
             .iter()
             .filter(|r| r.scope == scope && !r.is_qualitative())
-            .map(|r| {
-                format!(
-                    "{} {} {}",
-                    r.variable().unwrap(),
-                    r.op.unwrap(),
-                    r.value.as_ref().unwrap()
-                )
-            })
+            .map(|r| format!("{} {} {}", r.variable().unwrap(), r.op.unwrap(), r.value.as_ref().unwrap()))
             .collect()
     }
 
@@ -918,27 +759,13 @@ mod tests {
         items
             .iter()
             .enumerate()
-            .map(|(i, t)| {
-                rec(
-                    "zh/faq",
-                    Lang::Zh,
-                    RecordKind::Requirement,
-                    &[q, name],
-                    t,
-                    10 + i as u32,
-                )
-            })
+            .map(|(i, t)| rec("zh/faq", Lang::Zh, RecordKind::Requirement, &[q, name], t, 10 + i as u32))
             .collect()
     }
 
     #[test]
     fn wechat_mini_program_market_rules() {
-        let d = doc(
-            "zh/faq",
-            Lang::Zh,
-            "成为腾讯云云市场服务商需要符合哪些条件？",
-            market("微信小程序市场", WECHAT),
-        );
+        let d = doc("zh/faq", Lang::Zh, "成为腾讯云云市场服务商需要符合哪些条件？", market("微信小程序市场", WECHAT));
         let rules = extract(&[d], None);
         assert_eq!(
             conds(&rules, "微信小程序市场"),
@@ -953,28 +780,17 @@ mod tests {
         );
         let cap = &rules.rules[0];
         assert_eq!(cap.unit.as_deref(), Some("CNY"));
-        assert_eq!(
-            cap.logic,
-            Some(json!({">": [{"var": "registered_capital"}, 1000000]}))
-        );
+        assert_eq!(cap.logic, Some(json!({">": [{"var": "registered_capital"}, 1000000]})));
         assert_eq!(cap.text.zh.as_deref(), Some(WECHAT[0]));
         assert_eq!(cap.text.en, None, "no alignment, no English text");
         // what carries no number stays, as qualitative rules; preferences do not
-        let qual: Vec<&str> = rules
-            .rules
-            .iter()
-            .filter(|r| r.is_qualitative())
-            .map(|r| r.clause.as_str())
-            .collect();
-        assert!(qual.contains(&"符合国家相关法律、法规规定，拥有正规的公司资质，有独立的研发能力及完善的售后服务能力"), "{qual:?}");
+        let qual: Vec<&str> = rules.rules.iter().filter(|r| r.is_qualitative()).map(|r| r.clause.as_str()).collect();
         assert!(
-            qual.contains(&"且必须为自主研发、已获得软件著作权"),
+            qual.contains(&"符合国家相关法律、法规规定，拥有正规的公司资质，有独立的研发能力及完善的售后服务能力"),
             "{qual:?}"
         );
-        assert!(
-            qual.contains(&"SaaS 产品必须运行在腾讯云云服务之上"),
-            "{qual:?}"
-        );
+        assert!(qual.contains(&"且必须为自主研发、已获得软件著作权"), "{qual:?}");
+        assert!(qual.contains(&"SaaS 产品必须运行在腾讯云云服务之上"), "{qual:?}");
         assert!(!qual.iter().any(|q| q.contains("优先")), "{qual:?}");
         // keys survive edits: scope + subject, unique
         let mut keys: Vec<&str> = rules.rules.iter().map(|r| r.key.as_str()).collect();
@@ -992,15 +808,8 @@ mod tests {
         ];
         let d = doc("zh/faq", Lang::Zh, "t", market("镜像市场", &items));
         let rules = extract(&[d], None);
-        assert_eq!(
-            conds(&rules, "镜像市场"),
-            ["company_age >= 2", "industry_experience >= 2"]
-        );
-        assert!(rules
-            .rules
-            .iter()
-            .filter(|r| !r.is_qualitative())
-            .all(|r| r.unit.as_deref() == Some("years")));
+        assert_eq!(conds(&rules, "镜像市场"), ["company_age >= 2", "industry_experience >= 2"]);
+        assert!(rules.rules.iter().filter(|r| !r.is_qualitative()).all(|r| r.unit.as_deref() == Some("years")));
     }
 
     #[test]
@@ -1026,34 +835,16 @@ mod tests {
     #[test]
     fn one_requirement_yields_several_rules_and_its_own_scope() {
         let text = "代理、行业类合作伙伴有以下门槛：注册资本人民币100万元以上的企业法人单位；公司人员规模20人以上，拥有2人以上技术团队，有成熟客户运营体系和售后服务体系。";
-        let r = rec(
-            "zh/app",
-            Lang::Zh,
-            RecordKind::Requirement,
-            &["合作伙伴的申请条件"],
-            text,
-            8,
-        );
-        let rules = extract(
-            &[doc("zh/app", Lang::Zh, "合作伙伴的申请条件", vec![r])],
-            None,
-        );
+        let r = rec("zh/app", Lang::Zh, RecordKind::Requirement, &["合作伙伴的申请条件"], text, 8);
+        let rules = extract(&[doc("zh/app", Lang::Zh, "合作伙伴的申请条件", vec![r])], None);
         assert_eq!(
             conds(&rules, "代理、行业类合作伙伴"),
-            [
-                "registered_capital >= 1000000",
-                "entity_type == \"enterprise\"",
-                "headcount >= 20",
-                "team_size >= 2",
-            ]
+            ["registered_capital >= 1000000", "entity_type == \"enterprise\"", "headcount >= 20", "team_size >= 2",]
         );
         let q: Vec<&Rule> = rules.rules.iter().filter(|r| r.is_qualitative()).collect();
         assert_eq!(q.len(), 1);
         assert_eq!(q[0].clause, "有成熟客户运营体系和售后服务体系");
-        assert!(rules
-            .rules
-            .iter()
-            .all(|r| r.source.lines == [8, 8] && r.source.record == "zh/app#8"));
+        assert!(rules.rules.iter().all(|r| r.source.lines == [8, 8] && r.source.record == "zh/app#8"));
     }
 
     #[test]
@@ -1070,16 +861,7 @@ mod tests {
         let recs = items
             .iter()
             .enumerate()
-            .map(|(i, t)| {
-                rec(
-                    "en/x",
-                    Lang::En,
-                    RecordKind::Requirement,
-                    &["Reseller Requirements"],
-                    t,
-                    i as u32 + 1,
-                )
-            })
+            .map(|(i, t)| rec("en/x", Lang::En, RecordKind::Requirement, &["Reseller Requirements"], t, i as u32 + 1))
             .collect();
         let rules = extract(&[doc("en/x", Lang::En, "x", recs)], None);
         assert_eq!(
@@ -1094,50 +876,21 @@ mod tests {
                 "registered_users > 5000",
             ]
         );
-        let q: Vec<&str> = rules
-            .rules
-            .iter()
-            .filter(|r| r.is_qualitative())
-            .map(|r| r.clause.as_str())
-            .collect();
+        let q: Vec<&str> = rules.rules.iter().filter(|r| r.is_qualitative()).map(|r| r.clause.as_str()).collect();
         assert_eq!(q, ["Must not resell competing products"]);
     }
 
     #[test]
     fn faq_answers_and_steps_give_their_firm_statements() {
-        let mut must = rec(
-            "zh/faq",
-            Lang::Zh,
-            RecordKind::Faq,
-            &[],
-            "个人能否成为云市场服务商？",
-            80,
-        );
-        must.answer =
-            Some("抱歉，必须是企业认证的用户才能入驻腾讯云云市场，成为云市场服务商。".into());
-        let mut review = rec(
-            "zh/faq",
-            Lang::Zh,
-            RecordKind::Faq,
-            &[],
-            "服务商申请提交审核后需要多长时间才能知道审核结果？",
-            88,
-        );
-        review.answer = Some("腾讯云云市场工作人员将在 7 个工作日内完成审核，因入驻服务商较多，如超时未审核请耐心等候。".into());
-        let other = rec(
-            "zh/faq",
-            Lang::Zh,
-            RecordKind::Paragraph,
-            &[],
-            "合作伙伴自审核通过后，考核期为3个自然月。",
-            90,
-        );
-        let zh = doc(
-            "zh/faq",
-            Lang::Zh,
-            "成为腾讯云云市场服务商需要符合哪些条件？",
-            vec![must, review, other],
-        );
+        let mut must = rec("zh/faq", Lang::Zh, RecordKind::Faq, &[], "个人能否成为云市场服务商？", 80);
+        must.answer = Some("抱歉，必须是企业认证的用户才能入驻腾讯云云市场，成为云市场服务商。".into());
+        let mut review =
+            rec("zh/faq", Lang::Zh, RecordKind::Faq, &[], "服务商申请提交审核后需要多长时间才能知道审核结果？", 88);
+        review.answer =
+            Some("腾讯云云市场工作人员将在 7 个工作日内完成审核，因入驻服务商较多，如超时未审核请耐心等候。".into());
+        let other =
+            rec("zh/faq", Lang::Zh, RecordKind::Paragraph, &[], "合作伙伴自审核通过后，考核期为3个自然月。", 90);
+        let zh = doc("zh/faq", Lang::Zh, "成为腾讯云云市场服务商需要符合哪些条件？", vec![must, review, other]);
         let step = rec(
             "en/reg",
             Lang::En,
@@ -1146,44 +899,18 @@ mod tests {
             "Step 3. Wait for the review, which usually takes 2–4 business days.",
             30,
         );
-        let en = doc(
-            "en/reg",
-            Lang::En,
-            "1. Tencent Cloud Account Registration",
-            vec![step],
-        );
+        let en = doc("en/reg", Lang::En, "1. Tencent Cloud Account Registration", vec![step]);
         let rules = extract(&[en, zh], None);
-        assert_eq!(
-            conds(&rules, "zh/faq"),
-            ["entity_type == \"enterprise\"", "review_time <= 7"]
-        );
-        assert!(
-            rules.rules.iter().all(|r| !r.is_qualitative()),
-            "prose gives no qualitative rules"
-        );
-        let r = rules
-            .rules
-            .iter()
-            .find(|r| r.scope == "Organizational Identity Verification")
-            .expect("step rule");
-        assert_eq!(
-            (r.subject.as_deref(), r.op, r.range),
-            (Some("review_time"), Some(Op::Le), Some([2.0, 4.0]))
-        );
+        assert_eq!(conds(&rules, "zh/faq"), ["entity_type == \"enterprise\"", "review_time <= 7"]);
+        assert!(rules.rules.iter().all(|r| !r.is_qualitative()), "prose gives no qualitative rules");
+        let r = rules.rules.iter().find(|r| r.scope == "Organizational Identity Verification").expect("step rule");
+        assert_eq!((r.subject.as_deref(), r.op, r.range), (Some("review_time"), Some(Op::Le), Some([2.0, 4.0])));
         assert_eq!(r.unit.as_deref(), Some("working_days"));
-        assert!(
-            r.confidence < 0.9,
-            "usually… is less sure: {}",
-            r.confidence
-        );
+        assert!(r.confidence < 0.9, "usually… is less sure: {}", r.confidence);
     }
 
     fn blueking() -> (Document, Document, Alignment) {
-        let zh_h = [
-            "腾讯蓝鲸智云\n运维自动化工程师人数",
-            "腾讯蓝鲸智云\n运维开发工程师人数",
-            "服务费",
-        ];
+        let zh_h = ["腾讯蓝鲸智云\n运维自动化工程师人数", "腾讯蓝鲸智云\n运维开发工程师人数", "服务费"];
         let en_h = [
             "Tencent BlueKing\nNumber of Operation and Maintenance Automation Engineers",
             "Tencent BlueKing\nNumber of Operation and Maintenance Development Engineers",
@@ -1194,37 +921,14 @@ mod tests {
             ["品牌合作伙伴", "无最低要求", "无最低要求", "无"],
         ];
         let en_rows = [
-            [
-                "Enterprise Edition Technology Partner (Trial)",
-                "3 (Service Certification)",
-                "3",
-                "Yes",
-            ],
-            [
-                "Brand Partner",
-                "No minimum requirement",
-                "No minimum requirement",
-                "No",
-            ],
+            ["Enterprise Edition Technology Partner (Trial)", "3 (Service Certification)", "3", "Yes"],
+            ["Brand Partner", "No minimum requirement", "No minimum requirement", "No"],
         ];
         let path_zh = ["合作伙伴概述", "合作伙伴基础资质"];
         let path_en = ["Partner Overview", "Basic Qualifications for Partners"];
         let mk = |id: &str, lang, path: &[&str], h: &[&str; 3], rows: &[[&str; 4]; 2]| {
-            let hs = [
-                if lang == Lang::Zh {
-                    "类别"
-                } else {
-                    "Category"
-                },
-                h[0],
-                h[1],
-                h[2],
-            ];
-            let recs = rows
-                .iter()
-                .enumerate()
-                .map(|(i, c)| row(id, lang, path, &hs, c, 60 + i as u32))
-                .collect();
+            let hs = [if lang == Lang::Zh { "类别" } else { "Category" }, h[0], h[1], h[2]];
+            let recs = rows.iter().enumerate().map(|(i, c)| row(id, lang, path, &hs, c, 60 + i as u32)).collect();
             doc(id, lang, "x", recs)
         };
         let zh = mk("zh/bk", Lang::Zh, &path_zh, &zh_h, &zh_rows);
@@ -1251,48 +955,24 @@ mod tests {
         let rules = extract(&[en.clone(), zh.clone()], Some(&a));
         assert_eq!(
             conds(&rules, "企业版技术合作伙伴(试用)"),
-            [
-                "certified_engineers.automation >= 3",
-                "certified_engineers.development >= 3",
-                "service_fee == true"
-            ]
+            ["certified_engineers.automation >= 3", "certified_engineers.development >= 3", "service_fee == true"]
         );
-        assert_eq!(
-            conds(&rules, "品牌合作伙伴"),
-            ["service_fee == false"],
-            "no minimum is no threshold"
-        );
+        assert_eq!(conds(&rules, "品牌合作伙伴"), ["service_fee == false"], "no minimum is no threshold");
         // the English rows say the same: they are the Chinese rules, citing both texts
         assert!(conds(&rules, "Enterprise Edition Technology Partner (Trial)").is_empty());
         let r = &rules.rules[0];
-        assert_eq!(
-            r.scope_other.as_deref(),
-            Some("Enterprise Edition Technology Partner (Trial)")
-        );
-        assert!(
-            r.in_scope("企业版技术合作伙伴(试用)")
-                && r.in_scope("Enterprise Edition Technology Partner (Trial)")
-        );
+        assert_eq!(r.scope_other.as_deref(), Some("Enterprise Edition Technology Partner (Trial)"));
+        assert!(r.in_scope("企业版技术合作伙伴(试用)") && r.in_scope("Enterprise Edition Technology Partner (Trial)"));
         assert_eq!(r.text.en.as_deref(), Some(en.records[0].text.as_str()));
-        assert_eq!(
-            r.source.counterpart.as_deref(),
-            Some(en.records[0].id.as_str())
-        );
+        assert_eq!(r.source.counterpart.as_deref(), Some(en.records[0].id.as_str()));
 
         // without an alignment each language stands alone, other text null
         let rules = extract(&[en, zh], None);
         assert_eq!(
             conds(&rules, "Enterprise Edition Technology Partner (Trial)"),
-            [
-                "certified_engineers.automation >= 3",
-                "certified_engineers.development >= 3",
-                "service_fee == true"
-            ]
+            ["certified_engineers.automation >= 3", "certified_engineers.development >= 3", "service_fee == true"]
         );
-        assert!(rules
-            .rules
-            .iter()
-            .all(|r| r.text.zh.is_none() || r.text.en.is_none()));
+        assert!(rules.rules.iter().all(|r| r.text.zh.is_none() || r.text.en.is_none()));
     }
 
     #[test]
@@ -1316,9 +996,7 @@ mod tests {
             &["企业版技术合作伙伴", "分为四个等级"],
             5,
         );
-        assert!(extract(&[doc("zh/bk", Lang::Zh, "x", vec![r])], None)
-            .rules
-            .is_empty());
+        assert!(extract(&[doc("zh/bk", Lang::Zh, "x", vec![r])], None).rules.is_empty());
     }
 
     proptest::proptest! {

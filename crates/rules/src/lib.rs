@@ -109,9 +109,7 @@ pub enum Error {
         message: String,
     },
     /// Typed and JSON Logic evaluation disagree (a bug in kb).
-    #[error(
-        "rule {rule}: typed evaluation says {typed}, JSON Logic says {logic} for value {value}"
-    )]
+    #[error("rule {rule}: typed evaluation says {typed}, JSON Logic says {logic} for value {value}")]
     Disagree {
         /// The rule id.
         rule: String,
@@ -132,9 +130,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// language (else that text is `null`). The result is sorted by source.
 pub fn extract(documents: &[Document], alignment: Option<&Alignment>) -> RuleSet {
     static EXTRACTOR: std::sync::OnceLock<extract::Extractor<'static>> = std::sync::OnceLock::new();
-    EXTRACTOR
-        .get_or_init(|| extract::Extractor::new(vocab::Vocabulary::builtin()))
-        .extract(documents, alignment)
+    EXTRACTOR.get_or_init(|| extract::Extractor::new(vocab::Vocabulary::builtin())).extract(documents, alignment)
 }
 
 /// The JSON Schema of `rules.json` (and of every per-scope file), generated
@@ -163,28 +159,15 @@ pub(crate) fn json_error(path: &Path, e: &serde_json::Error) -> Error {
         Some(i) => msg[..i].to_string(),
         None => msg,
     };
-    Error::Json {
-        path: path.to_path_buf(),
-        line: e.line().max(1),
-        column: e.column().max(1),
-        message,
-    }
+    Error::Json { path: path.to_path_buf(), line: e.line().max(1), column: e.column().max(1), message }
 }
 
 /// Reads a rule set from a `rules.json` (or per-scope) file, or from an
 /// output folder holding `rules.json`.
 pub fn read_rules(path: &Path) -> Result<RuleSet> {
-    let file = if path.is_dir() {
-        path.join(RULES_FILE)
-    } else {
-        path.to_path_buf()
-    };
-    let text = std::fs::read_to_string(&file).map_err(|source| Error::Read {
-        path: file.clone(),
-        source,
-    })?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| json_error(&file, &e))?;
+    let file = if path.is_dir() { path.join(RULES_FILE) } else { path.to_path_buf() };
+    let text = std::fs::read_to_string(&file).map_err(|source| Error::Read { path: file.clone(), source })?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| json_error(&file, &e))?;
     let rules: RuleSet = serde_json::from_value(value).map_err(|e| Error::Field {
         path: file.clone(),
         field: "rules".into(),
@@ -225,10 +208,7 @@ pub struct ScopeFile {
 /// `scope-5be1….json`.
 pub fn scope_file_name(scope: &str) -> String {
     let mut slug = String::new();
-    for word in scope
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
+    for word in scope.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
         if slug.len() + word.len() + 1 > 48 {
             break;
         }
@@ -253,10 +233,7 @@ pub fn scope_files(rules: &RuleSet) -> Vec<ScopeFile> {
         .map(|(scope, rules)| ScopeFile {
             scope: scope.to_string(),
             file: scope_file_name(scope),
-            rules: RuleSet {
-                version: RULES_FORMAT_VERSION,
-                rules,
-            },
+            rules: RuleSet { version: RULES_FORMAT_VERSION, rules },
         })
         .collect()
 }
@@ -277,33 +254,19 @@ mod tests {
 
     #[test]
     fn scope_file_names_are_portable_and_distinct() {
-        let names: Vec<String> = [
-            "企业版技术合作伙伴(试用)",
-            "企业版技术合作伙伴",
-            "API 服务市场",
-            "api 服务市场",
-            "CON",
-            "a/b:c*?",
-        ]
-        .iter()
-        .map(|s| scope_file_name(s))
-        .collect();
+        let names: Vec<String> =
+            ["企业版技术合作伙伴(试用)", "企业版技术合作伙伴", "API 服务市场", "api 服务市场", "CON", "a/b:c*?"]
+                .iter()
+                .map(|s| scope_file_name(s))
+                .collect();
         for n in &names {
-            assert!(
-                n.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'),
-                "{n}"
-            );
+            assert!(n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'), "{n}");
             assert!(n.len() <= 70, "{n}");
         }
         let mut lower: Vec<String> = names.iter().map(|n| n.to_lowercase()).collect();
         lower.sort();
         lower.dedup();
-        assert_eq!(
-            lower.len(),
-            names.len(),
-            "names collide (case-insensitively): {names:?}"
-        );
+        assert_eq!(lower.len(), names.len(), "names collide (case-insensitively): {names:?}");
         assert!(names[2].starts_with("api-"), "{}", names[2]);
         assert!(!names[4].eq_ignore_ascii_case("con.json"));
     }

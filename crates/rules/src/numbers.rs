@@ -246,15 +246,8 @@ fn starts_with_word(hay: &str, word: &str) -> bool {
         if !head.eq_ignore_ascii_case(word) {
             return false;
         }
-        let last_alnum = word
-            .chars()
-            .last()
-            .is_some_and(|c| c.is_ascii_alphanumeric());
-        !last_alnum
-            || !hay[word.len()..]
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphanumeric())
+        let last_alnum = word.chars().last().is_some_and(|c| c.is_ascii_alphanumeric());
+        !last_alnum || !hay[word.len()..].chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
     } else {
         head == word
     }
@@ -270,15 +263,8 @@ fn ends_with_word(hay: &str, word: &str) -> bool {
         if !tail.eq_ignore_ascii_case(word) {
             return false;
         }
-        let first_alnum = word
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric());
-        !first_alnum
-            || !hay[..at]
-                .chars()
-                .last()
-                .is_some_and(|c| c.is_ascii_alphanumeric())
+        let first_alnum = word.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+        !first_alnum || !hay[..at].chars().last().is_some_and(|c| c.is_ascii_alphanumeric())
     } else {
         tail == word
     }
@@ -286,15 +272,8 @@ fn ends_with_word(hay: &str, word: &str) -> bool {
 
 /// True when `rest` starts with a unit-like ASCII word (`7x24h`, `5million`, `3k`).
 fn is_unit_start(rest: &str) -> bool {
-    let w: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_alphabetic())
-        .collect::<String>()
-        .to_ascii_lowercase();
-    matches!(
-        w.as_str(),
-        "h" | "hrs" | "x" | "million" | "billion" | "thousand" | "k" | "m"
-    )
+    let w: String = rest.chars().take_while(|c| c.is_ascii_alphabetic()).collect::<String>().to_ascii_lowercase();
+    matches!(w.as_str(), "h" | "hrs" | "x" | "million" | "billion" | "thousand" | "k" | "m")
 }
 
 /// Every quantity in `clause`, in order.
@@ -309,16 +288,9 @@ pub fn scan(clause: &str, vocab: &Vocabulary) -> Vec<Mention> {
         let chinese = !a_is_digit && !a.as_str().is_ascii();
         // identifiers (GB18030, x86) and ordinals (第一) are not quantities
         if a_is_digit && prev.is_some_and(|c| c.is_ascii_alphabetic()) {
-            let word: String = before
-                .chars()
-                .rev()
-                .take_while(|c| c.is_ascii_alphabetic())
-                .collect();
+            let word: String = before.chars().rev().take_while(|c| c.is_ascii_alphabetic()).collect();
             let word: String = word.chars().rev().collect();
-            if !CURRENCY_PREFIX
-                .iter()
-                .any(|p| p.eq_ignore_ascii_case(&word))
-            {
+            if !CURRENCY_PREFIX.iter().any(|p| p.eq_ignore_ascii_case(&word)) {
                 continue;
             }
         }
@@ -330,9 +302,7 @@ pub fn scan(clause: &str, vocab: &Vocabulary) -> Vec<Mention> {
             let next = clause[whole.end()..].chars().next();
             let after_next = clause[whole.end()..].chars().nth(1);
             if matches!(prev, Some('#' | '/' | '.' | '_'))
-                || next.is_some_and(|c| {
-                    c.is_ascii_alphabetic() && !is_unit_start(&clause[whole.end()..])
-                })
+                || next.is_some_and(|c| c.is_ascii_alphabetic() && !is_unit_start(&clause[whole.end()..]))
                 || (next == Some('.') && after_next.is_some_and(|c| c.is_ascii_alphanumeric()))
                 || matches!(next, Some('/' | '_'))
             {
@@ -342,10 +312,7 @@ pub fn scan(clause: &str, vocab: &Vocabulary) -> Vec<Mention> {
         let Some(va) = numeral(a.as_str()) else {
             continue;
         };
-        let mul = caps
-            .name("mul")
-            .map(|m| multiplier(m.as_str()))
-            .unwrap_or(1.0);
+        let mul = caps.name("mul").map(|m| multiplier(m.as_str())).unwrap_or(1.0);
         let mut value = va * mul;
         let mut range = None;
         let mut factors = None;
@@ -379,11 +346,7 @@ pub fn scan(clause: &str, vocab: &Vocabulary) -> Vec<Mention> {
         if rest.starts_with('%') || rest.starts_with('％') {
             unit = Some("percent".to_string());
             end = clause.len() - rest.len() + rest.chars().next().map_or(1, char::len_utf8);
-        } else if let Some((w, u)) = vocab
-            .unit_words
-            .iter()
-            .find(|(w, _)| starts_with_word(rest, w))
-        {
+        } else if let Some((w, u)) = vocab.unit_words.iter().find(|(w, _)| starts_with_word(rest, w)) {
             unit = Some(u.clone());
             unit_word = Some(rest[..w.len()].to_string());
             end = clause.len() - rest.len() + w.len();
@@ -417,10 +380,7 @@ pub fn scan(clause: &str, vocab: &Vocabulary) -> Vec<Mention> {
         }
         let after = &clause[end..];
         let after_trim = after.trim_start();
-        if let Some((w, o)) = SUFFIX_OPS
-            .iter()
-            .find(|(w, _)| starts_with_word(after_trim, w))
-        {
+        if let Some((w, o)) = SUFFIX_OPS.iter().find(|(w, _)| starts_with_word(after_trim, w)) {
             if op.is_none() {
                 op = Some(*o);
             }
@@ -474,15 +434,9 @@ mod tests {
     fn wan_and_yi_multiply() {
         assert_eq!(one("注册资本大于100万").value, 1_000_000.0);
         let m = one("注册资本人民币100万元以上");
-        assert_eq!(
-            (m.value, m.unit.as_deref(), m.op),
-            (1_000_000.0, Some("CNY"), Some(Op::Ge))
-        );
+        assert_eq!((m.value, m.unit.as_deref(), m.op), (1_000_000.0, Some("CNY"), Some(Op::Ge)));
         assert_eq!(one("注册资本1.5亿元").value, 150_000_000.0);
-        assert_eq!(
-            one("registered capital of RMB 2 million or more").value,
-            2_000_000.0
-        );
+        assert_eq!(one("registered capital of RMB 2 million or more").value, 2_000_000.0);
     }
 
     #[test]
@@ -509,26 +463,16 @@ mod tests {
         ] {
             assert_eq!(one(text).op, Some(op), "{text}");
         }
-        assert_eq!(
-            one("需提供5个案例").op,
-            None,
-            "a bare count states no operator"
-        );
+        assert_eq!(one("需提供5个案例").op, None, "a bare count states no operator");
     }
 
     #[test]
     fn coverage_products_and_ranges() {
         let m = one("不少于7 * 8小时");
-        assert_eq!(
-            (m.value, m.factors, m.unit.as_deref()),
-            (56.0, Some((7.0, 8.0)), Some("hours"))
-        );
+        assert_eq!((m.value, m.factors, m.unit.as_deref()), (56.0, Some((7.0, 8.0)), Some("hours")));
         assert_eq!(one("5×8小时").value, 40.0);
         let m = one("which usually takes 2–4 business days");
-        assert_eq!(
-            (m.range, m.value, m.unit.as_deref()),
-            (Some((2.0, 4.0)), 4.0, Some("working_days"))
-        );
+        assert_eq!((m.range, m.value, m.unit.as_deref()), (Some((2.0, 4.0)), 4.0, Some("working_days")));
         assert_eq!(one("2至3个工作日").range, Some((2.0, 3.0)));
     }
 
@@ -543,19 +487,12 @@ mod tests {
 
     #[test]
     fn versions_issue_numbers_and_paths_are_not_quantities() {
-        for text in [
-            "upgrade from 3.0.0 only",
-            "after version 3.3.X",
-            "fixes #1918",
-            "plaintext HTTP/2",
-            "Python 3rd party",
-        ] {
+        for text in
+            ["upgrade from 3.0.0 only", "after version 3.3.X", "fixes #1918", "plaintext HTTP/2", "Python 3rd party"]
+        {
             assert!(scan(text, Vocabulary::builtin()).is_empty(), "{text}");
         }
         assert_eq!(one("7x24h support").value, 168.0);
-        assert!(
-            scan(&"9".repeat(400), Vocabulary::builtin()).is_empty(),
-            "no infinite values"
-        );
+        assert!(scan(&"9".repeat(400), Vocabulary::builtin()).is_empty(), "no infinite values");
     }
 }

@@ -161,18 +161,11 @@ impl Vocabulary {
     /// Parses a vocabulary from TOML text, checking that units and ids are consistent.
     pub fn from_toml(text: &str) -> Result<Vocabulary, String> {
         let mut v: Vocabulary = toml::from_str(text).map_err(|e| e.to_string())?;
-        v.unit_words = v
-            .units
-            .iter()
-            .flat_map(|(unit, p)| p.all().map(move |w| (w.clone(), unit.clone())))
-            .collect();
-        v.unit_words
-            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        v.unit_words = v.units.iter().flat_map(|(unit, p)| p.all().map(move |w| (w.clone(), unit.clone()))).collect();
+        v.unit_words.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
         for u in v.bare_number_units.iter().chain(&v.counted_units) {
             if !v.units.contains_key(u) {
-                return Err(format!(
-                    "unit {u:?} is listed but [units] does not define it"
-                ));
+                return Err(format!("unit {u:?} is listed but [units] does not define it"));
             }
         }
         let mut seen = std::collections::BTreeSet::new();
@@ -182,16 +175,10 @@ impl Vocabulary {
             }
             let known_unit = v.units.contains_key(&s.unit) || s.unit == "bool" || s.unit == "enum";
             if !known_unit {
-                return Err(format!(
-                    "subject {:?} has unit {:?}, which [units] does not define",
-                    s.id, s.unit
-                ));
+                return Err(format!("subject {:?} has unit {:?}, which [units] does not define", s.id, s.unit));
             }
             if (s.kind == SubjectKind::Enum) == s.value.is_empty() {
-                return Err(format!(
-                    "subject {:?}: an enum subject (and only one) lists values",
-                    s.id
-                ));
+                return Err(format!("subject {:?}: an enum subject (and only one) lists values", s.id));
             }
         }
         Ok(v)
@@ -201,8 +188,7 @@ impl Vocabulary {
     pub fn builtin() -> &'static Vocabulary {
         static V: OnceLock<Vocabulary> = OnceLock::new();
         V.get_or_init(|| {
-            Vocabulary::from_toml(SUBJECTS_TOML)
-                .unwrap_or_else(|e| panic!("data/subjects.toml is invalid: {e}"))
+            Vocabulary::from_toml(SUBJECTS_TOML).unwrap_or_else(|e| panic!("data/subjects.toml is invalid: {e}"))
         })
     }
 
@@ -248,10 +234,7 @@ mod tests {
             "entity_type",
         ] {
             let s = v.subject(id).unwrap_or_else(|| panic!("{id} missing"));
-            assert!(
-                !s.zh.is_empty() && !s.en.is_empty(),
-                "{id} needs phrases in both languages"
-            );
+            assert!(!s.zh.is_empty() && !s.en.is_empty(), "{id} needs phrases in both languages");
         }
     }
 

@@ -42,17 +42,14 @@ fn committed_schema_matches_the_generated_one() {
 
 fn validator() -> jsonschema::Validator {
     let committed: Value = serde_json::from_str(
-        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules.schema.json"))
-            .unwrap(),
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules.schema.json")).unwrap(),
     )
     .unwrap();
     jsonschema::validator_for(&committed).expect("the schema is a valid JSON Schema")
 }
 
 fn errors(v: &jsonschema::Validator, instance: &Value) -> Vec<String> {
-    v.iter_errors(instance)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect()
+    v.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path())).collect()
 }
 
 #[test]
@@ -63,10 +60,7 @@ fn every_rules_file_of_the_corpus_validates_against_the_schema() {
     let whole: Value = serde_json::from_str(&kb_rules::to_json(&rules)).unwrap();
     assert_eq!(errors(&v, &whole), Vec::<String>::new());
     let files = kb_rules::scope_files(&rules);
-    assert_eq!(
-        files.iter().map(|f| f.rules.rules.len()).sum::<usize>(),
-        rules.rules.len()
-    );
+    assert_eq!(files.iter().map(|f| f.rules.rules.len()).sum::<usize>(), rules.rules.len());
     for f in &files {
         let one: Value = serde_json::from_str(&kb_rules::to_json(&f.rules)).unwrap();
         assert_eq!(errors(&v, &one), Vec::<String>::new(), "{}", f.file);
@@ -80,10 +74,7 @@ fn every_rules_file_kb_build_writes_validates_against_the_schema() {
     kb_build::build(&kb_build::BuildOptions::new(repo().join("corpus"), &out)).expect("build");
     let v = validator();
     let mut files = vec![out.join(kb_rules::RULES_FILE)];
-    for e in std::fs::read_dir(out.join(kb_rules::SCOPES_DIR))
-        .unwrap()
-        .flatten()
-    {
+    for e in std::fs::read_dir(out.join(kb_rules::SCOPES_DIR)).unwrap().flatten() {
         if e.file_name() != kb_rules::SCOPES_INDEX {
             files.push(e.path());
         }
@@ -94,10 +85,7 @@ fn every_rules_file_kb_build_writes_validates_against_the_schema() {
         assert_eq!(errors(&v, &doc), Vec::<String>::new(), "{}", f.display());
     }
     let written = std::fs::read_to_string(out.join(kb_rules::SCHEMA_FILE)).unwrap();
-    assert!(
-        written == kb_rules::schema_json(),
-        "the build writes the generated schema"
-    );
+    assert!(written == kb_rules::schema_json(), "the build writes the generated schema");
 }
 
 #[test]
@@ -115,61 +103,32 @@ fn the_schema_refuses_what_is_not_a_rule() {
     ] {
         let mut doc = good.clone();
         doc["rules"][0][field] = bad.clone();
-        assert!(
-            !errors(&v, &doc).is_empty(),
-            "{field} = {bad} should be refused"
-        );
+        assert!(!errors(&v, &doc).is_empty(), "{field} = {bad} should be refused");
     }
     let mut doc = good;
     doc["rules"][0].as_object_mut().unwrap().remove("source");
-    assert!(
-        !errors(&v, &doc).is_empty(),
-        "a rule without a source is refused"
-    );
+    assert!(!errors(&v, &doc).is_empty(), "a rule without a source is refused");
 }
 
 #[test]
 fn the_wechat_market_rules_of_the_corpus() {
     let rules = corpus_rules();
     let cap = find(&rules, "微信小程序市场", "registered_capital");
-    assert_eq!(
-        (cap.op, cap.value.clone(), cap.unit.as_deref()),
-        (Some(Op::Gt), Some(json!(1_000_000)), Some("CNY"))
-    );
-    assert_eq!(
-        cap.logic,
-        Some(json!({">": [{"var": "registered_capital"}, 1_000_000]}))
-    );
-    assert!(cap
-        .text
-        .zh
-        .as_deref()
-        .unwrap()
-        .contains("注册资本大于100万"));
-    assert_eq!(
-        cap.source.path,
-        "zh/tencent-cloud-marketplace-provider-faq.md"
-    );
+    assert_eq!((cap.op, cap.value.clone(), cap.unit.as_deref()), (Some(Op::Gt), Some(json!(1_000_000)), Some("CNY")));
+    assert_eq!(cap.logic, Some(json!({">": [{"var": "registered_capital"}, 1_000_000]})));
+    assert!(cap.text.zh.as_deref().unwrap().contains("注册资本大于100万"));
+    assert_eq!(cap.source.path, "zh/tencent-cloud-marketplace-provider-faq.md");
     let users = find(&rules, "微信小程序市场", "registered_users");
-    assert_eq!(
-        (users.op, users.value.clone()),
-        (Some(Op::Gt), Some(json!(5000)))
-    );
+    assert_eq!((users.op, users.value.clone()), (Some(Op::Gt), Some(json!(5000))));
     let hours = find(&rules, "微信小程序市场", "support_hours_weekly");
-    assert_eq!(
-        (hours.op, hours.value.clone(), hours.unit.as_deref()),
-        (Some(Op::Ge), Some(json!(56)), Some("hours"))
-    );
+    assert_eq!((hours.op, hours.value.clone(), hours.unit.as_deref()), (Some(Op::Ge), Some(json!(56)), Some("hours")));
 }
 
 #[test]
 fn the_image_market_needs_two_years_of_experience_written_in_chinese_numerals() {
     let rules = corpus_rules();
     let r = find(&rules, "镜像市场", "industry_experience");
-    assert_eq!(
-        (r.op, r.value.clone(), r.unit.as_deref()),
-        (Some(Op::Ge), Some(json!(2)), Some("years"))
-    );
+    assert_eq!((r.op, r.value.clone(), r.unit.as_deref()), (Some(Op::Ge), Some(json!(2)), Some("years")));
     assert!(r.clause.contains("二年"), "{}", r.clause);
 }
 
@@ -179,53 +138,28 @@ fn the_blueking_trial_partner_needs_three_engineers_of_each_kind_and_pays_a_fee(
     let scope = "企业版技术合作伙伴(试用)";
     for kind in ["automation", "development"] {
         let r = find(&rules, scope, &format!("certified_engineers.{kind}"));
-        assert_eq!(
-            (r.op, r.value.clone()),
-            (Some(Op::Ge), Some(json!(3))),
-            "{kind}"
-        );
+        assert_eq!((r.op, r.value.clone()), (Some(Op::Ge), Some(json!(3))), "{kind}");
         assert!(
-            r.text
-                .en
-                .as_deref()
-                .is_some_and(|t| t.contains("Enterprise Edition Technology Partner (Trial)")),
+            r.text.en.as_deref().is_some_and(|t| t.contains("Enterprise Edition Technology Partner (Trial)")),
             "{r:?}"
         );
     }
     let fee = find(&rules, scope, "service_fee");
-    assert_eq!(
-        (fee.kind.as_str(), fee.value.clone()),
-        ("boolean", Some(json!(true)))
-    );
-    let brand = rules
-        .rules
-        .iter()
-        .filter(|r| r.scope == "品牌合作伙伴")
-        .map(|r| r.variable().unwrap())
-        .collect::<Vec<_>>();
-    assert_eq!(
-        brand,
-        ["service_fee"],
-        "no minimum requirement is no threshold"
-    );
+    assert_eq!((fee.kind.as_str(), fee.value.clone()), ("boolean", Some(json!(true))));
+    let brand =
+        rules.rules.iter().filter(|r| r.scope == "品牌合作伙伴").map(|r| r.variable().unwrap()).collect::<Vec<_>>();
+    assert_eq!(brand, ["service_fee"], "no minimum requirement is no threshold");
 }
 
 #[test]
 fn the_partner_application_threshold_yields_several_rules() {
     let rules = corpus_rules();
     let scope = "代理、行业类合作伙伴";
-    assert_eq!(
-        find(&rules, scope, "registered_capital").value,
-        Some(json!(1_000_000))
-    );
+    assert_eq!(find(&rules, scope, "registered_capital").value, Some(json!(1_000_000)));
     assert_eq!(find(&rules, scope, "headcount").value, Some(json!(20)));
     assert_eq!(find(&rules, scope, "team_size").value, Some(json!(2)));
-    let ids: std::collections::BTreeSet<&str> = rules
-        .rules
-        .iter()
-        .filter(|r| r.scope == scope)
-        .map(|r| r.source.record.as_str())
-        .collect();
+    let ids: std::collections::BTreeSet<&str> =
+        rules.rules.iter().filter(|r| r.scope == scope).map(|r| r.source.record.as_str()).collect();
     assert_eq!(ids.len(), 1, "all from one requirement record");
 }
 
@@ -243,10 +177,7 @@ fn faq_answers_give_the_entity_type_and_the_review_time() {
         .iter()
         .find(|r| r.subject.as_deref() == Some("review_time") && r.source.doc.starts_with("zh/"))
         .expect("review_time");
-    assert_eq!(
-        (t.op, t.value.clone(), t.unit.as_deref()),
-        (Some(Op::Le), Some(json!(7)), Some("working_days"))
-    );
+    assert_eq!((t.op, t.value.clone(), t.unit.as_deref()), (Some(Op::Le), Some(json!(7)), Some("working_days")));
 }
 
 #[test]
@@ -264,10 +195,7 @@ fn every_numeric_or_boolean_rule_has_json_logic_and_every_key_is_unique() {
 
 #[test]
 fn extraction_is_deterministic() {
-    assert_eq!(
-        kb_rules::to_json(&corpus_rules()),
-        kb_rules::to_json(&corpus_rules())
-    );
+    assert_eq!(kb_rules::to_json(&corpus_rules()), kb_rules::to_json(&corpus_rules()));
 }
 
 #[test]
@@ -281,10 +209,7 @@ fn typed_and_json_logic_evaluation_agree_on_every_corpus_rule() {
         let probes: Vec<Value> = match &expected {
             Value::Number(n) => {
                 let x = n.as_f64().unwrap();
-                [0.0, x - 1.0, x - 0.5, x, x + 0.5, x + 1.0, x * 2.0, 1e12]
-                    .iter()
-                    .map(|v| json!(v))
-                    .collect()
+                [0.0, x - 1.0, x - 0.5, x, x + 0.5, x + 1.0, x * 2.0, 1e12].iter().map(|v| json!(v)).collect()
             }
             Value::Bool(_) => vec![json!(true), json!(false)],
             Value::String(_) => vec![json!("enterprise"), json!("individual")],
@@ -313,23 +238,13 @@ fn corpus_rules_snapshot() {
         .rules
         .iter()
         .map(|r| {
-            let cond = if r.is_qualitative() {
-                format!("qualitative: {}", r.clause)
-            } else {
-                r.describe()
-            };
+            let cond = if r.is_qualitative() { format!("qualitative: {}", r.clause) } else { r.describe() };
             let en = match (&r.text.zh, &r.text.en) {
                 (Some(_), Some(_)) => "zh+en",
                 (Some(_), None) => "zh",
                 _ => "en",
             };
-            format!(
-                "{} | {} | {:.2} | {} | {en}",
-                r.scope,
-                cond,
-                r.confidence,
-                r.source.location()
-            )
+            format!("{} | {} | {:.2} | {} | {en}", r.scope, cond, r.confidence, r.source.location())
         })
         .collect();
     insta::assert_snapshot!(lines.join("\n"));

@@ -31,12 +31,8 @@ pub struct Args {
 /// Runs `kb align`.
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let path = args.out.join(kb_align::ALIGNMENT_FILE);
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "no alignment (run `kb build` first): cannot read {}",
-            path.display()
-        )
-    })?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("no alignment (run `kb build` first): cannot read {}", path.display()))?;
     if args.json {
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
@@ -46,8 +42,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         }
         return Ok(0);
     }
-    let a: Alignment = serde_json::from_str(&text)
-        .with_context(|| format!("malformed alignment in {}", path.display()))?;
+    let a: Alignment =
+        serde_json::from_str(&text).with_context(|| format!("malformed alignment in {}", path.display()))?;
     let records = kb_build::read_records(&args.out)?;
     let by_id: HashMap<&str, &Record> = records.iter().map(|r| (r.id.as_str(), r)).collect();
     let stdout = std::io::stdout();
@@ -61,63 +57,31 @@ fn wanted(filter: Option<&str>, zh: &str, en: &str) -> bool {
     filter.is_none_or(|f| zh.contains(f) || en.contains(f))
 }
 
-fn report(
-    out: &mut impl Write,
-    a: &Alignment,
-    by_id: &HashMap<&str, &Record>,
-    args: &Args,
-) -> anyhow::Result<()> {
+fn report(out: &mut impl Write, a: &Alignment, by_id: &HashMap<&str, &Record>, args: &Args) -> anyhow::Result<()> {
     let filter = args.doc.as_deref();
-    let width = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse::<usize>().ok())
-        .unwrap_or(120)
-        .clamp(60, 240);
-    let docs: Vec<_> = a
-        .documents
-        .iter()
-        .filter(|d| wanted(filter, &d.zh, &d.en))
-        .collect();
+    let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<usize>().ok()).unwrap_or(120).clamp(60, 240);
+    let docs: Vec<_> = a.documents.iter().filter(|d| wanted(filter, &d.zh, &d.en)).collect();
     writeln!(out, "Document pairs ({}):", docs.len())?;
     for d in docs {
-        let label = if d.confidence >= kb_align::docs::TRANSLATION {
-            "translation"
-        } else {
-            "loose counterpart"
-        };
-        writeln!(
-            out,
-            "  {} ↔ {}  confidence {:.2} ({label})",
-            d.zh, d.en, d.confidence
-        )?;
+        let label = if d.confidence >= kb_align::docs::TRANSLATION { "translation" } else { "loose counterpart" };
+        writeln!(out, "  {} ↔ {}  confidence {:.2} ({label})", d.zh, d.en, d.confidence)?;
         writeln!(out, "      {}", evidence_line(&d.evidence))?;
         let recs: Vec<_> = a
             .records
             .iter()
             .filter(|p| {
-                p.zh.as_deref().is_some_and(|z| doc_of(z) == d.zh)
-                    || p.en.as_deref().is_some_and(|e| doc_of(e) == d.en)
+                p.zh.as_deref().is_some_and(|z| doc_of(z) == d.zh) || p.en.as_deref().is_some_and(|e| doc_of(e) == d.en)
             })
             .collect();
-        let both = recs
-            .iter()
-            .filter(|p| p.zh.is_some() && p.en.is_some())
-            .count();
+        let both = recs.iter().filter(|p| p.zh.is_some() && p.en.is_some()).count();
         let zh_only = recs.iter().filter(|p| p.en.is_none()).count();
         let en_only = recs.iter().filter(|p| p.zh.is_none()).count();
         let mean = if both == 0 {
             0.0
         } else {
-            recs.iter()
-                .filter(|p| p.zh.is_some() && p.en.is_some())
-                .map(|p| p.confidence)
-                .sum::<f64>()
-                / both as f64
+            recs.iter().filter(|p| p.zh.is_some() && p.en.is_some()).map(|p| p.confidence).sum::<f64>() / both as f64
         };
-        let secs = a
-            .sections
-            .iter()
-            .filter(|s| s.zh_doc == d.zh && s.en_doc == d.en);
+        let secs = a.sections.iter().filter(|s| s.zh_doc == d.zh && s.en_doc == d.en);
         let (mut sp, mut st) = (0, 0);
         for s in secs {
             st += 1;
@@ -134,15 +98,9 @@ fn report(
                 let side = |id: &Option<String>, all: &Vec<String>| match id {
                     None => "—".to_string(),
                     Some(id) => {
-                        let ids: Vec<&str> = if all.is_empty() {
-                            vec![id.as_str()]
-                        } else {
-                            all.iter().map(String::as_str).collect()
-                        };
-                        ids.iter()
-                            .map(|i| short(by_id, i))
-                            .collect::<Vec<_>>()
-                            .join(" + ")
+                        let ids: Vec<&str> =
+                            if all.is_empty() { vec![id.as_str()] } else { all.iter().map(String::as_str).collect() };
+                        ids.iter().map(|i| short(by_id, i)).collect::<Vec<_>>().join(" + ")
                     }
                 };
                 writeln!(
@@ -155,40 +113,23 @@ fn report(
             }
         }
     }
-    let unpaired: Vec<_> = a
-        .unpaired_documents
-        .iter()
-        .filter(|d| filter.is_none_or(|f| d.contains(f)))
-        .collect();
+    let unpaired: Vec<_> = a.unpaired_documents.iter().filter(|d| filter.is_none_or(|f| d.contains(f))).collect();
     if !unpaired.is_empty() {
         writeln!(out, "\nUnpaired documents ({}):", unpaired.len())?;
         for d in unpaired {
             writeln!(out, "  {d}")?;
         }
     }
-    let drift: Vec<_> = a
-        .drift
-        .iter()
-        .filter(|d| wanted(filter, &d.zh_doc, &d.en_doc))
-        .collect();
+    let drift: Vec<_> = a.drift.iter().filter(|d| wanted(filter, &d.zh_doc, &d.en_doc)).collect();
     writeln!(out, "\nDrift ({}):", drift.len())?;
     let col = (width - 5) / 2;
     for d in drift {
         let rz = d.zh.as_deref().and_then(|id| by_id.get(id).copied());
         let re = d.en.as_deref().and_then(|id| by_id.get(id).copied());
-        let loc = |r: Option<&Record>, doc: &str| {
-            r.map(|r| r.location())
-                .unwrap_or_else(|| format!("{doc} (none)"))
-        };
+        let loc = |r: Option<&Record>, doc: &str| r.map(|r| r.location()).unwrap_or_else(|| format!("{doc} (none)"));
         writeln!(out, "\n  [{}] {}", d.kind, d.detail)?;
         let lz = fit(&format!("zh  {}", loc(rz, &d.zh_doc)), col);
-        writeln!(
-            out,
-            "  {}{} │ en  {}",
-            lz,
-            pad(&lz, col),
-            loc(re, &d.en_doc)
-        )?;
+        writeln!(out, "  {}{} │ en  {}", lz, pad(&lz, col), loc(re, &d.en_doc))?;
         let tz = wrap(&rz.map(display_text).unwrap_or_else(|| "—".into()), col);
         let te = wrap(&re.map(display_text).unwrap_or_else(|| "—".into()), col);
         for k in 0..tz.len().max(te.len()).min(8) {
@@ -228,12 +169,7 @@ fn evidence_line(ev: &[Evidence]) -> String {
 fn display_text(r: &Record) -> String {
     let mut text = r.text.replace('\n', " ⏎ ");
     if text.trim().is_empty() {
-        text = r
-            .images
-            .iter()
-            .map(|i| format!("[image {}]", i.src))
-            .collect::<Vec<_>>()
-            .join(" ");
+        text = r.images.iter().map(|i| format!("[image {}]", i.src)).collect::<Vec<_>>().join(" ");
     }
     match &r.ordinal {
         Some(o) if !text.trim_start().starts_with(o.trim()) => format!("{} {}", o.trim(), text),
@@ -324,14 +260,8 @@ mod tests {
     fn wrapping_counts_chinese_characters_as_two_columns() {
         let lines = wrap("加入腾讯蓝鲸合作伙伴后，如开展合作期间违反相关管理制度", 20);
         assert!(lines.iter().all(|l| str_width(l) <= 20), "{lines:?}");
-        assert_eq!(
-            lines.concat(),
-            "加入腾讯蓝鲸合作伙伴后，如开展合作期间违反相关管理制度"
-        );
-        let lines = wrap(
-            "After joining Tencent BlueKing Partner, if the relevant",
-            20,
-        );
+        assert_eq!(lines.concat(), "加入腾讯蓝鲸合作伙伴后，如开展合作期间违反相关管理制度");
+        let lines = wrap("After joining Tencent BlueKing Partner, if the relevant", 20);
         assert!(lines.iter().all(|l| str_width(l) <= 20), "{lines:?}");
         assert_eq!(pad("蓝鲸", 6).len(), 2);
     }

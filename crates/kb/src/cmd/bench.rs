@@ -92,13 +92,7 @@ fn cpu_seconds() -> Option<f64> {
 fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line
-        .trim_start_matches("VmHWM:")
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
+    let kb: u64 = line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()?;
     Some(kb * 1024)
 }
 
@@ -106,30 +100,21 @@ fn peak_rss() -> Option<u64> {
 /// hidden entries skipped), sorted, corpus-relative with `/`.
 fn corpus_files(dir: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> anyhow::Result<()> {
-        for e in
-            std::fs::read_dir(dir).with_context(|| format!("reading folder {}", dir.display()))?
-        {
+        for e in std::fs::read_dir(dir).with_context(|| format!("reading folder {}", dir.display()))? {
             let e = e.with_context(|| format!("reading folder {}", dir.display()))?;
             if e.file_name().to_string_lossy().starts_with('.') {
                 continue;
             }
             let path = e.path();
-            if e.file_type()
-                .with_context(|| format!("reading {}", path.display()))?
-                .is_dir()
-            {
+            if e.file_type().with_context(|| format!("reading {}", path.display()))?.is_dir() {
                 walk(root, &path, out)?;
-            } else if path.extension().and_then(|x| x.to_str()).is_some_and(|x| {
-                ["md", "markdown", "txt"]
-                    .iter()
-                    .any(|m| m.eq_ignore_ascii_case(x))
-            }) {
+            } else if path
+                .extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| ["md", "markdown", "txt"].iter().any(|m| m.eq_ignore_ascii_case(x)))
+            {
                 let rel = path.strip_prefix(root).expect("under root");
-                let rel = rel
-                    .iter()
-                    .map(|c| c.to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join("/");
+                let rel = rel.iter().map(|c| c.to_string_lossy()).collect::<Vec<_>>().join("/");
                 out.push((rel, path));
             }
         }
@@ -149,11 +134,7 @@ fn child_build(corpus: &Path, out: &Path) -> anyhow::Result<Measured> {
     let seconds = t.elapsed().as_secs_f64();
     Ok(Measured {
         seconds,
-        stages: report
-            .stages
-            .iter()
-            .map(|s| (s.name.to_string(), s.elapsed.as_secs_f64()))
-            .collect(),
+        stages: report.stages.iter().map(|s| (s.name.to_string(), s.elapsed.as_secs_f64())).collect(),
         documents: report.documents,
         records: report.records_by_kind.iter().map(|(_, n)| n).sum(),
         peak_rss: peak_rss(),
@@ -173,11 +154,7 @@ fn child_baseline(corpus: &Path, out: &Path) -> anyhow::Result<Measured> {
         match read {
             Ok(text) => {
                 let lang = kb_parse::detect_lang(&text);
-                Some(kb_index::PlainFile {
-                    path: rel.clone(),
-                    lang,
-                    text,
-                })
+                Some(kb_index::PlainFile { path: rel.clone(), lang, text })
             }
             Err(e) => {
                 failed = Some(e);
@@ -216,11 +193,7 @@ fn measure(job: Job, corpus: &Path, out: &Path) -> anyhow::Result<Measured> {
         .output()
         .with_context(|| format!("starting the {name} of {}", corpus.display()))?;
     if !output.status.success() {
-        bail!(
-            "the {name} of {} failed ({})",
-            corpus.display(),
-            output.status
-        );
+        bail!("the {name} of {} failed ({})", corpus.display(), output.status);
     }
     serde_json::from_slice(&output.stdout).with_context(|| format!("reading the {name} report"))
 }
@@ -266,43 +239,26 @@ struct CorpusResult {
 fn bench_corpus(corpus: &Path, runs: u32) -> anyhow::Result<CorpusResult> {
     let files = corpus_files(corpus)?;
     if files.is_empty() {
-        bail!(
-            "{} holds no documents (.md, .markdown, .txt)",
-            corpus.display()
-        );
+        bail!("{} holds no documents (.md, .markdown, .txt)", corpus.display());
     }
     // Read every file once so that neither job pays for a cold page cache.
     let mut bytes = 0u64;
     for (_, full) in &files {
-        bytes += std::fs::read(full)
-            .with_context(|| format!("reading {}", full.display()))?
-            .len() as u64;
+        bytes += std::fs::read(full).with_context(|| format!("reading {}", full.display()))?.len() as u64;
     }
     let mut builds = Vec::new();
     let mut baselines = Vec::new();
     for _ in 0..runs {
-        let tmp = tempfile::Builder::new()
-            .prefix("kb-bench-")
-            .tempdir()
-            .context("creating a temporary folder")?;
+        let tmp = tempfile::Builder::new().prefix("kb-bench-").tempdir().context("creating a temporary folder")?;
         builds.push(measure(Job::Build, corpus, &tmp.path().join("out"))?);
-        baselines.push(measure(
-            Job::Baseline,
-            corpus,
-            &tmp.path().join("baseline"),
-        )?);
+        baselines.push(measure(Job::Baseline, corpus, &tmp.path().join("baseline"))?);
     }
     let first = &builds[0];
     let stages = first
         .stages
         .iter()
         .enumerate()
-        .map(|(i, (name, _))| {
-            (
-                name.clone(),
-                median(builds.iter().map(|b| b.stages[i].1).collect()),
-            )
-        })
+        .map(|(i, (name, _))| (name.clone(), median(builds.iter().map(|b| b.stages[i].1).collect())))
         .collect();
     let build_seconds = median(builds.iter().map(|b| b.seconds).collect());
     let baseline_seconds = median(baselines.iter().map(|b| b.seconds).collect());
@@ -331,25 +287,18 @@ fn cpu(secs: Option<f64>) -> String {
 }
 
 fn mb(bytes: Option<u64>) -> String {
-    bytes
-        .map(|b| format!("{:.0} MB", b as f64 / 1e6))
-        .unwrap_or_else(|| "unknown".into())
+    bytes.map(|b| format!("{:.0} MB", b as f64 / 1e6)).unwrap_or_else(|| "unknown".into())
 }
 
 fn cores() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 /// Runs `kb bench`.
 pub fn run(args: Args) -> anyhow::Result<i32> {
     if let Some(job) = args.child {
         let corpus = &args.corpora[0];
-        let out = args
-            .out
-            .as_deref()
-            .expect("clap requires --out with --child");
+        let out = args.out.as_deref().expect("clap requires --out with --child");
         let m = match job {
             Job::Build => child_build(corpus, out)?,
             Job::Baseline => child_baseline(corpus, out)?,
@@ -357,11 +306,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         println!("{}", serde_json::to_string(&m)?);
         return Ok(0);
     }
-    let profile = if cfg!(debug_assertions) {
-        "debug"
-    } else {
-        "release"
-    };
+    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
     if !args.json {
         println!(
             "kb bench: {profile} build, {} cores, {} run(s) per corpus (median times, largest peak RSS)",
@@ -424,11 +369,7 @@ fn human(r: &CorpusResult) -> String {
     s.push_str(&format!(
         "  ratio    {:>8.2}×  the baseline ({} the goal of ≤ {}×)\n",
         r.ratio,
-        if r.ratio <= r.goal_ratio {
-            "meets"
-        } else {
-            "misses"
-        },
+        if r.ratio <= r.goal_ratio { "meets" } else { "misses" },
         r.goal_ratio
     ));
     s

@@ -34,7 +34,10 @@ pub struct Args {
 /// parsed, aligned and extracted in memory without writing anything.
 pub fn load_rules(path: &Path) -> anyhow::Result<RuleSet> {
     if !path.exists() {
-        bail!("{}: no such file or folder (give a rules.json, a build output folder or a corpus folder)", path.display());
+        bail!(
+            "{}: no such file or folder (give a rules.json, a build output folder or a corpus folder)",
+            path.display()
+        );
     }
     if path.is_file() || path.join(kb_rules::RULES_FILE).is_file() {
         return Ok(kb_rules::read_rules(path)?);
@@ -46,8 +49,7 @@ pub fn load_rules(path: &Path) -> anyhow::Result<RuleSet> {
             kb_rules::RULES_FILE
         );
     }
-    let corpus = kb_parse::load_corpus(path)
-        .with_context(|| format!("reading corpus {}", path.display()))?;
+    let corpus = kb_parse::load_corpus(path).with_context(|| format!("reading corpus {}", path.display()))?;
     kb_align::check_manifest(&corpus.documents, &corpus.manifest)
         .with_context(|| format!("reading {}", path.join("kb.toml").display()))?;
     let alignment = kb_align::align(&corpus.documents, &corpus.manifest);
@@ -71,12 +73,7 @@ pub fn show_value(r: &Rule) -> String {
 /// Writes a rule's citation: source location and both texts.
 pub fn write_citation(out: &mut impl Write, r: &Rule, indent: &str) -> std::io::Result<()> {
     let one_line = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-    writeln!(
-        out,
-        "{indent}source: {} ({})",
-        r.source.location(),
-        r.source.record
-    )?;
+    writeln!(out, "{indent}source: {} ({})", r.source.location(), r.source.record)?;
     for (lang, text) in [("zh", &r.text.zh), ("en", &r.text.en)] {
         match text {
             Some(t) => writeln!(out, "{indent}{lang}: {}", one_line(t))?,
@@ -101,22 +98,10 @@ fn write_result(out: &mut impl Write, res: &CheckResult) -> std::io::Result<()> 
         (_, Status::Manual) => "check by hand".to_string(),
         (Some(v), Status::Unknown) => format!("profile has {v}, which does not fit"),
         (Some(v), _) => format!("profile: {v}"),
-        (None, _) => format!(
-            "not in profile (add \"{}\")",
-            r.variable().unwrap_or_default()
-        ),
+        (None, _) => format!("not in profile (add \"{}\")", r.variable().unwrap_or_default()),
     };
-    let cond = if r.is_qualitative() {
-        r.clause.clone()
-    } else {
-        show_value(r)
-    };
-    writeln!(
-        out,
-        "  {:<8} {cond}   [{have}; confidence {:.2}]",
-        status_label(res.status),
-        r.confidence
-    )?;
+    let cond = if r.is_qualitative() { r.clause.clone() } else { show_value(r) };
+    writeln!(out, "  {:<8} {cond}   [{have}; confidence {:.2}]", status_label(res.status), r.confidence)?;
     write_citation(out, r, "           ")
 }
 
@@ -155,11 +140,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             report.fail,
             report.unknown,
             report.manual,
-            if report.all_pass() {
-                "every rule that can be checked passes"
-            } else {
-                "not every rule passes"
-            }
+            if report.all_pass() { "every rule that can be checked passes" } else { "not every rule passes" }
         )?;
     }
     out.flush()?;

@@ -63,14 +63,7 @@ pub fn write_text(
 ) -> std::io::Result<()> {
     let indent = "           ";
     for c in &d.changed {
-        writeln!(
-            out,
-            "changed  [{}] {} → {}  ({})",
-            c.new.scope,
-            cond(&c.old),
-            cond(&c.new),
-            c.fields.join(", ")
-        )?;
+        writeln!(out, "changed  [{}] {} → {}  ({})", c.new.scope, cond(&c.old), cond(&c.new), c.fields.join(", "))?;
         writeln!(out, "{indent}old:")?;
         write_citation(&mut *out, &c.old, &format!("{indent}  "))?;
         writeln!(out, "{indent}new:")?;

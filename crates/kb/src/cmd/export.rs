@@ -74,10 +74,7 @@ impl Terms {
     fn new(alignment: Option<&Alignment>, rules: Option<&RuleSet>) -> Terms {
         let counterparts: HashMap<String, (String, f64)> = alignment
             .map(|a| {
-                a.counterpart_map()
-                    .into_iter()
-                    .map(|(k, (c, conf))| (k.to_string(), (c.to_string(), conf)))
-                    .collect()
+                a.counterpart_map().into_iter().map(|(k, (c, conf))| (k.to_string(), (c.to_string(), conf))).collect()
             })
             .unwrap_or_default();
         let mut subjects: HashMap<String, Vec<String>> = HashMap::new();
@@ -96,11 +93,7 @@ impl Terms {
                 }
             }
         }
-        Terms {
-            counterparts,
-            subjects,
-            scopes,
-        }
+        Terms { counterparts, subjects, scopes }
     }
 }
 
@@ -183,8 +176,8 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<Opti
         return Ok(None);
     }
     let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let v = serde_json::from_reader(std::io::BufReader::new(f))
-        .with_context(|| format!("reading {}", path.display()))?;
+    let v =
+        serde_json::from_reader(std::io::BufReader::new(f)).with_context(|| format!("reading {}", path.display()))?;
     Ok(Some(v))
 }
 
@@ -215,8 +208,7 @@ pub fn export_ndjson(out: &Path, w: &mut impl Write) -> anyhow::Result<Exported>
 
     let mut n = Exported::default();
     let mut doc_lang: HashMap<String, Lang> = HashMap::new();
-    let f = std::fs::File::open(&records_path)
-        .with_context(|| format!("opening {}", records_path.display()))?;
+    let f = std::fs::File::open(&records_path).with_context(|| format!("opening {}", records_path.display()))?;
     for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
         let line = line.with_context(|| format!("reading {}", records_path.display()))?;
         if line.trim().is_empty() {
@@ -232,10 +224,7 @@ pub fn export_ndjson(out: &Path, w: &mut impl Write) -> anyhow::Result<Exported>
         n.records += 1;
     }
     for rule in rules.iter().flat_map(|r| r.rules.iter()) {
-        serde_json::to_writer(
-            &mut *w,
-            &rule_object(rule, doc_lang.get(&rule.source.doc).copied())?,
-        )?;
+        serde_json::to_writer(&mut *w, &rule_object(rule, doc_lang.get(&rule.source.doc).copied())?)?;
         w.write_all(b"\n")?;
         n.rules += 1;
     }
@@ -255,34 +244,21 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             export_ndjson(&args.out, &mut w)?;
         }
         Some(path) => {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "export".into());
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "export".into());
             let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
             let result = (|| {
-                let f = std::fs::File::create(&tmp)
-                    .with_context(|| format!("creating {}", tmp.display()))?;
+                let f = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
                 let mut w = std::io::BufWriter::new(f);
                 let n = export_ndjson(&args.out, &mut w)?;
-                let f = w
-                    .into_inner()
-                    .map_err(|e| e.into_error())
-                    .with_context(|| format!("writing {}", tmp.display()))?;
-                f.sync_all()
-                    .with_context(|| format!("writing {}", tmp.display()))?;
-                std::fs::rename(&tmp, path).with_context(|| {
-                    format!("moving the export into place at {}", path.display())
-                })?;
+                let f =
+                    w.into_inner().map_err(|e| e.into_error()).with_context(|| format!("writing {}", tmp.display()))?;
+                f.sync_all().with_context(|| format!("writing {}", tmp.display()))?;
+                std::fs::rename(&tmp, path)
+                    .with_context(|| format!("moving the export into place at {}", path.display()))?;
                 Ok::<_, anyhow::Error>(n)
             })();
             match result {
-                Ok(n) => eprintln!(
-                    "exported {} records and {} rules to {}",
-                    n.records,
-                    n.rules,
-                    path.display()
-                ),
+                Ok(n) => eprintln!("exported {} records and {} rules to {}", n.records, n.rules, path.display()),
                 Err(e) => {
                     let _ = std::fs::remove_file(&tmp);
                     return Err(e);
@@ -301,14 +277,7 @@ mod tests {
     fn record_ids_are_safe_document_ids() {
         let id = record_doc_id("zh/tencent-cloud-partner-application#3f2c0a1b9e77");
         assert!(id.len() <= 64);
-        assert!(
-            id.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
-            "{id}"
-        );
-        assert_ne!(
-            id,
-            record_doc_id("zh/tencent-cloud-partner-application#3f2c0a1b9e78")
-        );
+        assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'), "{id}");
+        assert_ne!(id, record_doc_id("zh/tencent-cloud-partner-application#3f2c0a1b9e78"));
     }
 }

@@ -1,13 +1,13 @@
 //! One module per subcommand: `Args` (clap) and `run(args) -> exit code`.
 
-pub mod build;
-pub mod records;
-pub mod gen_corpus;
-pub mod serve;
 pub mod align;
+pub mod bench;
+pub mod build;
 pub mod check;
 pub mod diff;
-pub mod search;
-pub mod watch;
-pub mod bench;
 pub mod export;
+pub mod gen_corpus;
+pub mod records;
+pub mod search;
+pub mod serve;
+pub mod watch;

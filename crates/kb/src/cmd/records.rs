@@ -65,15 +65,13 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             writeln!(out, "== {} ({}) ==", r.path, r.lang)?;
             last_doc = r.doc.clone();
         }
-        let lines = if r.lines[0] == r.lines[1] {
-            format!("{}", r.lines[0])
-        } else {
-            format!("{}-{}", r.lines[0], r.lines[1])
-        };
+        let lines =
+            if r.lines[0] == r.lines[1] { format!("{}", r.lines[0]) } else { format!("{}-{}", r.lines[0], r.lines[1]) };
         let ord = r.ordinal.as_deref().map(|o| format!("{o} ")).unwrap_or_default();
         let text: String = r.text.replace('\n', " ⏎ ");
         writeln!(out, "{:>7}  {:<12} {}{}", lines, r.kind.as_str(), ord, truncate(&text, 100))?;
-        if !r.heading_path.is_empty() && matches!(r.kind, RecordKind::Requirement | RecordKind::Step | RecordKind::Faq) {
+        if !r.heading_path.is_empty() && matches!(r.kind, RecordKind::Requirement | RecordKind::Step | RecordKind::Faq)
+        {
             writeln!(out, "{:>7}  {:<12} ↳ {}", "", "", r.heading_path_str())?;
         }
     }

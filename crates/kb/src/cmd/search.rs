@@ -74,11 +74,7 @@ fn search(args: &Args) -> anyhow::Result<i32> {
             Some(k) => Some(k),
             None => bail!(
                 "unknown --kind {k:?}; one of: {}",
-                RecordKind::ALL
-                    .iter()
-                    .map(|k| k.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                RecordKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
             ),
         },
         None => None,
@@ -88,13 +84,7 @@ fn search(args: &Args) -> anyhow::Result<i32> {
     }
     let index = SearchIndex::open(&args.out)?;
     let opened = t0.elapsed();
-    let opts = SearchOptions {
-        query: args.query.clone(),
-        lang,
-        kind,
-        doc: args.doc.clone(),
-        limit: args.limit,
-    };
+    let opts = SearchOptions { query: args.query.clone(), lang, kind, doc: args.doc.clone(), limit: args.limit };
     let found = index.search(&opts)?;
 
     let stdout = std::io::stdout();
@@ -133,11 +123,7 @@ fn search(args: &Args) -> anyhow::Result<i32> {
         };
         let mut msg = format!("{what} match {:?}", args.query);
         if let (Some(n), Some(l)) = (found.other_lang_total.filter(|n| *n > 0), lang) {
-            let other = if l.other() == Lang::Zh {
-                "Chinese"
-            } else {
-                "English"
-            };
+            let other = if l.other() == Lang::Zh { "Chinese" } else { "English" };
             msg.push_str(&format!(
                 " ({n} {other} record{} do; drop --lang to see them)",
                 if n == 1 { "" } else { "s" }
@@ -146,16 +132,9 @@ fn search(args: &Args) -> anyhow::Result<i32> {
         eprintln!("{msg}");
         return Ok(1);
     }
-    let listed: usize = found
-        .hits
-        .iter()
-        .map(|h| 1 + h.counterpart.as_ref().is_some_and(|c| c.matched) as usize)
-        .sum();
+    let listed: usize = found.hits.iter().map(|h| 1 + h.counterpart.as_ref().is_some_and(|c| c.matched) as usize).sum();
     if found.total > listed && !args.json {
-        eprintln!(
-            "{} of {} matching records shown; use --limit for more",
-            listed, found.total
-        );
+        eprintln!("{} of {} matching records shown; use --limit for more", listed, found.total);
     }
     Ok(0)
 }
@@ -167,27 +146,13 @@ const RESET: &str = "\x1b[0m";
 
 fn write_hit(out: &mut impl Write, rank: usize, hit: &Hit, color: bool) -> std::io::Result<()> {
     let r = &hit.record;
-    let (loc, dim, reset) = if color {
-        (LOC, DIM, RESET)
-    } else {
-        ("", "", "")
-    };
-    write!(
-        out,
-        "{rank}. {loc}{}{reset} [{}] {}",
-        r.location(),
-        r.lang,
-        r.kind
-    )?;
+    let (loc, dim, reset) = if color { (LOC, DIM, RESET) } else { ("", "", "") };
+    write!(out, "{rank}. {loc}{}{reset} [{}] {}", r.location(), r.lang, r.kind)?;
     if !r.heading_path.is_empty() {
         write!(out, "  {dim}{}{reset}", r.heading_path_str())?;
     }
     writeln!(out)?;
-    let marked = if color {
-        hit.snippet.marked(BOLD, RESET)
-    } else {
-        hit.snippet.marked("**", "**")
-    };
+    let marked = if color { hit.snippet.marked(BOLD, RESET) } else { hit.snippet.marked("**", "**") };
     writeln!(out, "   {}", one_line(&marked))?;
     if !hit.subjects.is_empty() {
         writeln!(out, "   {dim}subjects: {}{reset}", hit.subjects.join(", "))?;
@@ -230,11 +195,7 @@ fn record_json(r: &Record) -> serde_json::Value {
 /// Highlights as character offsets into the snippet text.
 fn snippet_json(s: &Snippet) -> serde_json::Value {
     let chars = |b: usize| s.text[..b].chars().count();
-    let hl: Vec<[usize; 2]> = s
-        .highlights
-        .iter()
-        .map(|h| [chars(h.start), chars(h.end)])
-        .collect();
+    let hl: Vec<[usize; 2]> = s.highlights.iter().map(|h| [chars(h.start), chars(h.end)]).collect();
     serde_json::json!({ "text": s.text, "highlights": hl, "cut_start": s.cut_start, "cut_end": s.cut_end })
 }
 

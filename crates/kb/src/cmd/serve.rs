@@ -22,18 +22,12 @@ pub struct Args {
     pub port: u16,
 }
 
-const CSP: &str =
-    "default-src 'self'; img-src 'self' https: http: data:; script-src 'self'; style-src 'self'; \
+const CSP: &str = "default-src 'self'; img-src 'self' https: http: data:; script-src 'self'; style-src 'self'; \
                    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// The content type for a file name.
 pub fn content_type(path: &Path) -> &'static str {
-    match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(|e| e.to_ascii_lowercase())
-        .as_deref()
-    {
+    match path.extension().and_then(|e| e.to_str()).map(|e| e.to_ascii_lowercase()).as_deref() {
         Some("html" | "htm") => "text/html; charset=utf-8",
         Some("css") => "text/css; charset=utf-8",
         Some("js" | "mjs") => "text/javascript; charset=utf-8",
@@ -116,34 +110,20 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     if !site.join("index.html").is_file() {
         bail!("no site in {} (run `kb build` first)", site.display());
     }
-    let root = site
-        .canonicalize()
-        .with_context(|| format!("opening {}", site.display()))?;
+    let root = site.canonicalize().with_context(|| format!("opening {}", site.display()))?;
     let server = tiny_http::Server::http(("127.0.0.1", args.port))
         .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
-    let port = server
-        .server_addr()
-        .to_ip()
-        .map(|a| a.port())
-        .unwrap_or(args.port);
+    let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(args.port);
     {
         let mut out = std::io::stdout().lock();
-        writeln!(
-            out,
-            "serving {} at http://127.0.0.1:{port}/ (Ctrl-C to stop)",
-            site.display()
-        )?;
+        writeln!(out, "serving {} at http://127.0.0.1:{port}/ (Ctrl-C to stop)", site.display())?;
         out.flush()?;
     }
     for req in server.incoming_requests() {
         let head = *req.method() == tiny_http::Method::Head;
-        let header = |k: &str, v: &str| {
-            tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("valid header")
-        };
-        if !matches!(
-            req.method(),
-            tiny_http::Method::Get | tiny_http::Method::Head
-        ) {
+        let header =
+            |k: &str, v: &str| tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("valid header");
+        if !matches!(req.method(), tiny_http::Method::Get | tiny_http::Method::Head) {
             let resp = tiny_http::Response::from_string("method not allowed\n")
                 .with_status_code(405)
                 .with_header(header("Allow", "GET, HEAD"));
@@ -160,9 +140,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             Resolved::File(path) => match fs::read(&path) {
                 Ok(body) => {
                     let len = body.len();
-                    let mut resp =
-                        tiny_http::Response::from_data(if head { Vec::new() } else { body })
-                            .with_header(header("Content-Type", content_type(&path)));
+                    let mut resp = tiny_http::Response::from_data(if head { Vec::new() } else { body })
+                        .with_header(header("Content-Type", content_type(&path)));
                     if head {
                         resp = resp.with_header(header("Content-Length", &len.to_string()));
                     }
@@ -171,13 +150,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                     }
                     req.respond(resp)
                 }
-                Err(_) => req
-                    .respond(tiny_http::Response::from_string("not found\n").with_status_code(404)),
+                Err(_) => req.respond(tiny_http::Response::from_string("not found\n").with_status_code(404)),
             },
             Resolved::Redirect(to) => req.respond(
-                tiny_http::Response::from_string("")
-                    .with_status_code(301)
-                    .with_header(header("Location", &to)),
+                tiny_http::Response::from_string("").with_status_code(301).with_header(header("Location", &to)),
             ),
             Resolved::NotFound => {
                 let mut resp = tiny_http::Response::from_string("not found\n")
@@ -210,15 +186,9 @@ mod tests {
         fs::write(dir.path().join("secret.txt"), "s").unwrap();
         let root = site.canonicalize().unwrap();
         assert_eq!(resolve(&root, "/"), Resolved::File(root.join("index.html")));
-        assert_eq!(
-            resolve(&root, "/zh/index.html?q=%E6%B3%A8"),
-            Resolved::File(root.join("zh/index.html"))
-        );
+        assert_eq!(resolve(&root, "/zh/index.html?q=%E6%B3%A8"), Resolved::File(root.join("zh/index.html")));
         assert_eq!(resolve(&root, "/zh"), Resolved::Redirect("/zh/".into()));
-        assert_eq!(
-            resolve(&root, "/zh/"),
-            Resolved::File(root.join("zh/index.html"))
-        );
+        assert_eq!(resolve(&root, "/zh/"), Resolved::File(root.join("zh/index.html")));
         for bad in [
             "/../secret.txt",
             "/%2e%2e/secret.txt",
@@ -233,30 +203,16 @@ mod tests {
         }
         #[cfg(unix)]
         {
-            std::os::unix::fs::symlink(dir.path().join("secret.txt"), site.join("link.txt"))
-                .unwrap();
-            assert_eq!(
-                resolve(&root, "/link.txt"),
-                Resolved::NotFound,
-                "symlink out of the site"
-            );
+            std::os::unix::fs::symlink(dir.path().join("secret.txt"), site.join("link.txt")).unwrap();
+            assert_eq!(resolve(&root, "/link.txt"), Resolved::NotFound, "symlink out of the site");
         }
     }
 
     #[test]
     fn content_types_follow_the_extension() {
-        assert_eq!(
-            content_type(Path::new("a.html")),
-            "text/html; charset=utf-8"
-        );
-        assert_eq!(
-            content_type(Path::new("s/search.js")),
-            "text/javascript; charset=utf-8"
-        );
-        assert_eq!(
-            content_type(Path::new("sitemap.xml")),
-            "application/xml; charset=utf-8"
-        );
+        assert_eq!(content_type(Path::new("a.html")), "text/html; charset=utf-8");
+        assert_eq!(content_type(Path::new("s/search.js")), "text/javascript; charset=utf-8");
+        assert_eq!(content_type(Path::new("sitemap.xml")), "application/xml; charset=utf-8");
         assert_eq!(content_type(Path::new("x.CSS")), "text/css; charset=utf-8");
         assert_eq!(content_type(Path::new("x")), "application/octet-stream");
     }

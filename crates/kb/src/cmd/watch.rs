@@ -65,19 +65,14 @@ fn relevant(path: &Path, out: &Path, out_name: &str) -> bool {
 }
 
 fn absolute(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| {
-        std::env::current_dir()
-            .map(|d| d.join(p))
-            .unwrap_or_else(|_| p.to_path_buf())
-    })
+    std::fs::canonicalize(p)
+        .unwrap_or_else(|_| std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf()))
 }
 
 /// The rules of the output folder, if it has them.
 fn current_rules(out: &Path) -> Option<RuleSet> {
     let path = out.join(kb_rules::RULES_FILE);
-    path.is_file()
-        .then(|| kb_rules::read_rules(&path).ok())
-        .flatten()
+    path.is_file().then(|| kb_rules::read_rules(&path).ok()).flatten()
 }
 
 /// Builds once; prints the outcome and, when `old` is given, the rule diff.
@@ -89,12 +84,7 @@ fn rebuild(args: &Args, old: Option<&RuleSet>) -> Option<RuleSet> {
         Ok(report) => {
             let records: usize = report.records_by_kind.iter().map(|(_, n)| n).sum();
             let what = match &report.changes {
-                Some(c) => format!(
-                    "{} parsed, {} reused, {} removed",
-                    c.parsed.len(),
-                    c.reused,
-                    c.removed.len()
-                ),
+                Some(c) => format!("{} parsed, {} reused, {} removed", c.parsed.len(), c.reused, c.removed.len()),
                 None => "full build".into(),
             };
             let new = current_rules(&args.out);
@@ -132,27 +122,17 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     }
     let corpus = absolute(&args.corpus);
     let out_abs = absolute(&args.out);
-    let out_name = out_abs
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
+    let out_name = out_abs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
 
     let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>();
     let mut watcher = notify::recommended_watcher(tx).context("starting the file watcher")?;
-    watcher
-        .watch(&corpus, RecursiveMode::Recursive)
-        .with_context(|| format!("watching {}", corpus.display()))?;
+    watcher.watch(&corpus, RecursiveMode::Recursive).with_context(|| format!("watching {}", corpus.display()))?;
 
     let mut rules = rebuild(&args, current_rules(&args.out).as_ref());
-    println!(
-        "watching {} (rebuilding {} on change; Ctrl-C to stop)",
-        args.corpus.display(),
-        args.out.display()
-    );
+    println!("watching {} (rebuilding {} on change; Ctrl-C to stop)", args.corpus.display(), args.out.display());
     let debounce = Duration::from_millis(args.debounce_ms.max(10));
     let is_relevant = |ev: &notify::Event| {
-        !matches!(ev.kind, notify::EventKind::Access(_))
-            && ev.paths.iter().any(|p| relevant(p, &out_abs, &out_name))
+        !matches!(ev.kind, notify::EventKind::Access(_)) && ev.paths.iter().any(|p| relevant(p, &out_abs, &out_name))
     };
     loop {
         // Wait for a relevant change…
@@ -193,10 +173,6 @@ mod tests {
         assert!(!relevant(Path::new("/w/corpus/zh/4913"), out, "out"));
         assert!(!relevant(Path::new("/w/corpus/zh/.#a.md"), out, "out"));
         assert!(!relevant(Path::new("/w/out/records.jsonl"), out, "out"));
-        assert!(!relevant(
-            Path::new("/w/corpus/.out.kb-staging-12/x"),
-            out,
-            "out"
-        ));
+        assert!(!relevant(Path::new("/w/corpus/.out.kb-staging-12/x"), out, "out"));
     }
 }
