@@ -1,7 +1,7 @@
 //! Index build time and query latency of `kb-index`.
 //!
 //! ```text
-//! cargo bench -p kb-index --bench search                 # shipped corpus + /work/shared/corpora/*
+//! cargo bench -p kb-index --bench search                 # shipped corpus + ../shared/corpora/* (or $KB_CORPORA)
 //! cargo bench -p kb-index --bench search -- DIR [DIR…]   # these corpus folders
 //! ```
 //!
@@ -64,7 +64,11 @@ fn corpora() -> Vec<PathBuf> {
         return args;
     }
     let mut v = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus")];
-    if let Ok(rd) = std::fs::read_dir("/work/shared/corpora") {
+    // The real corpora beside the repository (`KB_CORPORA` points elsewhere).
+    let shared = std::env::var_os("KB_CORPORA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora"));
+    if let Ok(rd) = std::fs::read_dir(&shared) {
         let mut shared: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
         shared.sort();
         v.extend(shared);
