@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::{corpus, kb, stderr, stdout};
+use crate::{copy_dir, corpus, kb, stderr, stdout};
 
 /// Every file under `dir` (relative path → bytes), leaving out tantivy's
 /// files in `index/` (segment names and `meta.json` differ between an
@@ -69,18 +69,6 @@ fn hits(out: &Path, query: &str) -> Vec<String> {
         .collect();
     ids.sort();
     ids
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 fn stage_summary(report: &serde_json::Value, stage: &str) -> String {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use kb_model::rules::RuleSet;
 use serde_json::{json, Value};
 
-use crate::{built, corpus, kb, repo, run, stderr, stdout};
+use crate::{built, copy_dir, corpus, kb, repo, run, stderr, stdout};
 
 fn rules_of(out: &Path) -> RuleSet {
     serde_json::from_str(&std::fs::read_to_string(out.join("rules.json")).unwrap()).unwrap()
@@ -17,18 +17,6 @@ fn write_profile(dir: &Path, name: &str, profile: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, profile).unwrap();
     p
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let t = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &t);
-        } else {
-            std::fs::copy(e.path(), t).unwrap();
-        }
-    }
 }
 
 fn listing(dir: &Path) -> Vec<(PathBuf, u64)> {

@@ -12,19 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::{built, corpus, kb, repo, stderr, stdout};
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
-}
+use crate::{built, copy_dir, corpus, kb, repo, stderr, stdout};
 
 fn build(corpus: &Path, out: &Path) {
     let o = kb().args(["build", "--quiet", "--corpus"]).arg(corpus).arg("--out").arg(out).output().unwrap();

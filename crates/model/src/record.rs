@@ -42,6 +42,14 @@ impl Lang {
     }
 }
 
+impl std::str::FromStr for Lang {
+    type Err = String;
+    /// As [`Lang::parse`], with an error that says what is accepted.
+    fn from_str(s: &str) -> Result<Lang, String> {
+        Lang::parse(s).ok_or_else(|| format!("unknown language {s:?}; use zh or en"))
+    }
+}
+
 impl std::fmt::Display for Lang {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.code())
@@ -138,6 +146,16 @@ impl RecordKind {
     /// Parses the snake_case name.
     pub fn parse(s: &str) -> Option<RecordKind> {
         RecordKind::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::str::FromStr for RecordKind {
+    type Err = String;
+    /// As [`RecordKind::parse`], with an error that lists the kinds.
+    fn from_str(s: &str) -> Result<RecordKind, String> {
+        RecordKind::parse(s).ok_or_else(|| {
+            format!("unknown kind {s:?}; one of: {}", RecordKind::ALL.map(RecordKind::as_str).join(", "))
+        })
     }
 }
 

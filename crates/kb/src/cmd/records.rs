@@ -3,7 +3,6 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::bail;
 use kb_model::{Lang, RecordKind};
 
 /// Flags of `kb records`.
@@ -17,10 +16,10 @@ pub struct Args {
     pub doc: Option<String>,
     /// Only records of this kind (requirement, step, faq, table_row, note, …).
     #[arg(long)]
-    pub kind: Option<String>,
+    pub kind: Option<RecordKind>,
     /// Only records in this language (zh | en).
     #[arg(long)]
-    pub lang: Option<String>,
+    pub lang: Option<Lang>,
     /// One JSON object a line instead of text.
     #[arg(long)]
     pub json: bool,
@@ -28,23 +27,8 @@ pub struct Args {
 
 /// Runs `kb records`.
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let kind = match &args.kind {
-        Some(k) => match RecordKind::parse(k) {
-            Some(k) => Some(k),
-            None => bail!(
-                "unknown --kind {k:?}; one of: {}",
-                RecordKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
-            ),
-        },
-        None => None,
-    };
-    let lang = match &args.lang {
-        Some(l) => match Lang::parse(l) {
-            Some(l) => Some(l),
-            None => bail!("unknown --lang {l:?}; use zh or en"),
-        },
-        None => None,
-    };
+    let kind = args.kind;
+    let lang = args.lang;
     let records = kb_build::read_records(&args.out)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -28,10 +28,10 @@ pub struct Args {
     pub out: PathBuf,
     /// Only records in this language (zh | en).
     #[arg(long)]
-    pub lang: Option<String>,
+    pub lang: Option<Lang>,
     /// Only records of this kind (requirement, step, faq, table_row, …).
     #[arg(long)]
-    pub kind: Option<String>,
+    pub kind: Option<RecordKind>,
     /// Only records of this document (id, or a part of its path).
     #[arg(long)]
     pub doc: Option<String>,
@@ -62,23 +62,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
 
 fn search(args: &Args) -> anyhow::Result<i32> {
     let t0 = std::time::Instant::now();
-    let lang = match &args.lang {
-        Some(l) => match Lang::parse(l) {
-            Some(l) => Some(l),
-            None => bail!("unknown --lang {l:?}; use zh or en"),
-        },
-        None => None,
-    };
-    let kind = match &args.kind {
-        Some(k) => match RecordKind::parse(k) {
-            Some(k) => Some(k),
-            None => bail!(
-                "unknown --kind {k:?}; one of: {}",
-                RecordKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
-            ),
-        },
-        None => None,
-    };
+    let lang = args.lang;
+    let kind = args.kind;
     if args.limit == 0 {
         bail!("--limit must be at least 1");
     }
