@@ -19,6 +19,13 @@ fn write_profile(dir: &Path, name: &str, profile: &str) -> PathBuf {
     p
 }
 
+/// `kb check --profile P --out OUT`, more flags to add.
+fn check_cmd(profile: &Path, out: &Path) -> std::process::Command {
+    let mut c = kb();
+    c.args(["check", "--profile"]).arg(profile).arg("--out").arg(out);
+    c
+}
+
 fn listing(dir: &Path) -> Vec<(PathBuf, u64)> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
@@ -93,14 +100,7 @@ const GOOD_WECHAT: &str = r#"{
 fn check_passes_a_profile_that_meets_the_wechat_market() {
     let dir = tempfile::tempdir().unwrap();
     let p = write_profile(dir.path(), "company.json", GOOD_WECHAT);
-    let o = kb()
-        .args(["check", "--profile"])
-        .arg(&p)
-        .arg("--out")
-        .arg(built())
-        .args(["--scope", "微信小程序市场"])
-        .output()
-        .unwrap();
+    let o = check_cmd(&p, built()).args(["--scope", "微信小程序市场"]).output().unwrap();
     let s = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{s}{}", stderr(&o));
     assert!(s.contains("PASS") && s.contains("registered_capital > 1000000 CNY (100万)"), "{s}");
@@ -117,14 +117,7 @@ fn check_fails_and_cites_both_languages() {
         "company.json",
         r#"{"certified_engineers": {"automation": 3, "development": 2}, "service_fee": true}"#,
     );
-    let o = kb()
-        .args(["check", "--profile"])
-        .arg(&p)
-        .arg("--out")
-        .arg(built())
-        .args(["--scope", "企业版技术合作伙伴(试用)", "--json"])
-        .output()
-        .unwrap();
+    let o = check_cmd(&p, built()).args(["--scope", "企业版技术合作伙伴(试用)", "--json"]).output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["ok"], json!(false));
@@ -151,14 +144,7 @@ fn check_fails_and_cites_both_languages() {
 fn a_subject_missing_from_the_profile_is_unknown_and_not_a_pass() {
     let dir = tempfile::tempdir().unwrap();
     let p = write_profile(dir.path(), "company.json", r#"{"registered_capital": 5000000}"#);
-    let o = kb()
-        .args(["check", "--profile"])
-        .arg(&p)
-        .arg("--out")
-        .arg(built())
-        .args(["--scope", "服务市场"])
-        .output()
-        .unwrap();
+    let o = check_cmd(&p, built()).args(["--scope", "服务市场"]).output().unwrap();
     let s = stdout(&o);
     assert_eq!(o.status.code(), Some(1), "{s}");
     assert!(s.contains("UNKNOWN") && s.contains("not in profile"), "{s}");
@@ -169,7 +155,7 @@ fn a_subject_missing_from_the_profile_is_unknown_and_not_a_pass() {
 fn broken_profile_json_is_one_line_naming_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let p = write_profile(dir.path(), "company.json", "{\n  \"team_size\": 20,\n  \"headcount\" 30\n}\n");
-    let o = kb().args(["check", "--profile"]).arg(&p).arg("--out").arg(built()).output().unwrap();
+    let o = check_cmd(&p, built()).output().unwrap();
     let e = stderr(&o);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(e.trim_end().lines().count(), 1, "{e}");
@@ -180,12 +166,12 @@ fn broken_profile_json_is_one_line_naming_file_line_and_column() {
 fn an_ill_typed_profile_field_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let p = write_profile(dir.path(), "company.json", r#"{"team_size": 20, "registered_capital": "100万"}"#);
-    let o = kb().args(["check", "--profile"]).arg(&p).arg("--out").arg(built()).output().unwrap();
+    let o = check_cmd(&p, built()).output().unwrap();
     let e = stderr(&o);
     assert_ne!(o.status.code(), Some(0));
     assert!(e.contains("field `registered_capital`") && e.contains("expected a number"), "{e}");
     let p = write_profile(dir.path(), "typo.json", r#"{"certified_engineers": {"automaton": 3}}"#);
-    let o = kb().args(["check", "--profile"]).arg(&p).arg("--out").arg(built()).output().unwrap();
+    let o = check_cmd(&p, built()).output().unwrap();
     assert!(stderr(&o).contains("`certified_engineers.automaton`"), "{}", stderr(&o));
 }
 
@@ -193,14 +179,7 @@ fn an_ill_typed_profile_field_is_named() {
 fn an_unknown_scope_lists_the_scopes() {
     let dir = tempfile::tempdir().unwrap();
     let p = write_profile(dir.path(), "company.json", GOOD_WECHAT);
-    let o = kb()
-        .args(["check", "--profile"])
-        .arg(&p)
-        .arg("--out")
-        .arg(built())
-        .args(["--scope", "小程序"])
-        .output()
-        .unwrap();
+    let o = check_cmd(&p, built()).args(["--scope", "小程序"]).output().unwrap();
     let e = stderr(&o);
     assert_ne!(o.status.code(), Some(0));
     assert!(e.contains("\"小程序\"") && e.contains("微信小程序市场"), "{e}");
@@ -214,14 +193,7 @@ fn check_reads_a_corpus_folder_in_memory_and_writes_nothing() {
     let before = listing(dir.path());
     let p = dir.path().join("company.json");
     std::fs::write(&p, GOOD_WECHAT).unwrap();
-    let o = kb()
-        .args(["check", "--profile"])
-        .arg(&p)
-        .arg("--out")
-        .arg(&copy)
-        .args(["--scope", "微信小程序市场"])
-        .output()
-        .unwrap();
+    let o = check_cmd(&p, &copy).args(["--scope", "微信小程序市场"]).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     std::fs::remove_file(&p).unwrap();
     assert_eq!(listing(dir.path()), before);
@@ -318,14 +290,7 @@ fn a_scope_can_be_named_in_either_language() {
         r#"{"certified_engineers": {"automation": 5, "development": 5}, "service_fee": true}"#,
     );
     let check = |scope: &str| {
-        let o = kb()
-            .args(["check", "--profile"])
-            .arg(&p)
-            .arg("--out")
-            .arg(built())
-            .args(["--scope", scope, "--json"])
-            .output()
-            .unwrap();
+        let o = check_cmd(&p, built()).args(["--scope", scope, "--json"]).output().unwrap();
         assert_eq!(o.status.code(), Some(0), "{scope}: {}{}", stdout(&o), stderr(&o));
         let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
         v["report"]["results"]

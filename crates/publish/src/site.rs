@@ -134,16 +134,22 @@ struct Writer<'a> {
     files: usize,
 }
 
+/// Creates the folder a file is about to be written in.
+fn create_parent(path: &Path) -> Result<()> {
+    match path.parent() {
+        Some(parent) => std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+            what: "creating folder",
+            path: parent.to_path_buf(),
+            source,
+        }),
+        None => Ok(()),
+    }
+}
+
 impl Writer<'_> {
     fn write(&mut self, rel: &str, bytes: &[u8]) -> Result<()> {
         let path = self.out.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
-                what: "creating folder",
-                path: parent.to_path_buf(),
-                source,
-            })?;
-        }
+        create_parent(&path)?;
         std::fs::write(&path, bytes).map_err(|source| Error::Io { what: "writing", path, source })?;
         self.files += 1;
         Ok(())
@@ -157,9 +163,7 @@ impl Writer<'_> {
             let path = path.to_path_buf();
             move |source| Error::Io { what, path, source }
         };
-        if let Some(parent) = json_path.parent() {
-            std::fs::create_dir_all(parent).map_err(io("creating folder", parent))?;
-        }
+        create_parent(&json_path)?;
         let create = |p: &Path| std::fs::File::create(p).map(std::io::BufWriter::new).map_err(io("writing", p));
         let (mut json, mut js) = (create(&json_path)?, create(&js_path)?);
         search::write_json_and_script(ix, &mut json, &mut js).map_err(io("writing", &js_path))?;
@@ -177,13 +181,7 @@ impl Writer<'_> {
             return Ok(false);
         }
         let path = self.out.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
-                what: "creating folder",
-                path: parent.to_path_buf(),
-                source,
-            })?;
-        }
+        create_parent(&path)?;
         if std::fs::hard_link(&from, &path).is_err() {
             std::fs::copy(&from, &path).map_err(|source| Error::Io {
                 what: "copying the previous build's page to",
