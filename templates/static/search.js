@@ -1,6 +1,11 @@
-/* kb offline search. No network: the index is a script (search/index.<lang>.js)
- * that assigns window.KB_SEARCH[lang], so it loads from file:// as well as
- * from `kb serve`. The query is split exactly as kb split the index
+/* kb offline search. No network: the index is split into scripts that
+ * assign globals, so they load from file:// as well as from `kb serve`:
+ * search/index.<lang>.js (the manifest, window.KB_SEARCH[lang]) and, loaded
+ * on demand, search/<lang>/<block>/t<shard>.js (the postings of the terms
+ * whose FNV-1a hash modulo the block's shard count is <shard>) and
+ * search/<lang>/<block>/e<chunk>.js (entries), both assigning
+ * window.KB_SEARCH_PARTS["<lang>/<block>/…"] (layout: crates/publish/src/search.rs).
+ * The query is split exactly as kb split the index
  * (crates/publish/src/tokenize.rs): Han runs → character bigrams (a lone
  * Han character → itself), other letters/digits → lower-cased words. */
 (function (global) {
@@ -65,43 +70,112 @@
 
   var hasOwn = Object.prototype.hasOwnProperty;
 
-  /** Ranks the index's entries for a query: entries holding more of the
-   * query's terms first, then by tf-idf; with several terms, an entry must
-   * hold at least half of them. */
-  function search(index, query, limit) {
-    var terms = queryTerms(query);
-    var n = index.entries.length;
+  /** FNV-1a (32 bits) over the code points of a term (as kb's term_shard). */
+  function fnv(term) {
+    var h = 0x811c9dc5;
+    for (var ch of term) h = Math.imul(h ^ ch.codePointAt(0), 0x01000193) >>> 0;
+    return h;
+  }
+
+  /** The term-shard parts holding `terms`, one per block and shard. */
+  function termParts(manifest, terms) {
+    var names = [];
+    manifest.blocks.forEach(function (b, i) {
+      var seen = Object.create(null);
+      terms.forEach(function (t) {
+        var s = fnv(t) % b.shards;
+        if (!seen[s]) { seen[s] = true; names.push(manifest.lang + '/' + i + '/t' + s); }
+      });
+    });
+    return names;
+  }
+
+  /** [[entry, tf], …] from a gap-coded posting list. */
+  function decode(list) {
+    var out = [];
+    var e = 0;
+    for (var i = 0; i < list.length;) {
+      var v = list[i++];
+      e += Math.floor(v / 2);
+      out.push([e, v % 2 ? list[i++] : 1]);
+    }
+    return out;
+  }
+
+  /** Ranks the entries for a query's terms with the term parts loaded in
+   * `parts`: entries holding more of the terms first, then by tf-idf; with
+   * several terms, an entry must hold at least half of them. */
+  function rank(manifest, parts, terms) {
+    var n = manifest.entries;
+    var offsets = [];
+    var total = 0;
+    manifest.blocks.forEach(function (b) { offsets.push(total); total += b.entries; });
     var acc = new Map();
     terms.forEach(function (t) {
-      if (!hasOwn.call(index.terms, t)) return;
-      var postings = index.terms[t];
-      var idf = Math.log(1 + n / postings.length);
-      postings.forEach(function (p) {
-        var s = acc.get(p[0]) || { score: 0, matched: 0 };
-        s.score += idf * (1 + Math.log(p[1]));
-        s.matched += 1;
-        acc.set(p[0], s);
+      var lists = [];
+      var df = 0;
+      manifest.blocks.forEach(function (b, i) {
+        var part = parts[manifest.lang + '/' + i + '/t' + (fnv(t) % b.shards)];
+        if (!part || !hasOwn.call(part, t)) return;
+        var ps = decode(part[t]);
+        df += ps.length;
+        lists.push([i, ps]);
+      });
+      if (!df) return;
+      var idf = Math.log(1 + n / df);
+      lists.forEach(function (l) {
+        l[1].forEach(function (p) {
+          var id = offsets[l[0]] + p[0];
+          var s = acc.get(id) || { block: l[0], entry: p[0], score: 0, matched: 0 };
+          s.score += idf * (1 + Math.log(p[1]));
+          s.matched += 1;
+          acc.set(id, s);
+        });
       });
     });
     var need = terms.length > 1 ? Math.ceil(terms.length / 2) : 1;
     var hits = [];
-    acc.forEach(function (s, e) {
-      if (s.matched >= need) hits.push({ entry: e, matched: s.matched, score: s.score });
+    acc.forEach(function (s, id) {
+      if (s.matched >= need) hits.push({ id: id, block: s.block, entry: s.entry, matched: s.matched, score: s.score });
     });
     hits.sort(function (a, b) {
-      return (b.matched - a.matched) || (b.score - a.score) || (a.entry - b.entry);
+      return (b.matched - a.matched) || (b.score - a.score) || (a.id - b.id);
     });
-    return {
-      terms: terms,
-      total: hits.length,
-      hits: hits.slice(0, limit || 20).map(function (h) {
-        var e = index.entries[h.entry];
-        return { url: e.url, title: e.title, doc: e.doc, kind: e.kind, snippet: e.snippet, matched: h.matched, score: h.score };
-      })
-    };
+    return hits;
   }
 
-  var api = { isHan: isHan, queryTerms: queryTerms, indexTerms: indexTerms, search: search };
+  /** The entry-chunk parts holding `hits`. */
+  function chunkParts(manifest, hits) {
+    var names = [];
+    hits.forEach(function (h) {
+      var name = manifest.lang + '/' + h.block + '/e' + Math.floor(h.entry / manifest.chunk);
+      if (names.indexOf(name) === -1) names.push(name);
+    });
+    return names;
+  }
+
+  function resolve(manifest, parts, h) {
+    var chunk = parts[manifest.lang + '/' + h.block + '/e' + Math.floor(h.entry / manifest.chunk)];
+    var e = chunk.e[h.entry % manifest.chunk];
+    var d = chunk.d[e[0]];
+    return { url: d[0] + '#' + e[1], title: e[2], doc: d[1], kind: e[3], snippet: e[4], matched: h.matched, score: h.score };
+  }
+
+  /** Searches a language's index: `load(names)` loads part files and
+   * resolves with the object holding them (window.KB_SEARCH_PARTS). Resolves
+   * with { terms, total, hits: [{ url, title, doc, kind, snippet, matched, score }] }. */
+  function search(manifest, query, limit, load) {
+    var terms = queryTerms(query);
+    return load(termParts(manifest, terms)).then(function (parts) {
+      var hits = rank(manifest, parts, terms);
+      var top = hits.slice(0, limit || 20);
+      return load(chunkParts(manifest, top)).then(function (parts2) {
+        return { terms: terms, total: hits.length, hits: top.map(function (h) { return resolve(manifest, parts2, h); }) };
+      });
+    });
+  }
+
+  var api = { isHan: isHan, queryTerms: queryTerms, indexTerms: indexTerms, fnv: fnv, termParts: termParts, search: search };
   if (typeof module !== 'undefined' && module.exports) module.exports = api;
   global.KBSearch = api;
   if (typeof document === 'undefined') return;
@@ -113,21 +187,40 @@
   var root = body.getAttribute('data-root') || '';
   var indexUrl = body.getAttribute('data-search-index');
   var loading = null;
+  var pending = Object.create(null);
+
+  function loadScript(src, ready) {
+    return new Promise(function (resolve, reject) {
+      var s = document.createElement('script');
+      s.src = src;
+      s.onload = function () {
+        if (ready()) resolve();
+        else reject(new Error('search index did not load: ' + src));
+      };
+      s.onerror = function () { reject(new Error('cannot load ' + src)); };
+      document.head.appendChild(s);
+    });
+  }
 
   function loadIndex() {
     if (global.KB_SEARCH && global.KB_SEARCH[lang]) return Promise.resolve(global.KB_SEARCH[lang]);
     if (loading) return loading;
-    loading = new Promise(function (resolve, reject) {
-      var s = document.createElement('script');
-      s.src = indexUrl;
-      s.onload = function () {
-        if (global.KB_SEARCH && global.KB_SEARCH[lang]) resolve(global.KB_SEARCH[lang]);
-        else reject(new Error('search index did not load'));
-      };
-      s.onerror = function () { loading = null; reject(new Error('cannot load ' + indexUrl)); };
-      document.head.appendChild(s);
-    });
+    loading = loadScript(indexUrl, function () { return global.KB_SEARCH && global.KB_SEARCH[lang]; })
+      .then(function () { return global.KB_SEARCH[lang]; }, function (e) { loading = null; throw e; });
     return loading;
+  }
+
+  /** Loads the part files not loaded yet, all at once. */
+  function loadParts(names) {
+    var parts = function () { return global.KB_SEARCH_PARTS || {}; };
+    return Promise.all(names.map(function (name) {
+      if (hasOwn.call(parts(), name)) return null;
+      if (!pending[name]) {
+        pending[name] = loadScript(root + 'search/' + name + '.js', function () { return hasOwn.call(parts(), name); })
+          .catch(function (e) { delete pending[name]; throw e; });
+      }
+      return pending[name];
+    })).then(parts);
   }
 
   /** Appends `text` to `el`, wrapping occurrences of the terms in <mark>. */
@@ -210,9 +303,14 @@
     }
   }
 
+  var latest = null;
+
   function run(q) {
+    latest = q;
     if (!q.trim()) { clear(); return; }
-    loadIndex().then(function (index) { show(search(index, q, 20), q); }, function (err) {
+    loadIndex().then(function (index) { return search(index, q, 20, loadParts); }).then(function (r) {
+      if (r && latest === q) show(r, q);
+    }, function (err) {
       var t = target();
       if (t.panel) t.panel.hidden = false;
       if (t.box) t.box.querySelector('.search-status').textContent = String(err.message || err);

@@ -3,7 +3,8 @@
 // port, opens the site in headless Chromium (playwright-core driving Debian's
 // /usr/bin/chromium), switches language, searches in Chinese and in English
 // and checks the hits, opens the search page from file:// with no server at
-// all, checks the phone layout, and opens every page of a corpus full of
+// all, checks the phone layout, searches a generated site large enough to be
+// paginated (loading only the index parts the query needs), and opens every page of a corpus full of
 // <script> / onerror= / javascript: payloads to prove none of them runs.
 // Screenshots go to tests/browser/out/.
 //
@@ -118,9 +119,14 @@ async function main() {
   const xssOut = path.join(tmp, 'xss');
   build(path.join(repo, 'corpus'), out);
   build(path.join(repo, 'tests', 'e2e', 'fixtures', 'site-xss'), xssOut);
+  const bigCorpus = path.join(tmp, 'big-corpus');
+  const bigOut = path.join(tmp, 'big');
+  execFileSync(kbBin, ['gen-corpus', '--docs', '120', '--out', bigCorpus], { stdio: 'inherit' });
+  build(bigCorpus, bigOut);
 
   const server = await serve(out);
   const xssServer = await serve(xssOut);
+  const bigServer = await serve(bigOut);
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'kb-chromium-profile-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
@@ -205,7 +211,25 @@ async function main() {
     check(await phone.evaluate(() => document.activeElement && document.activeElement.className) === 'skip-link',
       'the first Tab reaches the skip link');
 
-    // 6. Every page of the hostile corpus: no dialog, no error.
+    // 6. A large site: paginated FAQ, search from a nested page loading only
+    //    the parts of the index it needs.
+    const big = await guardedPage(context, 'big');
+    const requested = [];
+    big.on('request', (r) => { if (r.url().includes('/search/')) requested.push(r.url()); });
+    await big.goto(`${bigServer.base}zh/faq.html`, { waitUntil: 'domcontentloaded' });
+    const faqPages = await big.$$eval('.page-links a', (as) => as.map((a) => a.getAttribute('href')));
+    check(faqPages.length >= 2, `the large FAQ is split into pages (${faqPages.length})`);
+    await big.click('.page-links a');
+    await big.waitForLoadState('domcontentloaded');
+    check(await big.$$eval('.qa', (q) => q.length) > 0, 'a FAQ page holds questions');
+    const bigHits = await search(big, '#q', '#search-panel', '注册资本');
+    check(bigHits.length > 0 && bigHits[0].text.includes('注册资本'), `search from a nested page (${bigHits.length} hits)`);
+    const parts = requested.filter((u) => /\/search\/zh\//.test(u));
+    check(parts.length > 0 && requested.every((u) => !/index\.en/.test(u)), `only the zh parts it needs are loaded (${parts.length})`);
+    await big.screenshot({ path: path.join(shots, 'big-faq-page.png'), fullPage: false });
+    check(big.errors.length === 0, `no script errors on the large site (${big.errors.join('; ')})`);
+
+    // 7. Every page of the hostile corpus: no dialog, no error.
     const x = await guardedPage(context, 'xss');
     const xbase = xssServer.base;
     const pages = ['index.html', 'zh/index.html', 'en/index.html', 'zh/faq.html', 'en/faq.html', 'zh/search.html?q=alert', 'en/search.html?q=script',
@@ -234,6 +258,7 @@ async function main() {
     await context.close();
     server.proc.kill();
     xssServer.proc.kill();
+    bigServer.proc.kill();
     fs.rmSync(tmp, { recursive: true, force: true });
     fs.rmSync(profile, { recursive: true, force: true });
   }

@@ -1,7 +1,8 @@
 //! Align stage, end to end: `alignment.json` of the shipped corpus (the
 //! BlueKing translation pair, the unpaired marketplace FAQ, the loose Tencent
 //! Cloud counterparts, the `4.` vs `1.` numbering drift), `kb align` output,
-//! kb.toml overrides, byte-identical rebuilds.
+//! kb.toml overrides, byte-identical rebuilds, the one-pairing-a-line layout,
+//! incremental re-alignment of only the edited pair.
 
 use std::collections::HashMap;
 use std::fs;
@@ -9,7 +10,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::{built, corpus, kb, records, run, stderr, stdout};
+use crate::{built, copy_dir, corpus, kb, records, run, stderr, stdout};
 
 const BK_ZH: &str = "zh/blueking-partner-overview";
 const BK_EN: &str = "en/blueking-partner-overview";
@@ -261,4 +262,68 @@ fn rebuilding_gives_a_byte_identical_alignment() {
         fs::read(built().join("alignment.json")).unwrap(),
         "alignment.json differs between two builds"
     );
+}
+
+#[test]
+fn alignment_json_has_one_pairing_a_line() {
+    let text = fs::read_to_string(built().join("alignment.json")).unwrap();
+    let a = alignment();
+    let lines: Vec<&str> = text.lines().collect();
+    for key in ["documents", "sections", "records", "unpaired_documents", "drift"] {
+        let n = a[key].as_array().unwrap().len();
+        let at = lines.iter().position(|l| l.starts_with(&format!("\"{key}\": ["))).expect(key);
+        // Each item is a line of its own, then the closing bracket.
+        for (k, line) in lines[at + 1..at + 1 + n].iter().enumerate() {
+            let item = line.strip_suffix(',').unwrap_or(line);
+            let v: Value = serde_json::from_str(item).unwrap_or_else(|e| panic!("{key} line {k}: {e}: {line}"));
+            assert_eq!(v, a[key][k]);
+        }
+        assert!(lines[at + 1 + n].starts_with(']'), "{key}: {}", lines[at + 1 + n]);
+    }
+    // So grep finds a record's pairing on one line.
+    let hit = lines.iter().filter(|l| l.contains(&format!("\"zh\":\"{BK_ZH}#"))).count();
+    assert!(hit > 10, "{hit}");
+}
+
+fn build_json(corpus: &Path, out: &Path, full: bool) -> Value {
+    let mut cmd = kb();
+    cmd.args(["build", "--json", "--corpus"]).arg(corpus).arg("--out").arg(out);
+    if full {
+        cmd.arg("--full");
+    }
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_str(&stdout(&o)).unwrap()
+}
+
+fn align_summary(report: &Value) -> String {
+    let stages = report["stages"].as_array().unwrap();
+    stages.iter().find(|s| s["name"] == "align").unwrap()["summary"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn an_incremental_build_realigns_only_the_edited_pair_and_matches_a_full_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("corpus");
+    copy_dir(&corpus(), &c);
+    let (inc, full) = (dir.path().join("inc"), dir.path().join("full"));
+    build_json(&c, &inc, false);
+    // Nothing changed: every pair reused, no document profiled.
+    let s = align_summary(&build_json(&c, &inc, false));
+    assert!(s.contains("2 of 2 document pairs reused, 0 documents profiled"), "{s}");
+    // Edit the English BlueKing overview: only its pair is aligned again.
+    let en = c.join("en/blueking-partner-overview.md");
+    let text = fs::read_to_string(&en).unwrap();
+    fs::write(&en, format!("{text}\n5. A new closing item about 12 certified engineers.\n")).unwrap();
+    let s = align_summary(&build_json(&c, &inc, false));
+    assert!(s.contains("1 of 2 document pairs reused, 2 documents profiled"), "{s}");
+    build_json(&c, &full, true);
+    for f in ["alignment.json", "cache/align.bin"] {
+        assert!(fs::read(inc.join(f)).unwrap() == fs::read(full.join(f)).unwrap(), "{f} differs from a full build");
+    }
+    // A broken cache is no reason to fail: the next build aligns everything and agrees.
+    fs::write(inc.join("cache/align.bin"), b"not a cache").unwrap();
+    let s = align_summary(&build_json(&c, &inc, false));
+    assert!(!s.contains("reused"), "{s}");
+    assert!(fs::read(inc.join("alignment.json")).unwrap() == fs::read(full.join("alignment.json")).unwrap());
 }

@@ -304,3 +304,43 @@ fn a_scope_can_be_named_in_either_language() {
     assert_eq!(zh.len(), 3);
     assert_eq!(check("Enterprise Edition Technology Partner"), zh);
 }
+
+#[test]
+fn rules_files_hold_one_rule_a_line() {
+    let out = built();
+    let mut files = vec![out.join("rules.json")];
+    for e in std::fs::read_dir(out.join("rules")).unwrap().flatten() {
+        if e.file_name() != "index.json" {
+            files.push(e.path());
+        }
+    }
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.first(), Some(&"{\"version\":1,\"rules\":["), "{f:?}");
+        assert_eq!(lines.last(), Some(&"]}"), "{f:?}");
+        let rules = &lines[1..lines.len() - 1];
+        for (i, l) in rules.iter().enumerate() {
+            let l = if i + 1 < rules.len() { l.strip_suffix(',').expect("a comma between rules") } else { l };
+            let r: kb_model::rules::Rule = serde_json::from_str(l).unwrap_or_else(|e| panic!("{f:?}:{}: {e}", i + 2));
+            assert!(r.id.starts_with("rule-"));
+        }
+        assert_eq!(rules.len(), rules_of_file(&f).rules.len(), "{f:?}");
+    }
+}
+
+#[test]
+fn check_and_diff_read_the_pretty_rules_files_of_older_builds() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old-rules.json");
+    std::fs::write(&old, serde_json::to_string_pretty(&rules_of(built())).unwrap()).unwrap();
+    let o = kb().arg("diff").arg(&old).arg(built().join("rules.json")).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("0 changed, 0 added, 0 removed"), "{}", stdout(&o));
+    let p = write_profile(dir.path(), "company.json", GOOD_WECHAT);
+    let pretty = check_cmd(&p, &old).args(["--scope", "微信小程序市场", "--json"]).output().unwrap();
+    let compact = check_cmd(&p, built()).args(["--scope", "微信小程序市场", "--json"]).output().unwrap();
+    assert_eq!(pretty.status.code(), Some(0), "{}", stderr(&pretty));
+    let report = |o: &std::process::Output| serde_json::from_str::<Value>(&stdout(o)).unwrap()["report"].clone();
+    assert_eq!(report(&pretty), report(&compact));
+}

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,7 +42,7 @@ fn search_during_rebuilds_sees_the_old_or_the_new_index_never_a_broken_one() {
         std::thread::spawn(move || {
             let mut i = 0usize;
             while !stop.load(Ordering::Relaxed) {
-                build(if i % 2 == 0 { &b } else { &a }, &out);
+                build(if i.is_multiple_of(2) { &b } else { &a }, &out);
                 i += 1;
                 rebuilds.fetch_add(1, Ordering::Relaxed);
             }
@@ -75,10 +75,22 @@ fn search_during_rebuilds_sees_the_old_or_the_new_index_never_a_broken_one() {
     builder.join().expect("the rebuild loop never fails");
     let n = rebuilds.load(Ordering::Relaxed);
     assert!(n >= 2 && searches >= 10, "only {n} rebuilds and {searches} searches in {:?}", t.elapsed());
-    // Leftover staging or old folders would mean a swap went wrong.
-    let names: Vec<String> =
-        fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
-    assert!(names.iter().all(|n| !n.contains(".kb-")), "{names:?}");
+    // Leftover staging folders would mean a swap went wrong; replaced
+    // outputs (`.kb-old-`) are removed by a background process, soon.
+    let leftovers = || -> Vec<String> {
+        fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".kb-"))
+            .collect()
+    };
+    let waited = Instant::now();
+    while !leftovers().is_empty() && waited.elapsed() < Duration::from_secs(30) {
+        assert!(leftovers().iter().all(|n| n.contains(".kb-old-")), "{:?}", leftovers());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(leftovers().is_empty(), "{:?}", leftovers());
     eprintln!("{searches} searches during {n} rebuilds; saw the extra document: {seen_extra:?}");
 }
 
@@ -163,6 +175,11 @@ fn export_to_a_file_replaces_it_whole_and_refuses_a_missing_build() {
 
 #[test]
 fn bench_reports_every_stage_throughput_memory_and_the_baseline_ratio() {
+    let before: Vec<(PathBuf, Vec<u8>)> = ["zh", "en"]
+        .iter()
+        .flat_map(|l| fs::read_dir(corpus().join(l)).unwrap().flatten())
+        .map(|e| (e.path(), fs::read(e.path()).unwrap()))
+        .collect();
     let o = kb().args(["bench", "--json", "--corpus"]).arg(corpus()).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
@@ -186,10 +203,25 @@ fn bench_reports_every_stage_throughput_memory_and_the_baseline_ratio() {
         assert!(c["peak_rss_bytes"].as_u64().unwrap() > 1_000_000, "{c}");
         assert!(c["baseline_peak_rss_bytes"].as_u64().unwrap() > 1_000_000, "{c}");
     }
+    // The rebuild: one document of a copy edited, built incrementally into the full build's output.
+    let rb = &c["rebuild"];
+    let edited = rb["edited"].as_str().unwrap();
+    assert!(corpus().join(edited).is_file(), "{rb}");
+    assert!(rb["edit"].as_str().unwrap().contains("digit"), "{rb}");
+    assert_eq!(rb["parsed"], 1, "only the edited document is parsed again: {rb}");
+    let rstages: Vec<&str> = rb["stages"].as_array().unwrap().iter().map(|s| s[0].as_str().unwrap()).collect();
+    assert_eq!(rstages, stages);
+    let share = rb["seconds"].as_f64().unwrap() / c["build_seconds"].as_f64().unwrap();
+    assert!((share - rb["share_of_full"].as_f64().unwrap()).abs() < 1e-9, "{rb}");
+    assert_eq!(rb["goal_share"], 0.05);
+    for (path, bytes) in &before {
+        assert!(&fs::read(path).unwrap() == bytes, "kb bench left {} as it was", path.display());
+    }
 
-    let o = kb().args(["bench", "--corpus"]).arg(corpus()).output().unwrap();
+    let o = kb().args(["bench", "--no-rebuild", "--corpus"]).arg(corpus()).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(text.contains("docs/s") && text.contains("peak RSS") && text.contains("baseline"), "{text}");
+    assert!(!text.contains("rebuild"), "--no-rebuild: {text}");
     assert_eq!(text.contains("debug build"), cfg!(debug_assertions), "{text}");
 }

@@ -82,12 +82,10 @@ fn the_site_has_an_index_faq_and_search_page_per_language_and_a_page_per_documen
         for p in ["index.html", "faq.html", "search.html"] {
             assert!(s.join(lang).join(p).is_file(), "{lang}/{p} missing");
         }
-        let json: serde_json::Value =
-            serde_json::from_str(&read(&s.join(format!("search/index.{lang}.json")))).unwrap();
-        assert_eq!(json["lang"], lang);
-        assert!(!json["entries"].as_array().unwrap().is_empty(), "{lang} index is empty");
+        let parts = search_parts(&s, lang);
+        assert!(!parts.is_empty(), "{lang} index has no parts");
         let js = read(&s.join(format!("search/index.{lang}.js")));
-        assert!(js.contains("window.KB_SEARCH"), "the .js index assigns a global");
+        assert!(js.contains("window.KB_SEARCH"), "the .js manifest assigns a global");
     }
     let docs = documents();
     assert_eq!(docs.len(), 5);
@@ -97,6 +95,90 @@ fn the_site_has_an_index_faq_and_search_page_per_language_and_a_page_per_documen
         let h1: String = html.select(&sel("h1")).next().unwrap().text().collect();
         assert_eq!(h1, d["title"].as_str().unwrap(), "{}", page.display());
     }
+}
+
+/// Checks a language's search manifest and returns the part files it names
+/// (every one exists and assigns its data to a global).
+fn search_parts(site: &Path, lang: &str) -> Vec<PathBuf> {
+    let m: serde_json::Value = serde_json::from_str(&read(&site.join(format!("search/index.{lang}.json")))).unwrap();
+    assert_eq!(m["lang"], lang);
+    assert_eq!(m["version"], 2);
+    let chunk = m["chunk"].as_u64().unwrap();
+    let mut total = 0;
+    let mut parts = Vec::new();
+    for (b, block) in m["blocks"].as_array().unwrap().iter().enumerate() {
+        let entries = block["entries"].as_u64().unwrap();
+        total += entries;
+        for s in 0..block["shards"].as_u64().unwrap() {
+            parts.push(site.join(format!("search/{lang}/{b}/t{s}.js")));
+        }
+        for c in 0..entries.div_ceil(chunk) {
+            parts.push(site.join(format!("search/{lang}/{b}/e{c}.js")));
+        }
+    }
+    assert_eq!(m["entries"].as_u64().unwrap(), total);
+    assert!(total > 0, "{lang} index is empty");
+    for p in &parts {
+        assert!(read(p).contains("window.KB_SEARCH_PARTS"), "{}", p.display());
+    }
+    let on_disk = files(&site.join("search").join(lang)).len();
+    assert_eq!(on_disk, parts.len(), "{lang}: no stray search files");
+    parts
+}
+
+#[test]
+fn a_large_site_is_paginated_and_its_search_index_split_into_small_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    let o = kb().args(["gen-corpus", "--docs", "120", "--out"]).arg(&corpus).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (_d, out) = build(&corpus);
+    let site = out.join("site");
+    let recs: Vec<serde_json::Value> =
+        read(&out.join("records.jsonl")).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for lang in ["zh", "en"] {
+        // The FAQ index links FAQ pages per programme; together they hold every faq record.
+        let index = Html::parse_document(&read(&site.join(lang).join("faq.html")));
+        assert!(index.select(&sel(".qa")).next().is_none(), "{lang}/faq.html is an index");
+        let pages: Vec<String> =
+            index.select(&sel(".page-links a")).map(|a| a.value().attr("href").unwrap().to_string()).collect();
+        assert!(pages.len() >= 2, "{lang}: FAQ pages {pages:?}");
+        let mut questions = 0;
+        for href in &pages {
+            let path = site.join(lang).join(href);
+            let html = Html::parse_document(&read(&path));
+            let ld = html.select(&sel(r#"script[type="application/ld+json"]"#)).next().expect("JSON-LD per page");
+            let v: serde_json::Value = serde_json::from_str(&ld.text().collect::<String>()).unwrap();
+            assert_eq!(v["@type"], "FAQPage");
+            assert_eq!(v["mainEntity"].as_array().unwrap().len(), html.select(&sel(".qa")).count(), "{href}");
+            questions += html.select(&sel(".qa:not(.qa-generated)")).count();
+            let switch = html.select(&sel("#lang-switch")).next().unwrap().value().attr("href").unwrap();
+            assert!(path.parent().unwrap().join(switch).is_file(), "{href}: switch to {switch}");
+            assert!(read(&path).len() < 2 << 20, "{href} is bounded");
+        }
+        let faq = recs.iter().filter(|r| r["kind"] == "faq" && r["lang"] == lang).count();
+        assert_eq!(questions, faq, "{lang}: every faq record is on a FAQ page");
+        // Every document page is reachable from the listing.
+        let listed: usize = {
+            let index = Html::parse_document(&read(&site.join(lang).join("index.html")));
+            let direct = index.select(&sel(".doc-card")).count();
+            let paged: usize = index
+                .select(&sel(".page-links a"))
+                .map(|a| {
+                    let p = Html::parse_document(&read(&site.join(lang).join(a.value().attr("href").unwrap())));
+                    p.select(&sel(".doc-card")).count()
+                })
+                .sum();
+            direct + paged
+        };
+        assert_eq!(listed, files(&site.join(lang).join("docs")).len(), "{lang}: every document is listed");
+        // The search index is a manifest and parts; a part is found by the script's hash.
+        let parts = search_parts(&site, lang);
+        assert!(parts.len() > 2, "{lang}: {} parts", parts.len());
+    }
+    let pages = html_pages(&site);
+    let xml = read(&site.join("sitemap.xml"));
+    assert_eq!(xml.matches("<url>").count(), pages.len(), "every page in the sitemap");
 }
 
 #[test]

@@ -3,15 +3,16 @@
 //! candidate from language-independent evidence, and pair greedily by score,
 //! one counterpart per document, honouring `kb.toml` `[[pair]]` / `[[forbid]]`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use kb_model::alignment::{DocumentPair, Evidence};
 use kb_model::manifest::Manifest;
 use kb_model::Lang;
 use rayon::prelude::*;
 
-use crate::features::{dice_sorted, round3};
-use crate::profile::Profile;
+use crate::fasthash::hash_bytes;
+use crate::features::{dice_sorted, is_multi_digit, round3};
+use crate::profile::Summary;
 
 /// Documents scoring at least this pair as translations of each other.
 pub const TRANSLATION: f64 = 0.6;
@@ -27,7 +28,7 @@ const CANDIDATES_PER_DOC: usize = 12;
 /// The outcome of document pairing.
 #[derive(Debug, Default)]
 pub struct Pairing {
-    /// (zh profile index, en profile index, pair), sorted by zh id then en id.
+    /// (zh summary index, en summary index, pair), sorted by zh id then en id.
     pub pairs: Vec<(usize, usize, DocumentPair)>,
     /// Ids of unpaired documents, sorted.
     pub unpaired: Vec<String>,
@@ -35,84 +36,104 @@ pub struct Pairing {
     pub scored: usize,
 }
 
-/// Blocking: the candidate (zh, en) index pairs worth scoring.
-pub fn candidates(zh: &[usize], en: &[usize], profiles: &[Profile<'_>]) -> Vec<(usize, usize)> {
-    // key → (zh docs, en docs)
-    let mut post: HashMap<String, (Vec<usize>, Vec<usize>)> = HashMap::new();
-    for &i in zh.iter().chain(en) {
-        let p = &profiles[i];
-        let mut keys: BTreeSet<String> = BTreeSet::new();
-        for n in &p.numbers {
-            // Single digits are everywhere; they block nothing.
-            if n.len() >= 2 {
-                keys.insert(format!("n:{n}"));
-            }
-        }
-        for u in &p.urls {
-            keys.insert(format!("u:{u}"));
-        }
-        for u in &p.url_paths {
-            keys.insert(format!("p:{u}"));
-        }
-        for s in &p.images {
-            keys.insert(format!("i:{s}"));
-        }
-        keys.insert(format!("r:{}", p.rel_key));
-        for c in &p.concepts {
-            keys.insert(format!("c:{c}"));
-        }
-        for c in &p.title_concepts {
-            keys.insert(format!("t:{c}"));
-        }
-        for (c, r) in &p.tables {
-            if *r >= 3 {
-                keys.insert(format!("s:{c}x{r}"));
-            }
-        }
-        for k in keys {
-            let e = post.entry(k).or_default();
-            if p.lang() == Lang::Zh {
-                e.0.push(i)
-            } else {
-                e.1.push(i)
-            }
+/// The blocking keys of a document: hashes of its rare-enough features,
+/// sorted, without repeats.
+pub fn blocking_keys(p: &Summary) -> Vec<u64> {
+    let mut keys: Vec<u64> = Vec::new();
+    for &n in &p.numbers {
+        // Single digits are everywhere; they block nothing.
+        if is_multi_digit(n) {
+            keys.push(hash_bytes(b'n', &n.to_le_bytes()));
         }
     }
+    keys.extend(p.urls.iter().map(|u| hash_bytes(b'u', u.as_bytes())));
+    keys.extend(p.url_paths.iter().map(|u| hash_bytes(b'p', u.as_bytes())));
+    keys.extend(p.images.iter().map(|u| hash_bytes(b'i', u.as_bytes())));
+    keys.push(hash_bytes(b'r', p.rel_key.as_bytes()));
+    keys.extend(p.concepts.iter().map(|c| hash_bytes(b'c', &c.to_le_bytes())));
+    keys.extend(p.title_concepts.iter().map(|c| hash_bytes(b't', &c.to_le_bytes())));
+    for &(c, r) in &p.tables {
+        if r >= 3 {
+            keys.push(hash_bytes(b's', &[(c as u64).to_le_bytes(), (r as u64).to_le_bytes()].concat()));
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// Blocking: the candidate (zh, en) index pairs worth scoring, sorted.
+pub fn candidates(zh: &[usize], en: &[usize], profiles: &[Summary]) -> Vec<(usize, usize)> {
+    let keys: Vec<Vec<u64>> = profiles.par_iter().map(blocking_keys).collect();
+    candidates_with_keys(zh, en, profiles, &keys)
+}
+
+fn candidates_with_keys(zh: &[usize], en: &[usize], profiles: &[Summary], keys: &[Vec<u64>]) -> Vec<(usize, usize)> {
+    // (key, document) for every key of every document, grouped by key.
+    let mut post: Vec<(u64, u32)> =
+        zh.iter().chain(en).flat_map(|&i| keys[i].iter().map(move |&k| (k, i as u32))).collect();
+    post.par_sort_unstable();
     let n = zh.len() + en.len();
     let cap = 8usize.max((n as f64).sqrt().ceil() as usize * 2);
-    let mut shared: HashMap<(usize, usize), f64> = HashMap::new();
-    let mut keys: Vec<_> = post.iter().collect();
-    keys.sort_by(|a, b| a.0.cmp(b.0));
-    for (_, (zs, es)) in &keys {
+    // (zh, en, weight) for every shared key, keys in ascending order.
+    let mut shared: Vec<(u32, u32, f64)> = Vec::new();
+    let (mut zs, mut es) = (Vec::new(), Vec::new());
+    let mut g = 0;
+    while g < post.len() {
+        let key = post[g].0;
+        let mut h = g;
+        zs.clear();
+        es.clear();
+        while h < post.len() && post[h].0 == key {
+            let d = post[h].1;
+            if profiles[d as usize].lang == Lang::Zh {
+                zs.push(d)
+            } else {
+                es.push(d)
+            }
+            h += 1;
+        }
+        g = h;
         if zs.is_empty() || es.is_empty() || zs.len() > cap || es.len() > cap {
             continue;
         }
         // Rarer keys say more.
         let w = 1.0 / (zs.len() * es.len()) as f64;
-        for &z in zs {
-            for &e in es {
-                *shared.entry((z, e)).or_default() += w;
+        for &z in &zs {
+            for &e in &es {
+                shared.push((z, e, w));
             }
         }
     }
-    // Keep each document's best candidates.
-    let mut by_doc: BTreeMap<usize, Vec<(f64, usize, usize)>> = BTreeMap::new();
-    for (&(z, e), &w) in &shared {
-        by_doc.entry(z).or_default().push((w, z, e));
-        by_doc.entry(e).or_default().push((w, z, e));
-    }
-    let mut out: BTreeSet<(usize, usize)> = BTreeSet::new();
-    for v in by_doc.values_mut() {
-        v.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        for &(_, z, e) in v.iter().take(CANDIDATES_PER_DOC) {
-            out.insert((z, e));
+    // Sum per pair, in key order (a stable sort keeps it).
+    shared.par_sort_by_key(|&(z, e, _)| (z, e));
+    let mut by_doc: Vec<Vec<(f64, u32, u32)>> = vec![Vec::new(); profiles.len()];
+    let mut k = 0;
+    while k < shared.len() {
+        let (z, e, mut w) = shared[k];
+        k += 1;
+        while k < shared.len() && shared[k].0 == z && shared[k].1 == e {
+            w += shared[k].2;
+            k += 1;
         }
+        by_doc[z as usize].push((w, z, e));
+        by_doc[e as usize].push((w, z, e));
     }
-    out.into_iter().collect()
+    // Keep each document's best candidates.
+    let mut out: Vec<(usize, usize)> = by_doc
+        .par_iter_mut()
+        .flat_map_iter(|v| {
+            v.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+            v.iter().take(CANDIDATES_PER_DOC).map(|&(_, z, e)| (z as usize, e as usize)).collect::<Vec<_>>()
+        })
+        .collect();
+    out.par_sort_unstable();
+    out.dedup();
+    out
 }
 
 /// Scores one zh×en pair: (confidence, evidence).
-pub fn score(z: &Profile<'_>, e: &Profile<'_>) -> (f64, Vec<Evidence>) {
+pub fn score(z: &Summary, e: &Summary) -> (f64, Vec<Evidence>) {
     let mut ev: Vec<Evidence> = Vec::new();
     let mut add = |signal: &str, weight: f64, score: f64, detail: String| {
         ev.push(Evidence { signal: signal.to_string(), score: round3(score), detail });
@@ -221,10 +242,10 @@ fn seq_sim<T: PartialEq>(a: &[T], b: &[T]) -> f64 {
 }
 
 /// Pairs the documents.
-pub fn pair(profiles: &[Profile<'_>], manifest: &Manifest) -> Pairing {
-    let zh: Vec<usize> = (0..profiles.len()).filter(|&i| profiles[i].lang() == Lang::Zh).collect();
-    let en: Vec<usize> = (0..profiles.len()).filter(|&i| profiles[i].lang() == Lang::En).collect();
-    let index: HashMap<&str, usize> = profiles.iter().enumerate().map(|(i, p)| (p.doc.id.as_str(), i)).collect();
+pub fn pair(profiles: &[Summary], manifest: &Manifest) -> Pairing {
+    let zh: Vec<usize> = (0..profiles.len()).filter(|&i| profiles[i].lang == Lang::Zh).collect();
+    let en: Vec<usize> = (0..profiles.len()).filter(|&i| profiles[i].lang == Lang::En).collect();
+    let index: HashMap<&str, usize> = profiles.iter().enumerate().map(|(i, p)| (p.id.as_str(), i)).collect();
     let forbidden: BTreeSet<(usize, usize)> =
         manifest.forbid.iter().filter_map(|f| Some((*index.get(f.zh.as_str())?, *index.get(f.en.as_str())?))).collect();
     let forced: Vec<(usize, usize)> =
@@ -255,14 +276,14 @@ pub fn pair(profiles: &[Profile<'_>], manifest: &Manifest) -> Pairing {
     let mut order: Vec<&(usize, usize, f64, Vec<Evidence>)> = scored.iter().filter(|c| c.2 >= LOOSE).collect();
     order.sort_by(|a, b| {
         b.2.total_cmp(&a.2)
-            .then_with(|| profiles[a.0].doc.id.cmp(&profiles[b.0].doc.id))
-            .then_with(|| profiles[a.1].doc.id.cmp(&profiles[b.1].doc.id))
+            .then_with(|| profiles[a.0].id.cmp(&profiles[b.0].id))
+            .then_with(|| profiles[a.1].id.cmp(&profiles[b.1].id))
     });
     // Each document's best and second best candidate score.
-    let mut best: HashMap<usize, [f64; 2]> = HashMap::new();
+    let mut best: Vec<Option<[f64; 2]>> = vec![None; profiles.len()];
     for (z, e, s, _) in &scored {
         for d in [z, e] {
-            let b = best.entry(*d).or_insert([0.0, 0.0]);
+            let b = best[*d].get_or_insert([0.0, 0.0]);
             if *s > b[0] {
                 b[1] = b[0];
                 b[0] = *s;
@@ -271,7 +292,7 @@ pub fn pair(profiles: &[Profile<'_>], manifest: &Manifest) -> Pairing {
             }
         }
     }
-    let clear_best = |d: usize, s: f64| best.get(&d).is_some_and(|b| s >= b[0] && s >= LOOSE_MARGIN * b[1]);
+    let clear_best = |d: usize, s: f64| best[d].is_some_and(|b| s >= b[0] && s >= LOOSE_MARGIN * b[1]);
     for (z, e, s, ev) in order {
         if taken[*z] || taken[*e] {
             continue;
@@ -286,18 +307,14 @@ pub fn pair(profiles: &[Profile<'_>], manifest: &Manifest) -> Pairing {
     let mut pairs: Vec<(usize, usize, DocumentPair)> = pairs
         .into_iter()
         .map(|(z, e, s, ev)| {
-            let dp = DocumentPair {
-                zh: profiles[z].doc.id.clone(),
-                en: profiles[e].doc.id.clone(),
-                confidence: s,
-                evidence: ev,
-            };
+            let dp =
+                DocumentPair { zh: profiles[z].id.clone(), en: profiles[e].id.clone(), confidence: s, evidence: ev };
             (z, e, dp)
         })
         .collect();
     pairs.sort_by(|a, b| a.2.zh.cmp(&b.2.zh).then_with(|| a.2.en.cmp(&b.2.en)));
     let mut unpaired: Vec<String> =
-        (0..profiles.len()).filter(|&i| !taken[i]).map(|i| profiles[i].doc.id.clone()).collect();
+        (0..profiles.len()).filter(|&i| !taken[i]).map(|i| profiles[i].id.clone()).collect();
     unpaired.sort();
     Pairing { pairs, unpaired, scored: scored.len() + forced.len() }
 }

@@ -20,15 +20,24 @@ pub struct Bead {
     pub nb: usize,
     /// The bead's cost.
     pub cost: f64,
+    /// What the cost function said besides the cost (see [`align_with`]).
+    pub sim: f64,
 }
 
 /// Aligns sequences of lengths `n` and `m`; `cost(a, na, b, nb)` prices a
 /// bead (return `f64::INFINITY` to forbid it). Ties go to the earlier shape
 /// in [`SHAPES`], so the result is deterministic.
 pub fn align(n: usize, m: usize, mut cost: impl FnMut(usize, usize, usize, usize) -> f64) -> Vec<Bead> {
+    align_with(n, m, |i, ni, j, nj| (cost(i, ni, j, nj), 0.0))
+}
+
+/// [`align`] with a cost function that returns (cost, similarity); each
+/// bead of the result carries the similarity its cost came with.
+pub fn align_with(n: usize, m: usize, mut cost: impl FnMut(usize, usize, usize, usize) -> (f64, f64)) -> Vec<Bead> {
     let w = m + 1;
     let mut best = vec![f64::INFINITY; (n + 1) * w];
     let mut back = vec![u8::MAX; (n + 1) * w];
+    let mut sims = vec![0.0f64; (n + 1) * w];
     best[0] = 0.0;
     for i in 0..=n {
         for j in 0..=m {
@@ -37,6 +46,7 @@ pub fn align(n: usize, m: usize, mut cost: impl FnMut(usize, usize, usize, usize
             }
             let mut bc = f64::INFINITY;
             let mut bs = u8::MAX;
+            let mut bsim = 0.0;
             for (s, &(da, db)) in SHAPES.iter().enumerate() {
                 if da > i || db > j {
                     continue;
@@ -45,14 +55,17 @@ pub fn align(n: usize, m: usize, mut cost: impl FnMut(usize, usize, usize, usize
                 if !prev.is_finite() {
                     continue;
                 }
-                let c = prev + cost(i - da, da, j - db, db);
+                let (c, sim) = cost(i - da, da, j - db, db);
+                let c = prev + c;
                 if c < bc {
                     bc = c;
                     bs = s as u8;
+                    bsim = sim;
                 }
             }
             best[i * w + j] = bc;
             back[i * w + j] = bs;
+            sims[i * w + j] = bsim;
         }
     }
     let mut beads = Vec::new();
@@ -62,7 +75,7 @@ pub fn align(n: usize, m: usize, mut cost: impl FnMut(usize, usize, usize, usize
         // 1–0 and 0–1 are always allowed by callers, so every cell is reachable.
         let (da, db) = SHAPES[s as usize];
         let c = best[i * w + j] - best[(i - da) * w + (j - db)];
-        beads.push(Bead { a: i - da, na: da, b: j - db, nb: db, cost: c });
+        beads.push(Bead { a: i - da, na: da, b: j - db, nb: db, cost: c, sim: sims[i * w + j] });
         i -= da;
         j -= db;
     }

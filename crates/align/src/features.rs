@@ -5,19 +5,102 @@
 
 use kb_model::{Lang, Record};
 
-use crate::lexicon::{Concept, Lexicon};
+use crate::lexicon::{Concept, Lexicon, Words};
 
 /// English characters per Chinese (Han) character in a typical translation
 /// (measured on the shipped BlueKing pair: 3.7).
 pub const HAN_UNITS: f64 = 3.5;
 
+/// A number key: the canonical value a number may stand for. Whole numbers
+/// below 10¹⁵ are their own key; any other value is keyed by a hash of its
+/// canonical decimal form (so two keys are equal exactly when the decimal
+/// forms, as `fmt_value` writes them, are).
+pub type NumKey = u64;
+
+/// No second key.
+pub const NO_KEY: NumKey = u64::MAX;
+
+/// A number as written in the text (`1,000`, `100万`), stored inline when short.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Written {
+    len: u8,
+    inline: [u8; 22],
+    heap: Option<Box<str>>,
+}
+
+impl Written {
+    fn new(raw: &str, suffix: Option<char>) -> Written {
+        let total = raw.len() + suffix.map_or(0, char::len_utf8);
+        if total <= 22 {
+            let mut inline = [0u8; 22];
+            inline[..raw.len()].copy_from_slice(raw.as_bytes());
+            if let Some(c) = suffix {
+                c.encode_utf8(&mut inline[raw.len()..]);
+            }
+            Written { len: total as u8, inline, heap: None }
+        } else {
+            let mut s = raw.to_string();
+            s.extend(suffix);
+            Written { len: 0, inline: [0; 22], heap: Some(s.into_boxed_str()) }
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        match &self.heap {
+            Some(s) => s,
+            None => std::str::from_utf8(&self.inline[..self.len as usize]).expect("built from a str"),
+        }
+    }
+}
+
+impl std::fmt::Debug for Written {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
 /// A number stated in a text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Num {
     /// As written (`100`, `2.5`, `1,000`), with its multiplier word if any (`100万`).
-    pub written: String,
-    /// Canonical values it may stand for (`100万` → `100`, `1000000`).
-    pub keys: Vec<String>,
+    pub written: Written,
+    /// Canonical values it may stand for (`100万` → `100`, `1000000`); the
+    /// second is [`NO_KEY`] when there is none.
+    pub keys: [NumKey; 2],
+}
+
+impl Num {
+    /// Its keys.
+    pub fn keys(&self) -> impl Iterator<Item = NumKey> + '_ {
+        self.keys.iter().copied().filter(|&k| k != NO_KEY)
+    }
+
+    fn shares_key(&self, other: &Num) -> bool {
+        self.keys().any(|k| other.keys().any(|o| o == k))
+    }
+}
+
+/// The key of a value (see [`NumKey`]).
+pub fn num_key(v: f64) -> NumKey {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        return v as i64 as u64;
+    }
+    key_of_written_value(&fmt_value(v))
+}
+
+fn key_of_written_value(s: &str) -> NumKey {
+    if !s.is_empty() && s.len() <= 15 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().expect("digits");
+    }
+    let h = crate::fasthash::hash_bytes(b'n', s.as_bytes());
+    ((h >> 1) | (1 << 63)).min(NO_KEY - 1)
+}
+
+/// True when a key stands for more than a single digit (`0`–`9` are
+/// everywhere and block nothing).
+pub fn is_multi_digit(k: NumKey) -> bool {
+    k >= 10
 }
 
 /// Features of a text (or of several texts merged).
@@ -29,7 +112,7 @@ pub struct Feats {
     pub numbers: Vec<Num>,
     /// Numbers written as words (`四类`, `four`); they only ever confirm a
     /// number of the other side, never count as a number of their own.
-    pub word_numbers: Vec<String>,
+    pub word_numbers: Vec<NumKey>,
     /// Language-neutral link targets (`host/path`), sorted.
     pub urls: Vec<String>,
     /// Lexicon concepts mentioned, sorted (repeats kept).
@@ -52,20 +135,11 @@ impl Feats {
 
     /// Features of a plain text.
     pub fn of_text(text: &str, lang: Lang, lex: &Lexicon) -> Feats {
-        let (numbers, word_numbers) = numbers(text, lang);
-        let mut concepts = lex.concepts(text, lang);
+        let words = Words::of(text);
+        let (numbers, word_numbers) = numbers_in(text, lang, &words);
+        let mut concepts = lex.concepts_in(text, lang, &words);
         concepts.sort_unstable();
         Feats { units: units(text), numbers, word_numbers, urls: Vec::new(), concepts, images: Vec::new() }
-    }
-
-    /// Adds `other` into `self` (for a merged bead or an aggregated section).
-    pub fn absorb(&mut self, other: &Feats) {
-        self.units += other.units;
-        self.numbers.extend(other.numbers.iter().cloned());
-        self.word_numbers.extend(other.word_numbers.iter().cloned());
-        merge_sorted(&mut self.urls, &other.urls);
-        merge_sorted(&mut self.concepts, &other.concepts);
-        merge_sorted(&mut self.images, &other.images);
     }
 
     /// True when the text carries anything besides its length.
@@ -74,12 +148,100 @@ impl Feats {
     }
 }
 
-fn merge_sorted<T: Ord + Clone>(a: &mut Vec<T>, b: &[T]) {
-    if b.is_empty() {
-        return;
+/// Two sorted slices read as one sorted sequence (the features of a merged
+/// bead: two records or two sections), without copying.
+#[derive(Debug)]
+pub struct Merged<'a, T> {
+    a: &'a [T],
+    b: &'a [T],
+}
+
+impl<T> Clone for Merged<'_, T> {
+    fn clone(&self) -> Self {
+        *self
     }
-    a.extend(b.iter().cloned());
-    a.sort();
+}
+
+impl<T> Copy for Merged<'_, T> {}
+
+impl<'a, T: Ord> Merged<'a, T> {
+    /// One sorted slice.
+    pub fn one(a: &'a [T]) -> Self {
+        Merged { a, b: &[] }
+    }
+    /// Two sorted slices.
+    pub fn two(a: &'a [T], b: &'a [T]) -> Self {
+        Merged { a, b }
+    }
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.a.len() + self.b.len()
+    }
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The items in sorted order.
+    pub fn iter(&self) -> MergedIter<'a, T> {
+        MergedIter { a: self.a, b: self.b }
+    }
+}
+
+/// Iterator of [`Merged`].
+#[derive(Debug, Clone)]
+pub struct MergedIter<'a, T> {
+    a: &'a [T],
+    b: &'a [T],
+}
+
+impl<'a, T: Ord> Iterator for MergedIter<'a, T> {
+    type Item = &'a T;
+    fn next(&mut self) -> Option<&'a T> {
+        match (self.a.first(), self.b.first()) {
+            (Some(x), Some(y)) if y < x => {
+                self.b = &self.b[1..];
+                Some(y)
+            }
+            (Some(x), _) => {
+                self.a = &self.a[1..];
+                Some(x)
+            }
+            (None, Some(y)) => {
+                self.b = &self.b[1..];
+                Some(y)
+            }
+            (None, None) => None,
+        }
+    }
+}
+
+/// Dice coefficient of two sorted multisets given as [`Merged`] sequences
+/// (what [`dice_sorted`] gives on the merged vectors).
+pub fn dice_merged<T: Ord>(a: Merged<'_, T>, b: Merged<'_, T>) -> f64 {
+    if a.b.is_empty() && b.b.is_empty() {
+        return dice_sorted(a.a, b.a);
+    }
+    if a.is_empty() && b.is_empty() {
+        return 0.0;
+    }
+    let (mut x, mut y) = (a.iter().peekable(), b.iter().peekable());
+    let mut common = 0usize;
+    while let (Some(p), Some(q)) = (x.peek(), y.peek()) {
+        match p.cmp(q) {
+            std::cmp::Ordering::Less => {
+                x.next();
+            }
+            std::cmp::Ordering::Greater => {
+                y.next();
+            }
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                x.next();
+                y.next();
+            }
+        }
+    }
+    2.0 * common as f64 / (a.len() + b.len()) as f64
 }
 
 /// The record's text without its leading item marker (`1.`, `Step 3.`,
@@ -190,83 +352,91 @@ const EN_NUMBER_WORDS: [(&str, u32); 13] = [
 
 /// The numbers of a text: those written with digits, and those written as
 /// words (Chinese numeral + classifier, English number words).
-pub fn numbers(text: &str, lang: Lang) -> (Vec<Num>, Vec<String>) {
-    let chars: Vec<char> = text.chars().collect();
+pub fn numbers(text: &str, lang: Lang) -> (Vec<Num>, Vec<NumKey>) {
+    numbers_in(text, lang, &Words::of(text))
+}
+
+fn numbers_in(text: &str, lang: Lang, words: &Words) -> (Vec<Num>, Vec<NumKey>) {
+    let bytes = text.as_bytes();
     let mut nums = Vec::new();
-    let mut words = Vec::new();
+    let mut found = Vec::new();
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    while i < bytes.len() {
+        let c = bytes[i];
         if c.is_ascii_digit() {
             let start = i;
-            let prev = if start > 0 { Some(chars[start - 1]) } else { None };
+            // The previous character; a non-ASCII one is never glued.
+            let prev = if start > 0 { Some(bytes[start - 1]) } else { None };
             let mut j = i;
-            while j < chars.len()
-                && (chars[j].is_ascii_digit()
-                    || ((chars[j] == '.' || chars[j] == ',')
-                        && j + 1 < chars.len()
-                        && chars[j + 1].is_ascii_digit()
+            while j < bytes.len()
+                && (bytes[j].is_ascii_digit()
+                    || ((bytes[j] == b'.' || bytes[j] == b',')
+                        && j + 1 < bytes.len()
+                        && bytes[j + 1].is_ascii_digit()
                         && j > start))
             {
                 j += 1;
             }
             // Letters glued on: allow a short unit (`2GB`, `10ms`), reject ids and hashes.
             let mut k = j;
-            while k < chars.len() && (chars[k].is_ascii_alphanumeric() || chars[k] == '_') {
+            while k < bytes.len() && (bytes[k].is_ascii_alphanumeric() || bytes[k] == b'_') {
                 k += 1;
             }
-            let glued_before = prev.is_some_and(|p| p.is_ascii_alphabetic() || p == '_' || p == '#' || p == '/');
-            let glued_after = k - j > 3 || chars[j..k].iter().any(|c| c.is_ascii_digit());
+            let glued_before = prev.is_some_and(|p| p.is_ascii_alphabetic() || p == b'_' || p == b'#' || p == b'/');
+            let glued_after = k - j > 3 || bytes[j..k].iter().any(|c| c.is_ascii_digit());
             if !glued_before && !glued_after {
-                let raw: String = chars[start..j].iter().collect();
-                let plain = raw.replace(',', "");
-                if let Ok(v) = plain.parse::<f64>() {
-                    let mut keys = vec![fmt_value(v)];
-                    let mut written = raw.clone();
-                    let rest: String = chars[j..chars.len().min(j + 12)].iter().collect();
-                    let rest_trim = rest.trim_start().to_ascii_lowercase();
-                    let mult = if rest.starts_with('万') {
-                        written.push('万');
-                        Some(1e4)
-                    } else if rest.starts_with('亿') {
-                        written.push('亿');
-                        Some(1e8)
-                    } else if rest_trim.starts_with("million") {
-                        Some(1e6)
-                    } else if rest_trim.starts_with("billion") {
-                        Some(1e9)
-                    } else if rest_trim.starts_with("thousand")
-                        || (rest_trim.starts_with('k')
-                            && !rest_trim[1..].starts_with(|c: char| c.is_ascii_alphabetic()))
-                    {
-                        Some(1e3)
-                    } else {
-                        None
+                let raw = &text[start..j];
+                let v = if raw.contains(',') { raw.replace(',', "").parse::<f64>() } else { raw.parse::<f64>() };
+                if let Ok(v) = v {
+                    // The next 12 characters decide a multiplier word.
+                    let rest = &text[j..];
+                    let rest = &rest[..rest.char_indices().nth(12).map_or(rest.len(), |(p, _)| p)];
+                    let rest_trim = rest.trim_start();
+                    let starts = |w: &str| {
+                        rest_trim.len() >= w.len() && rest_trim.as_bytes()[..w.len()].eq_ignore_ascii_case(w.as_bytes())
                     };
-                    if let Some(m) = mult {
-                        keys.push(fmt_value(v * m));
-                    }
-                    nums.push(Num { written, keys });
+                    let (mult, suffix) = if rest.starts_with('万') {
+                        (Some(1e4), Some('万'))
+                    } else if rest.starts_with('亿') {
+                        (Some(1e8), Some('亿'))
+                    } else if starts("million") {
+                        (Some(1e6), None)
+                    } else if starts("billion") {
+                        (Some(1e9), None)
+                    } else if starts("thousand")
+                        || (starts("k") && !rest_trim[1..].starts_with(|c: char| c.is_ascii_alphabetic()))
+                    {
+                        (Some(1e3), None)
+                    } else {
+                        (None, None)
+                    };
+                    let keys = [num_key(v), mult.map_or(NO_KEY, |m| num_key(v * m))];
+                    found.push(Num { written: Written::new(raw, suffix), keys });
                 }
             }
             i = k.max(j).max(i + 1);
             continue;
         }
+        if c < 0x80 {
+            i += 1;
+            continue;
+        }
+        let ch = text[i..].chars().next().expect("on a char boundary");
         if lang == Lang::Zh {
-            if let Some(&(_, v)) = ZH_DIGITS.iter().find(|(d, _)| *d == c) {
-                if chars.get(i + 1).is_some_and(|n| ZH_CLASSIFIERS.contains(*n)) {
-                    words.push(v.to_string());
+            if let Some(&(_, v)) = ZH_DIGITS.iter().find(|(d, _)| *d == ch) {
+                if text[i + ch.len_utf8()..].chars().next().is_some_and(|n| ZH_CLASSIFIERS.contains(n)) {
+                    nums.push(v as NumKey);
                 }
             }
         }
-        i += 1;
+        i += ch.len_utf8();
     }
-    for w in crate::lexicon::en_words(text) {
+    for w in words.iter() {
         if let Some(&(_, v)) = EN_NUMBER_WORDS.iter().find(|(n, _)| *n == w) {
-            words.push(v.to_string());
+            nums.push(v as NumKey);
         }
     }
-    (nums, words)
+    (found, nums)
 }
 
 /// A language-neutral key for a link target: lower-cased host and path,
@@ -317,53 +487,111 @@ pub fn url_path(key: &str) -> Option<&str> {
 
 pub use kb_model::dice_sorted;
 
-/// How the numbers of two texts match: (matched, only in `a`, only in `b`),
-/// where a number of one side written with digits is matched by any key of
-/// a digit number of the other side, or by a number word there.
-pub fn match_numbers<'a>(a: &'a Feats, b: &'a Feats) -> (usize, Vec<&'a Num>, Vec<&'a Num>) {
-    let mut used_b = vec![false; b.numbers.len()];
-    let mut only_a = Vec::new();
-    let mut matched = 0;
-    for n in &a.numbers {
-        let hit =
-            b.numbers.iter().enumerate().position(|(j, m)| !used_b[j] && n.keys.iter().any(|k| m.keys.contains(k)));
-        match hit {
-            Some(j) => {
-                used_b[j] = true;
-                matched += 1;
-            }
-            None if n.keys.iter().any(|k| b.word_numbers.contains(k)) => matched += 1,
-            None => only_a.push(n),
+/// A set of flags, inline for up to 128.
+enum Used {
+    Small(u128),
+    Big(Vec<bool>),
+}
+
+impl Used {
+    fn new(n: usize) -> Used {
+        if n <= 128 {
+            Used::Small(0)
+        } else {
+            Used::Big(vec![false; n])
         }
     }
-    let only_b = b
-        .numbers
-        .iter()
-        .zip(&used_b)
-        .filter(|(m, used)| !**used && !m.keys.iter().any(|k| a.word_numbers.contains(k)))
-        .map(|(m, _)| m)
-        .collect();
+    fn get(&self, i: usize) -> bool {
+        match self {
+            Used::Small(b) => b >> i & 1 == 1,
+            Used::Big(v) => v[i],
+        }
+    }
+    fn set(&mut self, i: usize) {
+        match self {
+            Used::Small(b) => *b |= 1 << i,
+            Used::Big(v) => v[i] = true,
+        }
+    }
+}
+
+/// How the numbers of two texts (each one or more consecutive records'
+/// features) match: (matched, only in `a`, only in `b`), where a number of
+/// one side written with digits is matched by any key of a digit number of
+/// the other side, or by a number word there. `only` collects the unmatched
+/// numbers when asked for.
+fn match_numbers_with<'a>(
+    a: &'a [Feats],
+    b: &'a [Feats],
+    mut only: Option<(&mut Vec<&'a Num>, &mut Vec<&'a Num>)>,
+) -> (usize, usize, usize) {
+    let nb: usize = b.iter().map(|f| f.numbers.len()).sum();
+    let mut used_b = Used::new(nb);
+    let (mut matched, mut only_a) = (0, 0);
+    let words = |fs: &'a [Feats]| fs.iter().flat_map(|f| f.word_numbers.iter());
+    for n in a.iter().flat_map(|f| f.numbers.iter()) {
+        let hit =
+            b.iter().flat_map(|f| f.numbers.iter()).enumerate().position(|(j, m)| !used_b.get(j) && n.shares_key(m));
+        match hit {
+            Some(j) => {
+                used_b.set(j);
+                matched += 1;
+            }
+            None if n.keys().any(|k| words(b).any(|w| *w == k)) => matched += 1,
+            None => {
+                only_a += 1;
+                if let Some((oa, _)) = only.as_mut() {
+                    oa.push(n);
+                }
+            }
+        }
+    }
+    let mut only_b = 0;
+    for (j, m) in b.iter().flat_map(|f| f.numbers.iter()).enumerate() {
+        if !used_b.get(j) && !m.keys().any(|k| words(a).any(|w| *w == k)) {
+            only_b += 1;
+            if let Some((_, ob)) = only.as_mut() {
+                ob.push(m);
+            }
+        }
+    }
     (matched, only_a, only_b)
 }
 
+/// How the numbers of two texts match: (matched, only in `a`, only in `b`),
+/// where a number of one side written with digits is matched by any key of
+/// a digit number of the other side, or by a number word there.
+pub fn match_numbers<'a>(a: &'a [Feats], b: &'a [Feats]) -> (usize, Vec<&'a Num>, Vec<&'a Num>) {
+    let (mut oa, mut ob) = (Vec::new(), Vec::new());
+    let (m, _, _) = match_numbers_with(a, b, Some((&mut oa, &mut ob)));
+    (m, oa, ob)
+}
+
 /// Similarity of the numbers of two texts in [0, 1], `None` when neither states one.
-pub fn number_sim(a: &Feats, b: &Feats) -> Option<f64> {
-    if a.numbers.is_empty() && b.numbers.is_empty() {
+pub fn number_sim(a: &[Feats], b: &[Feats]) -> Option<f64> {
+    let na: usize = a.iter().map(|f| f.numbers.len()).sum();
+    let nb: usize = b.iter().map(|f| f.numbers.len()).sum();
+    if na == 0 && nb == 0 {
         return None;
     }
-    let (m, oa, ob) = match_numbers(a, b);
-    let matched_b = b.numbers.len() - ob.len();
-    let total = (m + oa.len()) + b.numbers.len();
+    let (m, oa, ob) = match_numbers_with(a, b, None);
+    let matched_b = nb - ob;
+    let total = (m + oa) + nb;
     Some(((m + matched_b) as f64 / total.max(1) as f64).min(1.0))
 }
 
 /// Similarity of the link targets of two texts in [0, 1] (a shared path on
 /// different hosts counts 0.7), `None` when neither has a link.
 pub fn url_sim(a: &[String], b: &[String]) -> Option<f64> {
+    url_sim_merged(Merged::one(a), Merged::one(b))
+}
+
+/// [`url_sim`] of merged link lists.
+pub fn url_sim_merged(a: Merged<'_, String>, b: Merged<'_, String>) -> Option<f64> {
     if a.is_empty() && b.is_empty() {
         return None;
     }
-    let full = dice_sorted(a, b);
+    let full = dice_merged(a, b);
     let mut pa: Vec<&str> = a.iter().filter_map(|k| url_path(k)).collect();
     let mut pb: Vec<&str> = b.iter().filter_map(|k| url_path(k)).collect();
     pa.sort_unstable();
@@ -374,10 +602,15 @@ pub fn url_sim(a: &[String], b: &[String]) -> Option<f64> {
 
 /// Similarity of the lexicon concepts of two texts, `None` when neither mentions one.
 pub fn concept_sim(a: &[Concept], b: &[Concept]) -> Option<f64> {
+    concept_sim_merged(Merged::one(a), Merged::one(b))
+}
+
+/// [`concept_sim`] of merged concept lists.
+pub fn concept_sim_merged(a: Merged<'_, Concept>, b: Merged<'_, Concept>) -> Option<f64> {
     if a.is_empty() && b.is_empty() {
         return None;
     }
-    Some(dice_sorted(a, b))
+    Some(dice_merged(a, b))
 }
 
 /// Standard normal cumulative distribution (Abramowitz–Stegun 7.1.26).
@@ -420,15 +653,21 @@ pub fn round3(x: f64) -> f64 {
 mod tests {
     use super::*;
 
-    fn nums(t: &str, lang: Lang) -> Vec<String> {
-        numbers(t, lang).0.into_iter().map(|n| n.keys.join("=")).collect()
+    /// The keys of the numbers of `t`, as values (`100=1000000` for `100万`).
+    fn nums(t: &str, lang: Lang) -> Vec<Vec<NumKey>> {
+        numbers(t, lang).0.into_iter().map(|n| n.keys().collect()).collect()
+    }
+
+    fn keys<const N: usize>(values: [&str; N]) -> Vec<Vec<NumKey>> {
+        values.iter().map(|v| v.split('=').map(|x| num_key(x.parse().unwrap())).collect()).collect()
     }
 
     #[test]
     fn numbers_skip_hashes_and_keep_units_and_multipliers() {
-        assert_eq!(nums("注册资本人民币100万元以上；20人以上", Lang::Zh), ["100=1000000", "20"]);
-        assert_eq!(nums("raw/5303edd1522fc938 takes 2–4 business days, 10ms", Lang::En), ["2", "4", "10"]);
-        assert_eq!(nums("1,000 users and 2.50 CNY and v1.2", Lang::En), ["1000", "2.5"]);
+        assert_eq!(nums("注册资本人民币100万元以上；20人以上", Lang::Zh), keys(["100=1000000", "20"]));
+        assert_eq!(nums("raw/5303edd1522fc938 takes 2–4 business days, 10ms", Lang::En), keys(["2", "4", "10"]));
+        assert_eq!(nums("1,000 users and 2.50 CNY and v1.2", Lang::En), keys(["1000", "2.5"]));
+        assert_eq!(nums("3 thousand and 1.5k", Lang::En), keys(["3=3000", "1.5=1500"]));
     }
 
     #[test]
@@ -436,8 +675,31 @@ mod tests {
         let lex = Lexicon::shipped();
         let zh = Feats::of_text("分为四类，至少3人", Lang::Zh, lex);
         let en = Feats::of_text("divided into 4 categories, at least three people", Lang::En, lex);
-        let (m, a, b) = match_numbers(&zh, &en);
+        let (m, a, b) = match_numbers(std::slice::from_ref(&zh), std::slice::from_ref(&en));
         assert_eq!((m, a.len(), b.len()), (1, 0, 0));
+    }
+
+    #[test]
+    fn number_keys_agree_with_the_decimal_form() {
+        assert_eq!(num_key(100.0), 100);
+        assert_eq!(num_key(1.0000000001), num_key(1.0), "both are written 1");
+        assert_eq!(num_key(2.5), num_key("2.50".parse().unwrap()));
+        assert_ne!(num_key(2.5), num_key(2.05));
+        assert!(!is_multi_digit(num_key(7.0)) && is_multi_digit(num_key(0.5)) && is_multi_digit(num_key(10.0)));
+        let (n, _) = numbers("1,000 and 12345678901234567890123 and 100万", Lang::Zh);
+        let written: Vec<&str> = n.iter().map(|n| n.written.as_str()).collect();
+        assert_eq!(written, ["1,000", "12345678901234567890123", "100万"]);
+    }
+
+    #[test]
+    fn merged_sequences_give_the_dice_of_the_merged_vectors() {
+        let (a1, a2, b) = ([1, 3, 5], [2, 3], [3, 3, 4, 5]);
+        let mut a = [a1.to_vec(), a2.to_vec()].concat();
+        a.sort();
+        assert_eq!(dice_merged(Merged::two(&a1, &a2), Merged::one(&b)), dice_sorted(&a, &b));
+        assert_eq!(dice_merged(Merged::two(&a1, &a2), Merged::two(&b, &[])), dice_sorted(&a, &b));
+        let e: [u8; 0] = [];
+        assert_eq!(dice_merged(Merged::two(&e, &e), Merged::one(&e)), 0.0);
     }
 
     #[test]

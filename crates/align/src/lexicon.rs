@@ -6,10 +6,11 @@
 //! terms match whole words (case-insensitive, a plural `s` ignored), longest
 //! phrase first.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use kb_model::Lang;
+
+use crate::fasthash::FastMap;
 
 /// The lexicon shipped with kb.
 pub const LEXICON_TSV: &str = include_str!("../data/lexicon.tsv");
@@ -20,10 +21,10 @@ pub type Concept = u16;
 /// A parsed lexicon.
 #[derive(Debug, Default)]
 pub struct Lexicon {
-    /// First char → (term chars, concept), longest term first.
-    zh: HashMap<char, Vec<(Vec<char>, Concept)>>,
+    /// First char → (term, concept), longest term (in chars) first.
+    zh: FastMap<char, Vec<(String, usize, Concept)>>,
     /// First word → (phrase words, concept), longest phrase first.
-    en: HashMap<String, Vec<(Vec<String>, Concept)>>,
+    en: FastMap<String, Vec<(Vec<String>, Concept)>>,
     /// The English side of each concept, for people.
     names: Vec<String>,
 }
@@ -58,7 +59,11 @@ impl Lexicon {
             let id = Concept::try_from(lex.names.len())
                 .map_err(|_| LexiconError { line: i + 1, message: "too many entries".into() })?;
             let zh_terms: Vec<&str> = zh.split('|').map(str::trim).filter(|t| !t.is_empty()).collect();
-            let en_terms: Vec<Vec<String>> = en.split('|').map(en_words).filter(|w| !w.is_empty()).collect();
+            let en_terms: Vec<Vec<String>> = en
+                .split('|')
+                .map(|t| Words::of(t).iter().map(str::to_string).collect::<Vec<String>>())
+                .filter(|w| !w.is_empty())
+                .collect();
             if zh_terms.is_empty() || en_terms.is_empty() {
                 return Err(LexiconError {
                     line: i + 1,
@@ -66,8 +71,8 @@ impl Lexicon {
                 });
             }
             for t in zh_terms {
-                let chars: Vec<char> = t.chars().collect();
-                lex.zh.entry(chars[0]).or_default().push((chars, id));
+                let first = t.chars().next().expect("not empty");
+                lex.zh.entry(first).or_default().push((t.to_string(), t.chars().count(), id));
             }
             for words in en_terms {
                 lex.en.entry(words[0].clone()).or_default().push((words, id));
@@ -75,7 +80,7 @@ impl Lexicon {
             lex.names.push(en.split('|').next().unwrap_or_default().trim().to_string());
         }
         for v in lex.zh.values_mut() {
-            v.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
+            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
         }
         for v in lex.en.values_mut() {
             v.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
@@ -102,40 +107,44 @@ impl Lexicon {
     /// Chinese text is scanned for both Chinese and English terms, since
     /// Chinese documents quote English product names.
     pub fn concepts(&self, text: &str, lang: Lang) -> Vec<Concept> {
+        self.concepts_in(text, lang, &Words::of(text))
+    }
+
+    /// [`Lexicon::concepts`] with the English words of `text` already split.
+    pub(crate) fn concepts_in(&self, text: &str, lang: Lang, words: &Words) -> Vec<Concept> {
         let mut out = Vec::new();
         if lang == Lang::Zh {
             self.scan_zh(text, &mut out);
         }
-        self.scan_en(text, &mut out);
+        self.scan_en(words, &mut out);
         out
     }
 
     fn scan_zh(&self, text: &str, out: &mut Vec<Concept>) {
-        let chars: Vec<char> = text.chars().collect();
-        let mut i = 0;
-        while i < chars.len() {
-            let mut step = 1;
-            if let Some(cands) = self.zh.get(&chars[i]) {
-                for (term, id) in cands {
-                    if chars[i..].starts_with(term) {
+        let mut pos = 0;
+        while let Some(c) = text[pos..].chars().next() {
+            let mut step = c.len_utf8();
+            if let Some(cands) = self.zh.get(&c) {
+                for (term, _, id) in cands {
+                    if text[pos..].starts_with(term.as_str()) {
                         out.push(*id);
                         step = term.len();
                         break;
                     }
                 }
             }
-            i += step;
+            pos += step;
         }
     }
 
-    fn scan_en(&self, text: &str, out: &mut Vec<Concept>) {
-        let words = en_words(text);
+    fn scan_en(&self, words: &Words, out: &mut Vec<Concept>) {
+        let n = words.len();
         let mut i = 0;
-        while i < words.len() {
+        while i < n {
             let mut step = 1;
-            if let Some(cands) = self.en.get(&words[i]) {
+            if let Some(cands) = self.en.get(words.get(i)) {
                 for (phrase, id) in cands {
-                    if words[i..].starts_with(phrase) {
+                    if phrase.len() <= n - i && phrase.iter().enumerate().all(|(k, w)| words.get(i + k) == w) {
                         out.push(*id);
                         step = phrase.len();
                         break;
@@ -147,36 +156,69 @@ impl Lexicon {
     }
 }
 
-/// Lower-cased ASCII words of `text` (letters, digits, `&`, `-` inside a
-/// word), plural `s` / `ies` reduced.
-pub(crate) fn en_words(text: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let flush = |cur: &mut String, words: &mut Vec<String>| {
-        let w = cur.trim_matches('-');
-        if !w.is_empty() && w.chars().any(|c| c.is_ascii_alphabetic()) {
-            words.push(stem(w));
-        }
-        cur.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() || c == '&' || c == '-' {
-            cur.push(c.to_ascii_lowercase());
-        } else {
-            flush(&mut cur, &mut words);
-        }
-    }
-    flush(&mut cur, &mut words);
-    words
+/// The lower-cased ASCII words of a text (letters, digits, `&`, `-` inside a
+/// word), plural `s` / `ies` reduced, kept in one buffer.
+#[derive(Debug, Default)]
+pub(crate) struct Words {
+    buf: String,
+    spans: Vec<(u32, u32)>,
 }
 
-fn stem(w: &str) -> String {
-    if w.len() > 4 && w.ends_with("ies") {
-        format!("{}y", &w[..w.len() - 3])
-    } else if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
-        w[..w.len() - 1].to_string()
-    } else {
-        w.to_string()
+impl Words {
+    /// The words of `text`.
+    pub(crate) fn of(text: &str) -> Words {
+        let mut w = Words::default();
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii_alphanumeric() || b == b'&' || b == b'-' {
+                let start = i;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'&' || bytes[i] == b'-') {
+                    i += 1;
+                }
+                w.push(&text[start..i]);
+            } else {
+                i += 1;
+            }
+        }
+        w
+    }
+
+    fn push(&mut self, raw: &str) {
+        let raw = raw.trim_matches('-');
+        if raw.is_empty() || !raw.bytes().any(|b| b.is_ascii_alphabetic()) {
+            return;
+        }
+        let start = self.buf.len();
+        let n = raw.len();
+        let lower = |s: &str, buf: &mut String| buf.extend(s.chars().map(|c| c.to_ascii_lowercase()));
+        let ends = |suffix: &str| raw.len() >= suffix.len() && raw[n - suffix.len()..].eq_ignore_ascii_case(suffix);
+        if n > 4 && ends("ies") {
+            lower(&raw[..n - 3], &mut self.buf);
+            self.buf.push('y');
+        } else if n > 3 && ends("s") && !ends("ss") && !ends("us") && !ends("is") {
+            lower(&raw[..n - 1], &mut self.buf);
+        } else {
+            lower(raw, &mut self.buf);
+        }
+        self.spans.push((start as u32, self.buf.len() as u32));
+    }
+
+    /// Number of words.
+    pub(crate) fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Word `i`.
+    pub(crate) fn get(&self, i: usize) -> &str {
+        let (a, b) = self.spans[i];
+        &self.buf[a as usize..b as usize]
+    }
+
+    /// The words in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).map(|i| self.get(i))
     }
 }
 

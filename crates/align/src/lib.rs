@@ -19,8 +19,13 @@
 //!   counterpart, item numbering that differs (`4.` vs `1.`), links to
 //!   different targets.
 //! * The bilingual lexicon ([`lexicon`]) is data: `data/lexicon.tsv`.
+//! * **Incremental** ([`store`]): a rebuild takes each unchanged document's
+//!   pairing summary and each unchanged document pair's alignment from the
+//!   previous build's `cache/align.bin`, and gives the same bytes as a full
+//!   alignment.
 //!
 //! Output is deterministic: pairs are sorted, scores rounded to 3 decimals.
+//! `alignment.json` ([`to_json`]) holds one pairing (or drift item) a line.
 //!
 //! ```
 //! use kb_align::synth;
@@ -32,10 +37,12 @@
 
 pub mod docs;
 pub mod dp;
+pub mod fasthash;
 pub mod features;
 pub mod lexicon;
 pub mod pairs;
 pub mod profile;
+pub mod store;
 pub mod synth;
 
 use kb_model::alignment::Alignment;
@@ -44,7 +51,7 @@ use kb_model::{Document, Lang};
 use rayon::prelude::*;
 
 use crate::lexicon::Lexicon;
-use crate::profile::Profile;
+use crate::profile::{Profile, Summary};
 
 /// The alignment file inside an output folder.
 pub const ALIGNMENT_FILE: &str = "alignment.json";
@@ -155,7 +162,8 @@ pub fn align(docs: &[Document], manifest: &Manifest) -> Alignment {
 pub fn align_with_stats(docs: &[Document], manifest: &Manifest) -> Outcome {
     let lex = Lexicon::shipped();
     let profiles: Vec<Profile<'_>> = docs.par_iter().map(|d| Profile::new(d, lex)).collect();
-    let pairing = docs::pair(&profiles, manifest);
+    let summaries: Vec<Summary> = profiles.par_iter().map(|p| p.summary(lex)).collect();
+    let pairing = docs::pair(&summaries, manifest);
     let per_pair: Vec<pairs::PairAlignment> = pairing
         .pairs
         .par_iter()
@@ -181,3 +189,57 @@ pub fn align_with_stats(docs: &[Document], manifest: &Manifest) -> Outcome {
 
 #[cfg(test)]
 mod tests;
+
+/// `alignment.json` as bytes: one JSON object with the arrays
+/// `documents`, `sections`, `records`, `unpaired_documents` and `drift`,
+/// one item a line (so the file stays greppable and diffs line by line),
+/// serialised in parallel.
+pub fn to_json(a: &Alignment) -> Vec<u8> {
+    let mut out = Vec::with_capacity(estimate_json_len(a));
+    out.extend_from_slice(b"{\n");
+    array(&mut out, "documents", &a.documents, false);
+    array(&mut out, "sections", &a.sections, false);
+    array(&mut out, "records", &a.records, false);
+    array(&mut out, "unpaired_documents", &a.unpaired_documents, false);
+    array(&mut out, "drift", &a.drift, true);
+    out.extend_from_slice(b"}\n");
+    out
+}
+
+/// Writes `alignment.json` (see [`to_json`]).
+pub fn write_json(a: &Alignment, w: &mut impl std::io::Write) -> std::io::Result<()> {
+    w.write_all(&to_json(a))
+}
+
+fn estimate_json_len(a: &Alignment) -> usize {
+    a.documents.len() * 600 + a.sections.len() * 400 + a.records.len() * 200 + a.drift.len() * 250 + 1024
+}
+
+/// `"name": [` + one item a line + `]`, then `,` unless `last`.
+pub(crate) fn array<T: serde::Serialize + Sync>(out: &mut Vec<u8>, name: &str, items: &[T], last: bool) {
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\": [");
+    const CHUNK: usize = 2048;
+    let chunks: Vec<Vec<u8>> = items
+        .par_chunks(CHUNK)
+        .map(|c| {
+            let mut buf = Vec::with_capacity(c.len() * 160);
+            for item in c {
+                buf.extend_from_slice(b"\n");
+                serde_json::to_writer(&mut buf, item).expect("alignment items serialise");
+                buf.push(b',');
+            }
+            buf
+        })
+        .collect();
+    for c in &chunks {
+        out.extend_from_slice(c);
+    }
+    if !items.is_empty() {
+        // The last item takes no comma; the closing bracket goes on a line of its own.
+        out.pop();
+        out.push(b'\n');
+    }
+    out.extend_from_slice(if last { b"]\n" } else { b"],\n" });
+}

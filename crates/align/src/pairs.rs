@@ -5,14 +5,16 @@
 //! the monotone pass left over when the content clearly agrees (moved rows or
 //! items), and finally report the drift between the paired records.
 
-use std::borrow::Cow;
-
 use kb_model::alignment::{Drift, Evidence, RecordPair, SectionPair};
 use kb_model::{Record, RecordKind};
 
 use crate::docs::TRANSLATION;
 use crate::dp::{self, Bead};
-use crate::features::{concept_sim, dice_sorted, length_prob, match_numbers, number_sim, round3, url_sim, Feats};
+use crate::features::{
+    concept_sim, concept_sim_merged, dice_merged, length_prob, match_numbers, number_sim, round3, url_sim_merged,
+    Merged, NumKey,
+};
+use crate::lexicon::Concept;
 use crate::profile::{Class, Profile};
 
 /// Cost of leaving a section without counterpart.
@@ -41,6 +43,8 @@ pub struct PairAlignment {
     pub records: Vec<RecordPair>,
     /// Drift between the two documents.
     pub drift: Vec<Drift>,
+    /// For each record pairing, the indices of its zh and en records in their documents.
+    pub record_index: Vec<(Vec<u32>, Vec<u32>)>,
 }
 
 /// One section: a heading-like record and the records up to the next one.
@@ -50,9 +54,14 @@ struct Section {
     start: usize,
     end: usize,
     level: u8,
-    feats: Feats,
+    /// Length of its records.
+    units: f64,
+    /// Concepts of its records, sorted.
+    concepts: Vec<Concept>,
+    /// Link targets of its records, sorted.
+    urls: Vec<String>,
     /// Every key of every number, sorted (a cheap stand-in for number matching).
-    nums: Vec<String>,
+    nums: Vec<NumKey>,
     path: Vec<String>,
 }
 
@@ -68,27 +77,35 @@ fn sections(p: &Profile<'_>) -> Vec<Section> {
                 start: i,
                 end: i,
                 level: if is_heading { r.level.unwrap_or(1) } else { 0 },
-                feats: Feats::default(),
+                units: 0.0,
+                concepts: Vec::new(),
+                urls: Vec::new(),
                 nums: Vec::new(),
                 path,
             });
         }
         let s = out.last_mut().expect("a section exists");
         s.end = i + 1;
-        s.feats.absorb(&p.feats[i]);
-        s.nums.extend(p.feats[i].numbers.iter().flat_map(|n| n.keys.iter().cloned()));
+        let f = &p.feats[i];
+        s.units += f.units;
+        s.concepts.extend_from_slice(&f.concepts);
+        s.urls.extend(f.urls.iter().cloned());
+        s.nums.extend(f.numbers.iter().flat_map(|n| n.keys()));
     }
     for s in &mut out {
-        s.nums.sort();
+        s.nums.sort_unstable();
+        s.concepts.sort_unstable();
+        s.urls.sort();
     }
     out
 }
 
-fn heading_path(r: &Record) -> Vec<String> {
+/// A section's heading path: the heading's own path and its text (or question).
+pub(crate) fn heading_path(r: &Record) -> Vec<String> {
     let mut path = r.heading_path.clone();
-    let own = r.question.clone().unwrap_or_else(|| r.text.clone());
-    if path.last() != Some(&own) {
-        path.push(own);
+    let own = r.question.as_ref().unwrap_or(&r.text);
+    if path.last() != Some(own) {
+        path.push(own.clone());
     }
     path
 }
@@ -122,34 +139,29 @@ impl Mix {
     }
 }
 
-fn merged(feats: &[Feats], range: std::ops::Range<usize>) -> Feats {
-    let mut f = Feats::default();
-    for x in &feats[range] {
-        f.absorb(x);
+/// One or two sorted slices taken from consecutive items.
+fn merged_of<'a, T: Ord, X>(xs: &'a [X], f: impl Fn(&'a X) -> &'a [T]) -> Merged<'a, T> {
+    match xs {
+        [a] => Merged::one(f(a)),
+        [a, b] => Merged::two(f(a), f(b)),
+        _ => unreachable!("beads take one or two items"),
     }
-    f
+}
+
+/// Length of one or two items, summed as merging them would.
+fn units_of<X>(xs: &[X], f: impl Fn(&X) -> f64) -> f64 {
+    xs.iter().fold(0.0, |u, x| u + f(x))
 }
 
 fn section_sim(z: &Profile<'_>, zs: &[Section], e: &Profile<'_>, es: &[Section]) -> f64 {
-    let fz: Cow<'_, Feats> = if zs.len() == 1 { Cow::Borrowed(&zs[0].feats) } else { Cow::Owned(merged_sections(zs)) };
-    let fe: Cow<'_, Feats> = if es.len() == 1 { Cow::Borrowed(&es[0].feats) } else { Cow::Owned(merged_sections(es)) };
     let mut m = Mix::new();
-    m.add(2.0, length_prob(fz.units, fe.units));
-    let (nz, ne): (Cow<'_, [String]>, Cow<'_, [String]>) = if zs.len() == 1 && es.len() == 1 {
-        (Cow::Borrowed(&zs[0].nums), Cow::Borrowed(&es[0].nums))
-    } else {
-        let all = |ss: &[Section]| {
-            let mut v: Vec<String> = ss.iter().flat_map(|s| s.nums.iter().cloned()).collect();
-            v.sort();
-            v
-        };
-        (Cow::Owned(all(zs)), Cow::Owned(all(es)))
-    };
+    m.add(2.0, length_prob(units_of(zs, |s| s.units), units_of(es, |s| s.units)));
+    let (nz, ne) = (merged_of(zs, |s| &s.nums), merged_of(es, |s| &s.nums));
     if !nz.is_empty() || !ne.is_empty() {
-        m.add(3.0, dice_sorted(&nz, &ne));
+        m.add(3.0, dice_merged(nz, ne));
     }
-    m.opt(2.0, url_sim(&fz.urls, &fe.urls));
-    m.opt(3.0, concept_sim(&fz.concepts, &fe.concepts));
+    m.opt(2.0, url_sim_merged(merged_of(zs, |s| &s.urls), merged_of(es, |s| &s.urls)));
+    m.opt(3.0, concept_sim_merged(merged_of(zs, |s| &s.concepts), merged_of(es, |s| &s.concepts)));
     let (lz, le) = (zs[0].level, es[0].level);
     m.add(
         1.0,
@@ -168,17 +180,9 @@ fn section_sim(z: &Profile<'_>, zs: &[Section], e: &Profile<'_>, es: &[Section])
     if let (Some(hz), Some(he)) = (zs[0].heading, es[0].heading) {
         let (a, b) = (&z.feats[hz], &e.feats[he]);
         m.opt(2.0, concept_sim(&a.concepts, &b.concepts));
-        m.opt(2.0, number_sim(a, b));
+        m.opt(2.0, number_sim(std::slice::from_ref(a), std::slice::from_ref(b)));
     }
     m.mean()
-}
-
-fn merged_sections(ss: &[Section]) -> Feats {
-    let mut f = Feats::default();
-    for s in ss {
-        f.absorb(&s.feats);
-    }
-    f
 }
 
 fn sim_cost(sim: f64) -> f64 {
@@ -190,22 +194,20 @@ pub fn align_pair(z: &Profile<'_>, e: &Profile<'_>, doc_conf: f64) -> PairAlignm
     let loose = doc_conf < TRANSLATION;
     let sz = sections(z);
     let se = sections(e);
-    let mut sims = std::collections::HashMap::new();
-    let beads = dp::align(sz.len(), se.len(), |i, ni, j, nj| {
+    let beads = dp::align_with(sz.len(), se.len(), |i, ni, j, nj| {
         if ni == 0 || nj == 0 {
-            return SECTION_SKIP;
+            return (SECTION_SKIP, 0.0);
         }
         let s = section_sim(z, &sz[i..i + ni], e, &se[j..j + nj]);
-        sims.insert((i, ni, j, nj), s);
         let merge = if ni + nj > 2 { SECTION_MERGE } else { 0.0 };
         let honest = if loose && s < 0.45 { f64::INFINITY } else { 0.0 };
-        sim_cost(s) + merge + honest
+        (sim_cost(s) + merge + honest, s)
     });
 
     let mut out = PairAlignment::default();
     let mut drafts: Vec<Draft> = Vec::new();
     for b in &beads {
-        let sim = sims.get(&(b.a, b.na, b.b, b.nb)).copied().unwrap_or(0.0);
+        let sim = b.sim;
         let (zsec, esec) = (&sz[b.a..b.a + b.na], &se[b.b..b.b + b.nb]);
         out.sections.push(section_pair(z, zsec, e, esec, sim));
         let zr = zsec.first().map(|s| s.start).unwrap_or(0)..zsec.last().map(|s| s.end).unwrap_or(0);
@@ -241,8 +243,12 @@ pub fn align_pair(z: &Profile<'_>, e: &Profile<'_>, doc_conf: f64) -> PairAlignm
         align_records(z, zr, e, er, loose, sim, &mut drafts);
     }
     repair(z, e, loose, &mut drafts);
+    out.records.reserve(drafts.len());
+    out.record_index.reserve(drafts.len());
     for d in &drafts {
         out.records.push(d.to_pair(z, e));
+        let ix = |v: &[usize]| v.iter().map(|&i| i as u32).collect::<Vec<u32>>();
+        out.record_index.push((ix(&d.zh), ix(&d.en)));
     }
     drift(z, e, loose, &drafts, &mut out.drift);
     out
@@ -253,20 +259,21 @@ fn section_pair(z: &Profile<'_>, zs: &[Section], e: &Profile<'_>, es: &[Section]
     let evidence = if one_sided {
         vec![Evidence { signal: "no_counterpart".into(), score: 1.0, detail: String::new() }]
     } else {
-        let fz = merged_sections(zs);
-        let fe = merged_sections(es);
+        let (uz, ue) = (units_of(zs, |s| s.units), units_of(es, |s| s.units));
         let mut ev = vec![Evidence {
             signal: "length".into(),
-            score: round3(length_prob(fz.units, fe.units)),
-            detail: units_detail(fz.units, fe.units),
+            score: round3(length_prob(uz, ue)),
+            detail: units_detail(uz, ue),
         }];
-        if let Some(s) = number_sim(&fz, &fe) {
+        let fz = &z.feats[zs[0].start..zs[zs.len() - 1].end];
+        let fe = &e.feats[es[0].start..es[es.len() - 1].end];
+        if let Some(s) = number_sim(fz, fe) {
             ev.push(Evidence { signal: "numbers".into(), score: round3(s), detail: String::new() });
         }
-        if let Some(s) = url_sim(&fz.urls, &fe.urls) {
+        if let Some(s) = url_sim_merged(merged_of(zs, |s| &s.urls), merged_of(es, |s| &s.urls)) {
             ev.push(Evidence { signal: "urls".into(), score: round3(s), detail: String::new() });
         }
-        if let Some(s) = concept_sim(&fz.concepts, &fe.concepts) {
+        if let Some(s) = concept_sim_merged(merged_of(zs, |s| &s.concepts), merged_of(es, |s| &s.concepts)) {
             ev.push(Evidence { signal: "lexicon".into(), score: round3(s), detail: String::new() });
         }
         ev.push(Evidence {
@@ -348,14 +355,16 @@ impl Draft {
             }];
             (round3(self.conf), ev)
         };
-        RecordPair {
-            zh: zid.first().cloned(),
-            en: eid.first().cloned(),
-            zh_all: if zid.len() > 1 { zid } else { Vec::new() },
-            en_all: if eid.len() > 1 { eid } else { Vec::new() },
-            confidence,
-            evidence,
-        }
+        let first_and_all = |mut ids: Vec<String>| -> (Option<String>, Vec<String>) {
+            if ids.len() > 1 {
+                (ids.first().cloned(), ids)
+            } else {
+                (ids.pop(), Vec::new())
+            }
+        };
+        let (zh, zh_all) = first_and_all(zid);
+        let (en, en_all) = first_and_all(eid);
+        RecordPair { zh, en, zh_all, en_all, confidence, evidence }
     }
 }
 
@@ -384,35 +393,33 @@ fn record_sim(
     evidence: bool,
 ) -> (f64, Vec<Evidence>) {
     let mut ev = Vec::new();
-    let cz: Vec<Class> = zi.iter().map(|&i| z.classes[i]).collect();
-    let ce: Vec<Class> = ei.iter().map(|&j| e.classes[j]).collect();
+    let (cz, ce) = (z.classes[zi[0]], e.classes[ei[0]]);
     let multi = zi.len() + ei.len() > 2;
-    if multi && cz.iter().chain(&ce).any(|c| !matches!(c, Class::Item | Class::Prose)) {
+    if multi
+        && zi
+            .iter()
+            .map(|&i| z.classes[i])
+            .chain(ei.iter().map(|&j| e.classes[j]))
+            .any(|c| !matches!(c, Class::Item | Class::Prose))
+    {
         return (0.0, ev);
     }
-    let Some(kind_factor) = compatible(cz[0], ce[0]) else {
+    let Some(kind_factor) = compatible(cz, ce) else {
         return (0.0, ev);
     };
     let (rz, re) = (&z.doc.records[zi[0]], &e.doc.records[ei[0]]);
-    let fz: Cow<'_, Feats> = if zi.len() == 1 {
-        Cow::Borrowed(&z.feats[zi[0]])
-    } else {
-        Cow::Owned(merged(&z.feats, zi[0]..zi[zi.len() - 1] + 1))
-    };
-    let fe: Cow<'_, Feats> = if ei.len() == 1 {
-        Cow::Borrowed(&e.feats[ei[0]])
-    } else {
-        Cow::Owned(merged(&e.feats, ei[0]..ei[ei.len() - 1] + 1))
-    };
+    // The records are consecutive: their features are one slice.
+    let fz = &z.feats[zi[0]..zi[zi.len() - 1] + 1];
+    let fe = &e.feats[ei[0]..ei[ei.len() - 1] + 1];
 
     let mut m = Mix::new();
     let mut anchors = Mix::new();
-    let push = |ev: &mut Vec<Evidence>, name: &str, s: f64, detail: String| {
+    let push = |ev: &mut Vec<Evidence>, name: &str, s: f64, detail: &dyn Fn() -> String| {
         if evidence {
-            ev.push(Evidence { signal: name.into(), score: round3(s), detail });
+            ev.push(Evidence { signal: name.into(), score: round3(s), detail: detail() });
         }
     };
-    let both_rows = cz[0] == Class::TableRow && ce[0] == Class::TableRow && !multi;
+    let both_rows = cz == Class::TableRow && ce == Class::TableRow && !multi;
     if both_rows && !rz.cells.is_empty() && !re.cells.is_empty() {
         let (a, b) = (&z.cells[zi[0]], &e.cells[ei[0]]);
         let n = a.len().min(b.len());
@@ -420,58 +427,56 @@ fn record_sim(
         for k in 0..n {
             let mut c = Mix::new();
             c.add(1.0, length_prob(a[k].units, b[k].units));
-            c.opt(3.0, number_sim(&a[k], &b[k]));
+            c.opt(3.0, number_sim(&a[k..k + 1], &b[k..k + 1]));
             c.opt(2.0, concept_sim(&a[k].concepts, &b[k].concepts));
             total += c.mean();
         }
         let s = total / a.len().max(b.len()) as f64;
         m.add(6.0, s);
-        push(&mut ev, "cells", s, format!("{} vs {} cells, compared column by column", a.len(), b.len()));
-    } else if cz[0] == Class::Image && ce[0] == Class::Image && !multi {
-        let same = !fz.images.is_empty() && fz.images == fe.images;
+        push(&mut ev, "cells", s, &|| format!("{} vs {} cells, compared column by column", a.len(), b.len()));
+    } else if cz == Class::Image && ce == Class::Image && !multi {
+        let same = !fz[0].images.is_empty() && fz[0].images == fe[0].images;
         let s = if same { 1.0 } else { 0.6 };
         m.add(2.0, s);
         if same {
             anchors.add(2.0, 1.0);
         }
-        push(&mut ev, "image", s, if same { "same image".into() } else { "image in the same place".into() });
+        push(&mut ev, "image", s, &|| if same { "same image".into() } else { "image in the same place".into() });
     } else {
-        let s = length_prob(fz.units, fe.units);
+        let (uz, ue) = (units_of(fz, |f| f.units), units_of(fe, |f| f.units));
+        let s = length_prob(uz, ue);
         m.add(2.0, s);
-        push(&mut ev, "length", s, units_detail(fz.units, fe.units));
+        push(&mut ev, "length", s, &|| units_detail(uz, ue));
     }
-    if let Some(s) = m.opt(3.0, number_sim(&fz, &fe)) {
+    if let Some(s) = m.opt(3.0, number_sim(fz, fe)) {
         anchors.add(3.0, s);
-        push(&mut ev, "numbers", s, String::new());
+        push(&mut ev, "numbers", s, &String::new);
     }
-    if let Some(s) = m.opt(2.0, url_sim(&fz.urls, &fe.urls)) {
+    if let Some(s) = m.opt(2.0, url_sim_merged(merged_of(fz, |f| &f.urls), merged_of(fe, |f| &f.urls))) {
         anchors.add(2.0, s);
-        push(&mut ev, "urls", s, String::new());
+        push(&mut ev, "urls", s, &String::new);
     }
-    if let Some(s) = m.opt(2.0, concept_sim(&fz.concepts, &fe.concepts)) {
+    if let Some(s) = m.opt(2.0, concept_sim_merged(merged_of(fz, |f| &f.concepts), merged_of(fe, |f| &f.concepts))) {
         anchors.add(2.0, s);
-        push(&mut ev, "lexicon", s, String::new());
+        push(&mut ev, "lexicon", s, &String::new);
     }
     if !multi {
         if let (Some(a), Some(b)) = (rz.number, re.number) {
             let s = if a == b { 1.0 } else { 0.0 };
             m.add(0.5, s);
-            push(
-                &mut ev,
-                "ordinal",
-                s,
-                format!("{} vs {}", rz.ordinal.as_deref().unwrap_or(""), re.ordinal.as_deref().unwrap_or("")),
-            );
+            push(&mut ev, "ordinal", s, &|| {
+                format!("{} vs {}", rz.ordinal.as_deref().unwrap_or(""), re.ordinal.as_deref().unwrap_or(""))
+            });
         }
         if rz.kind == RecordKind::Code && re.kind == RecordKind::Code && rz.text.trim() == re.text.trim() {
             m.add(4.0, 1.0);
             anchors.add(4.0, 1.0);
-            push(&mut ev, "code", 1.0, "identical code".into());
+            push(&mut ev, "code", 1.0, &|| "identical code".into());
         }
     }
     let mut sim = m.mean() * kind_factor;
     if kind_factor < 1.0 {
-        push(&mut ev, "kind", kind_factor, format!("{} vs {}", rz.kind, re.kind));
+        push(&mut ev, "kind", kind_factor, &|| format!("{} vs {}", rz.kind, re.kind));
     }
     if loose && (anchors.w == 0.0 || anchors.mean() < LOOSE_ANCHOR_MIN) {
         // Loose counterparts: position and length prove nothing.
@@ -495,15 +500,14 @@ fn align_records(
     let band = if n * m > BAND_CELLS { Some(50usize.max(n.abs_diff(m) + 20)) } else { None };
     let mut best_z = vec![0.0f64; n];
     let mut best_e = vec![0.0f64; m];
-    let mut sims: std::collections::HashMap<(usize, usize, usize, usize), f64> = std::collections::HashMap::new();
-    let beads: Vec<Bead> = dp::align(n, m, |i, ni, j, nj| {
+    let beads: Vec<Bead> = dp::align_with(n, m, |i, ni, j, nj| {
         if ni == 0 || nj == 0 {
-            return RECORD_SKIP;
+            return (RECORD_SKIP, 0.0);
         }
         if let Some(w) = band {
             let diag = i * m / n.max(1);
             if diag.abs_diff(j) > w {
-                return f64::INFINITY;
+                return (f64::INFINITY, 0.0);
             }
         }
         let (s, _) = record_sim(z, &zi[i..i + ni], e, &ei[j..j + nj], loose, false);
@@ -512,10 +516,9 @@ fn align_records(
             best_e[j] = best_e[j].max(s);
         }
         if s <= 0.0 {
-            return f64::INFINITY;
+            return (f64::INFINITY, 0.0);
         }
-        sims.insert((i, ni, j, nj), s);
-        sim_cost(s) + if ni + nj > 2 { RECORD_MERGE } else { 0.0 }
+        (sim_cost(s) + if ni + nj > 2 { RECORD_MERGE } else { 0.0 }, s)
     });
     for b in beads {
         if b.na == 0 {
@@ -526,7 +529,7 @@ fn align_records(
             drafts.push(Draft {
                 zh: zi[b.a..b.a + b.na].to_vec(),
                 en: ei[b.b..b.b + b.nb].to_vec(),
-                sim: sims.get(&(b.a, b.na, b.b, b.nb)).copied().unwrap_or(0.0),
+                sim: b.sim,
                 conf: 0.0,
                 in_missing_section: false,
                 section_sim,
@@ -615,9 +618,9 @@ fn drift(z: &Profile<'_>, e: &Profile<'_>, loose: bool, drafts: &[Draft], out: &
         }
         let rz = &z.doc.records[d.zh[0]];
         let re = &e.doc.records[d.en[0]];
-        let fz = merged(&z.feats, d.zh[0]..d.zh[d.zh.len() - 1] + 1);
-        let fe = merged(&e.feats, d.en[0]..d.en[d.en.len() - 1] + 1);
-        let (_, oz, oe) = match_numbers(&fz, &fe);
+        let fz = &z.feats[d.zh[0]..d.zh[d.zh.len() - 1] + 1];
+        let fe = &e.feats[d.en[0]..d.en[d.en.len() - 1] + 1];
+        let (_, oz, oe) = match_numbers(fz, fe);
         if !oz.is_empty() || !oe.is_empty() {
             let list =
                 |v: &[&crate::features::Num]| v.iter().map(|n| n.written.as_str()).collect::<Vec<_>>().join(", ");
@@ -646,13 +649,13 @@ fn drift(z: &Profile<'_>, e: &Profile<'_>, loose: bool, drafts: &[Draft], out: &
                 }
             }
         }
-        let mut uz = fz.urls.clone();
-        let mut ue = fe.urls.clone();
+        let mut uz: Vec<&String> = merged_of(fz, |f| &f.urls).iter().collect();
+        let mut ue: Vec<&String> = merged_of(fe, |f| &f.urls).iter().collect();
         uz.dedup();
         ue.dedup();
         if uz != ue {
-            let only_z: Vec<&String> = uz.iter().filter(|u| !ue.contains(u)).collect();
-            let only_e: Vec<&String> = ue.iter().filter(|u| !uz.contains(u)).collect();
+            let only_z: Vec<&String> = uz.iter().copied().filter(|u| !ue.contains(u)).collect();
+            let only_e: Vec<&String> = ue.iter().copied().filter(|u| !uz.contains(u)).collect();
             let mut parts = Vec::new();
             if !only_z.is_empty() {
                 parts.push(format!("zh links to {}", only_z.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));

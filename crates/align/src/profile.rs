@@ -4,7 +4,7 @@
 
 use kb_model::{Document, Lang, Record, RecordKind};
 
-use crate::features::{url_path, Feats};
+use crate::features::{url_path, Feats, NumKey};
 use crate::lexicon::{Concept, Lexicon};
 
 /// What a record is, for the purpose of pairing: records of different
@@ -50,26 +50,24 @@ pub fn class_of(r: &Record) -> Class {
     }
 }
 
-/// A document with everything the aligner needs precomputed.
-#[derive(Debug)]
-pub struct Profile<'a> {
-    /// The document.
-    pub doc: &'a Document,
-    /// Features of each record, in record order.
-    pub feats: Vec<Feats>,
-    /// Features of each cell of each table row (empty for other records).
-    pub cells: Vec<Vec<Feats>>,
-    /// Class of each record.
-    pub classes: Vec<Class>,
+/// What document pairing compares of a document: its fingerprint (numbers,
+/// links, images, table shapes, heading shape, list lengths, lexicon
+/// concepts, length) — small, and cached between builds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// The document id.
+    pub id: String,
+    /// Its language.
+    pub lang: Lang,
     /// All numbers (first key of each), sorted.
-    pub numbers: Vec<String>,
+    pub numbers: Vec<NumKey>,
     /// All link keys, sorted.
     pub urls: Vec<String>,
     /// Paths of the link keys that have a host, sorted.
     pub url_paths: Vec<String>,
     /// All concepts, sorted (repeats kept).
     pub concepts: Vec<Concept>,
-    /// Concepts of the title.
+    /// Concepts of the title, sorted, without repeats.
     pub title_concepts: Vec<Concept>,
     /// Image sources, sorted.
     pub images: Vec<String>,
@@ -85,6 +83,19 @@ pub struct Profile<'a> {
     pub rel_key: String,
 }
 
+/// A document with everything the aligner needs precomputed.
+#[derive(Debug)]
+pub struct Profile<'a> {
+    /// The document.
+    pub doc: &'a Document,
+    /// Features of each record, in record order.
+    pub feats: Vec<Feats>,
+    /// Features of each cell of each table row (empty for other records).
+    pub cells: Vec<Vec<Feats>>,
+    /// Class of each record.
+    pub classes: Vec<Class>,
+}
+
 impl<'a> Profile<'a> {
     /// Profiles one document.
     pub fn new(doc: &'a Document, lex: &Lexicon) -> Profile<'a> {
@@ -95,19 +106,30 @@ impl<'a> Profile<'a> {
             .map(|r| r.cells.iter().map(|c| Feats::of_text(&c.text, r.lang, lex)).collect())
             .collect();
         let classes: Vec<Class> = doc.records.iter().map(class_of).collect();
+        Profile { doc, feats, cells, classes }
+    }
+
+    /// The document's language.
+    pub fn lang(&self) -> Lang {
+        self.doc.lang
+    }
+
+    /// The document's fingerprint for pairing.
+    pub fn summary(&self, lex: &Lexicon) -> Summary {
+        let doc = self.doc;
         let mut numbers = Vec::new();
         let mut urls = Vec::new();
         let mut concepts = Vec::new();
         let mut images = Vec::new();
         let mut units = 0.0;
-        for f in &feats {
-            numbers.extend(f.numbers.iter().map(|n| n.keys[0].clone()));
+        for f in &self.feats {
+            numbers.extend(f.numbers.iter().map(|n| n.keys[0]));
             urls.extend(f.urls.iter().cloned());
             concepts.extend(f.concepts.iter().copied());
             images.extend(f.images.iter().cloned());
             units += f.units;
         }
-        numbers.sort();
+        numbers.sort_unstable();
         urls.sort();
         concepts.sort_unstable();
         images.sort();
@@ -118,7 +140,7 @@ impl<'a> Profile<'a> {
         let mut headings = Vec::new();
         let mut lists = Vec::new();
         let mut run = 0usize;
-        for (r, c) in doc.records.iter().zip(&classes) {
+        for (r, c) in doc.records.iter().zip(&self.classes) {
             if *c == Class::TableRow {
                 let t = r.table.unwrap_or(0);
                 match tables.last_mut() {
@@ -145,11 +167,9 @@ impl<'a> Profile<'a> {
         let mut title_concepts = lex.concepts(&doc.title, doc.lang);
         title_concepts.sort_unstable();
         title_concepts.dedup();
-        Profile {
-            doc,
-            feats,
-            cells,
-            classes,
+        Summary {
+            id: doc.id.clone(),
+            lang: doc.lang,
             numbers,
             urls,
             url_paths,
@@ -162,11 +182,6 @@ impl<'a> Profile<'a> {
             units,
             rel_key: rel_key(&doc.path),
         }
-    }
-
-    /// The document's language.
-    pub fn lang(&self) -> Lang {
-        self.doc.lang
     }
 }
 

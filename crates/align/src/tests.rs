@@ -130,7 +130,7 @@ fn the_manifest_forces_and_forbids_pairings() {
     // Forcing does not fake confidence: it is the score the evidence gives.
     let lex = crate::lexicon::Lexicon::shipped();
     let (pz, pe) = (crate::profile::Profile::new(&docs[0], lex), crate::profile::Profile::new(&docs[3], lex));
-    assert_eq!(a.documents[0].confidence, crate::docs::score(&pz, &pe).0);
+    assert_eq!(a.documents[0].confidence, crate::docs::score(&pz.summary(lex), &pe.summary(lex)).0);
     assert_eq!(a.unpaired_documents, ["en/gen-1", "zh/gen-2"]);
 }
 

@@ -6,19 +6,19 @@
 //! `kb.toml`. The next build (unless `--full`) reads it together with the
 //! previous `documents.json` and `records.jsonl`, and then
 //! * parses again only the documents whose bytes changed (the others are
-//!   read back from the previous records),
+//!   read back from the previous records, or taken from memory in `kb watch`,
+//!   see [`Kept`]), copying their lines of `records.jsonl` as they were,
 //! * updates a copy of the previous search index by deleting and adding only
 //!   the records of documents whose indexed form changed,
 //! * renders only the document pages whose inputs changed, hard-linking the
 //!   others from the previous `site/`.
 //!
-//! Alignment and rules are always computed afresh over all documents (both
-//! compare documents with each other; see the README for what that costs).
-//! A missing, unreadable or mismatched cache (other kb binary, other
-//! `kb.toml`, records that do not match it) just means a full build.
+//! The align, rules and publish stages keep caches of their own under
+//! `out/cache/` (see their crates). A missing, unreadable or mismatched
+//! cache (other kb binary, other `kb.toml`, records that do not match it)
+//! just means a full build.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -58,6 +58,11 @@ pub struct Previous {
     pub cache: Cache,
     /// Its documents by path, taken out as they are reused.
     documents: Mutex<HashMap<String, Document>>,
+    /// Its `records.jsonl`, and each document's lines in it (by path): a
+    /// reused document's lines are copied from here as they are. Released
+    /// once the parse stage has written the new file.
+    records: Vec<u8>,
+    spans: HashMap<String, std::ops::Range<usize>>,
 }
 
 impl std::fmt::Debug for Previous {
@@ -108,20 +113,43 @@ impl Previous {
     /// Reads the previous build of `corpus` in `out`; `Err` says why it
     /// cannot be used (then the build is a full one).
     pub fn load(out: &Path, corpus: &Path) -> std::result::Result<Previous, String> {
-        let path = out.join(CACHE_FILE);
-        let bytes = std::fs::read(&path).map_err(|e| format!("no build cache ({e})"))?;
-        let cache: Cache = serde_json::from_slice(&bytes).map_err(|e| format!("unreadable build cache: {e}"))?;
-        if cache.format != CACHE_FORMAT {
-            return Err(format!("build cache format {} (this kb writes {CACHE_FORMAT})", cache.format));
+        let cache = read_cache(out, corpus)?;
+        let rpath = out.join(RECORDS_FILE);
+        let records = std::fs::read(&rpath).map_err(|e| format!("previous {RECORDS_FILE} unusable: {e}"))?;
+        let (documents, spans) = read_documents(out, &cache, &records)?;
+        Ok(Previous { out: out.to_path_buf(), cache, documents: Mutex::new(documents), records, spans })
+    }
+
+    /// The previous build handed over in memory by the same process
+    /// ([`crate::build_keeping`]): its documents are taken as they are
+    /// instead of being read back from `records.jsonl`, as long as the
+    /// output folder still holds that build (same build cache).
+    pub fn from_kept(out: &Path, corpus: &Path, kept: Kept) -> std::result::Result<Previous, String> {
+        let cache = read_cache(out, corpus)?;
+        if cache != kept.cache {
+            return Err("the output folder changed since the last build".into());
         }
-        if cache.tool != tool_id() {
-            return Err("build cache written by another kb binary".into());
+        let rpath = out.join(RECORDS_FILE);
+        let records = std::fs::read(&rpath).map_err(|e| format!("previous {RECORDS_FILE} unusable: {e}"))?;
+        let spans = record_spans(&records, kept.documents.iter().map(|d| (d.path.as_str(), d.records.len())))?;
+        let documents = kept.documents.into_iter().map(|d| (d.path.clone(), d)).collect();
+        Ok(Previous { out: out.to_path_buf(), cache, documents: Mutex::new(documents), records, spans })
+    }
+
+    /// The lines of the previous `records.jsonl` for the document at
+    /// `path`, if it had one with this `hash`: byte for byte what
+    /// serialising its records again would give.
+    pub fn record_lines(&self, path: &str, hash: &str) -> Option<&[u8]> {
+        if self.cache.documents.get(path).map(String::as_str) != Some(hash) {
+            return None;
         }
-        if cache.manifest != manifest_id(corpus) {
-            return Err("kb.toml changed".into());
-        }
-        let documents = read_documents(out, &cache)?;
-        Ok(Previous { out: out.to_path_buf(), cache, documents: Mutex::new(documents) })
+        self.spans.get(path).and_then(|r| self.records.get(r.clone()))
+    }
+
+    /// Frees the previous `records.jsonl` (after [`Previous::record_lines`] is no longer needed).
+    pub fn release_records(&mut self) {
+        self.records = Vec::new();
+        self.spans = HashMap::new();
     }
 
     /// The previous parse of `path` if its bytes hashed to `hash`.
@@ -134,8 +162,61 @@ impl Previous {
     }
 }
 
-/// The previous documents, rebuilt from `documents.json` and `records.jsonl`.
-fn read_documents(out: &Path, cache: &Cache) -> std::result::Result<HashMap<String, Document>, String> {
+/// What one build hands to the next in the same process (`kb watch`): its
+/// parsed documents and its build cache, and the rules it made.
+#[derive(Debug, Default)]
+pub struct Kept {
+    pub(crate) cache: Cache,
+    pub(crate) documents: Vec<Document>,
+    /// The build's rules (what `rules.json` holds), for the caller to take;
+    /// the next build does not need them.
+    pub rules: Option<kb_model::rules::RuleSet>,
+}
+
+/// Reads `out`'s build cache and checks that this kb can use it for `corpus`.
+fn read_cache(out: &Path, corpus: &Path) -> std::result::Result<Cache, String> {
+    let path = out.join(CACHE_FILE);
+    let bytes = std::fs::read(&path).map_err(|e| format!("no build cache ({e})"))?;
+    let cache: Cache = serde_json::from_slice(&bytes).map_err(|e| format!("unreadable build cache: {e}"))?;
+    if cache.format != CACHE_FORMAT {
+        return Err(format!("build cache format {} (this kb writes {CACHE_FORMAT})", cache.format));
+    }
+    if cache.tool != tool_id() {
+        return Err("build cache written by another kb binary".into());
+    }
+    if cache.manifest != manifest_id(corpus) {
+        return Err("kb.toml changed".into());
+    }
+    Ok(cache)
+}
+
+/// Cuts `records.jsonl` into each document's lines (one pass of memchr),
+/// given the documents' paths and record counts in file order.
+fn record_spans<'a>(
+    bytes: &[u8],
+    documents: impl Iterator<Item = (&'a str, usize)>,
+) -> std::result::Result<HashMap<String, std::ops::Range<usize>>, String> {
+    let mut spans = HashMap::new();
+    let mut at = 0usize;
+    for (path, n) in documents {
+        let start = at;
+        for _ in 0..n {
+            let nl =
+                memchr::memchr(b'\n', &bytes[at..]).ok_or_else(|| format!("previous {RECORDS_FILE} ends early"))?;
+            at += nl + 1;
+        }
+        spans.insert(path.to_string(), start..at);
+    }
+    if at != bytes.len() {
+        return Err(format!("previous {RECORDS_FILE} has more lines than its documents"));
+    }
+    Ok(spans)
+}
+
+type Documents = (HashMap<String, Document>, HashMap<String, std::ops::Range<usize>>);
+
+/// The previous documents, rebuilt from `documents.json` and the mapped `records.jsonl`.
+fn read_documents(out: &Path, cache: &Cache, bytes: &[u8]) -> std::result::Result<Documents, String> {
     #[derive(Deserialize)]
     struct Entry {
         id: String,
@@ -158,31 +239,29 @@ fn read_documents(out: &Path, cache: &Cache) -> std::result::Result<HashMap<Stri
         .map_err(|e| e.to_string())
         .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
         .map_err(|e| format!("previous documents.json unusable: {e}"))?;
-    let rpath = out.join(RECORDS_FILE);
-    let f = std::fs::File::open(&rpath).map_err(|e| format!("previous {RECORDS_FILE} unusable: {e}"))?;
-    let mut lines = std::io::BufReader::with_capacity(1 << 20, f).lines();
-    // Read each document's lines in order, then decode them in parallel.
-    let mut chunks: Vec<(Entry, Vec<String>)> = Vec::with_capacity(docs.documents.len());
-    for e in docs.documents {
+    for e in &docs.documents {
         if cache.documents.get(&e.path) != Some(&e.hash) {
             return Err(format!("previous output does not match its cache at {}", e.path));
         }
-        let mut lines_of = Vec::with_capacity(e.records);
-        for _ in 0..e.records {
-            let line = lines
-                .next()
-                .ok_or_else(|| format!("previous {RECORDS_FILE} ends early"))?
-                .map_err(|e| format!("reading previous {RECORDS_FILE}: {e}"))?;
-            lines_of.push(line);
-        }
-        chunks.push((e, lines_of));
     }
+    // Cut the file into each document's lines, then decode the documents in
+    // parallel straight from the bytes.
+    let spans = record_spans(bytes, docs.documents.iter().map(|e| (e.path.as_str(), e.records)))?;
+    let chunks: Vec<(Entry, &[u8])> = docs
+        .documents
+        .into_iter()
+        .map(|e| {
+            let span = spans[&e.path].clone();
+            (e, &bytes[span])
+        })
+        .collect();
     let decoded: Vec<std::result::Result<Document, String>> = chunks
         .into_par_iter()
         .map(|(e, lines_of)| {
-            let mut records: Vec<Record> = Vec::with_capacity(lines_of.len());
-            for line in lines_of {
-                let r: Record = serde_json::from_str(&line).map_err(|err| format!("previous {RECORDS_FILE}: {err}"))?;
+            let mut records: Vec<Record> = Vec::with_capacity(e.records);
+            for line in lines_of.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                let r: Record =
+                    serde_json::from_slice(line).map_err(|err| format!("previous {RECORDS_FILE}: {err}"))?;
                 if r.doc != e.id {
                     return Err(format!("previous {RECORDS_FILE} out of step at document {}", e.id));
                 }
@@ -207,7 +286,7 @@ fn read_documents(out: &Path, cache: &Cache) -> std::result::Result<HashMap<Stri
         let d = d?;
         map.insert(d.path.clone(), d);
     }
-    Ok(map)
+    Ok((map, spans))
 }
 
 /// Loads the corpus for the parse stage, reusing the previous build's
@@ -246,4 +325,61 @@ pub(crate) fn cache_of(cx: &BuildContext) -> Cache {
     c.manifest = manifest_id(&cx.corpus_dir);
     c.documents = cx.documents.iter().map(|d| (d.path.clone(), d.hash.clone())).collect();
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{build_keeping, BuildOptions};
+
+    /// A copy of the shipped corpus in `dir`.
+    fn corpus_copy(dir: &Path) -> PathBuf {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus");
+        let dst = dir.join("corpus");
+        for lang in ["zh", "en"] {
+            std::fs::create_dir_all(dst.join(lang)).unwrap();
+            for e in std::fs::read_dir(src.join(lang)).unwrap().flatten() {
+                std::fs::copy(e.path(), dst.join(lang).join(e.file_name())).unwrap();
+            }
+        }
+        dst
+    }
+
+    #[test]
+    fn kept_documents_are_reused_from_memory_and_give_what_a_full_build_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = corpus_copy(dir.path());
+        let out = dir.path().join("out");
+        let opts = BuildOptions::new(&corpus, &out);
+        let (first, kept) = build_keeping(&opts, None).unwrap();
+        assert!(first.changes.is_none(), "nothing to reuse the first time");
+        assert_eq!(kept.documents.len(), 5);
+
+        let edited = corpus.join("zh/blueking-partner-overview.md");
+        let text = std::fs::read_to_string(&edited).unwrap();
+        std::fs::write(&edited, format!("{text}\n补充：注册资本不低于人民币300万元。\n")).unwrap();
+        let (second, kept) = build_keeping(&opts, Some(kept)).unwrap();
+        let c = second.changes.as_ref().expect("incremental");
+        assert_eq!(c.parsed, ["zh/blueking-partner-overview.md"]);
+        assert_eq!(c.reused, 4);
+
+        let clean = dir.path().join("clean");
+        let mut full = BuildOptions::new(&corpus, &clean);
+        full.full = true;
+        crate::build(&full).unwrap();
+        for f in ["records.jsonl", "documents.json", CACHE_FILE] {
+            assert!(std::fs::read(out.join(f)).unwrap() == std::fs::read(clean.join(f)).unwrap(), "{f} differs");
+        }
+
+        // Kept state the output folder no longer matches (another build ran
+        // in between) is not trusted: the build reads the folder instead.
+        std::fs::write(&edited, text).unwrap();
+        crate::build(&opts).unwrap();
+        std::fs::write(&edited, "# 另一个版本\n\n注册资本不低于人民币500万元。\n").unwrap();
+        let (third, _) = build_keeping(&opts, Some(kept)).unwrap();
+        assert_eq!(third.changes.as_ref().unwrap().parsed, ["zh/blueking-partner-overview.md"]);
+        crate::build(&full).unwrap();
+        let records = std::fs::read(out.join(crate::RECORDS_FILE)).unwrap();
+        assert!(records == std::fs::read(clean.join(crate::RECORDS_FILE)).unwrap());
+    }
 }

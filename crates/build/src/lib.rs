@@ -29,8 +29,8 @@ use kb_model::manifest::Manifest;
 use kb_model::rules::RuleSet;
 use kb_model::Document;
 
-pub use cache::{Cache, Changes, Previous, CACHE_FILE};
-pub use output::{read_records, write_atomic, Staging, RECORDS_FILE};
+pub use cache::{Cache, Changes, Kept, Previous, CACHE_FILE};
+pub use output::{dispose_in_background, read_records, write_atomic, Staging, RECORDS_FILE};
 pub use stages::default_stages;
 
 /// Errors of a build.
@@ -77,6 +77,15 @@ pub struct BuildOptions {
     pub on_stage: Option<StageHook>,
     /// Ignore the previous output's build cache: parse, index and render everything.
     pub full: bool,
+    /// Leave the replaced output folder for the caller to dispose of (see
+    /// [`BuildReport::old_output`]) instead of removing it before returning.
+    /// Removing a large output takes seconds; a command line tool can hand
+    /// it to a background process ([`dispose_in_background`]).
+    pub defer_cleanup: bool,
+    /// Do not free the build's in-memory data before returning (for a
+    /// process that exits right after the build: freeing a million records
+    /// one by one costs more than a second).
+    pub skip_free: bool,
 }
 
 impl std::fmt::Debug for BuildOptions {
@@ -88,7 +97,14 @@ impl std::fmt::Debug for BuildOptions {
 impl BuildOptions {
     /// Options for building `corpus` into `out`.
     pub fn new(corpus: impl Into<PathBuf>, out: impl Into<PathBuf>) -> Self {
-        BuildOptions { corpus: corpus.into(), out: out.into(), on_stage: None, full: false }
+        BuildOptions {
+            corpus: corpus.into(),
+            out: out.into(),
+            on_stage: None,
+            full: false,
+            defer_cleanup: false,
+            skip_free: false,
+        }
     }
 }
 
@@ -115,6 +131,12 @@ pub struct BuildContext {
     pub changes: Option<Changes>,
     /// The cache being written for the next build; stages fill in their keys.
     pub cache: Cache,
+    /// The output folder the build replaces (where the previous build is).
+    pub out_dir: PathBuf,
+    /// Ignore the previous build ([`BuildOptions::full`]).
+    pub full: bool,
+    /// The previous build's documents, handed over in memory ([`build_keeping`]).
+    pub(crate) kept: Option<Kept>,
 }
 
 impl BuildContext {
@@ -162,6 +184,10 @@ pub struct BuildReport {
     pub changes: Option<Changes>,
     /// Record counts by kind, in [`kb_model::RecordKind::ALL`] order, zero counts left out.
     pub records_by_kind: Vec<(kb_model::RecordKind, usize)>,
+    /// The replaced output folder, moved aside and not yet removed (only
+    /// with [`BuildOptions::defer_cleanup`]). A later build removes it if
+    /// the caller does not.
+    pub old_output: Option<PathBuf>,
 }
 
 impl BuildReport {
@@ -218,6 +244,25 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
 
 /// Runs the given stages; the output folder is replaced only if all succeed.
 pub fn build_with(opts: &BuildOptions, stages: &[Box<dyn Stage>]) -> Result<BuildReport> {
+    run(opts, stages, None, false).map(|(report, _)| report)
+}
+
+/// Like [`build`], for a process that builds again and again (`kb watch`):
+/// takes what the previous build of this process kept (if any) and returns
+/// what this one keeps, so that the next incremental build takes the
+/// unchanged documents from memory instead of reading them back from
+/// `records.jsonl`. Kept state that no longer matches the output folder is
+/// ignored.
+pub fn build_keeping(opts: &BuildOptions, kept: Option<Kept>) -> Result<(BuildReport, Kept)> {
+    run(opts, &default_stages(), kept, true).map(|(report, kept)| (report, kept.unwrap_or_default()))
+}
+
+fn run(
+    opts: &BuildOptions,
+    stages: &[Box<dyn Stage>],
+    kept: Option<Kept>,
+    keep: bool,
+) -> Result<(BuildReport, Option<Kept>)> {
     let staging = Staging::new(&opts.out)?;
     let mut cx = BuildContext {
         corpus_dir: opts.corpus.clone(),
@@ -230,14 +275,10 @@ pub fn build_with(opts: &BuildOptions, stages: &[Box<dyn Stage>]) -> Result<Buil
         previous: None,
         changes: None,
         cache: Cache::default(),
+        out_dir: opts.out.clone(),
+        full: opts.full,
+        kept,
     };
-    if !opts.full {
-        match Previous::load(&opts.out, &opts.corpus) {
-            Ok(p) => cx.previous = Some(p),
-            Err(why) if opts.out.join(CACHE_FILE).exists() => cx.notes.push(format!("full build: {why}")),
-            Err(_) => {}
-        }
-    }
     let mut reports = Vec::new();
     for stage in stages {
         if let Some(hook) = &opts.on_stage {
@@ -245,25 +286,53 @@ pub fn build_with(opts: &BuildOptions, stages: &[Box<dyn Stage>]) -> Result<Buil
         }
         let t = Instant::now();
         let summary = stage.run(&mut cx)?;
+        trace(stage.name(), t);
         reports.push(StageReport { name: stage.name(), summary, elapsed: t.elapsed() });
     }
+    let t = Instant::now();
     let cache = cache::cache_of(&cx);
     let mut json = serde_json::to_vec_pretty(&cache).expect("cache serialises");
     json.push(b'\n');
     write_atomic(&cx.staged(CACHE_FILE), &json)?;
-    staging.commit()?;
+    trace("write cache", t);
+    let t = Instant::now();
+    let old_output = staging.commit(opts.defer_cleanup)?;
+    trace("commit", t);
     let mut counts = std::collections::BTreeMap::new();
     for r in cx.records() {
         *counts.entry(r.kind).or_insert(0usize) += 1;
     }
-    Ok(BuildReport {
+    let t = Instant::now();
+    let documents = cx.documents.len();
+    let kept = keep.then(|| Kept { cache, documents: std::mem::take(&mut cx.documents), rules: cx.rules.take() });
+    let heavy = (std::mem::take(&mut cx.documents), cx.alignment.take(), cx.rules.take(), cx.previous.take());
+    if opts.skip_free {
+        std::mem::forget(heavy);
+    } else {
+        drop(heavy);
+    }
+    trace("free memory", t);
+    let report = BuildReport {
         out: opts.out.clone(),
         stages: reports,
         notes: cx.notes,
         changes: cx.changes,
-        documents: cx.documents.len(),
+        old_output,
+        documents,
         records_by_kind: kb_model::RecordKind::ALL.iter().filter_map(|k| counts.get(k).map(|n| (*k, *n))).collect(),
-    })
+    };
+    Ok((report, kept))
+}
+
+/// With `KB_TRACE` set, prints how long a phase of the build took to stderr.
+pub fn trace(what: &str, since: Instant) {
+    if std::env::var_os("KB_TRACE").is_some() {
+        let rss = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l[6..].trim().to_string()))
+            .unwrap_or_default();
+        eprintln!("kb trace: {what:<24} {:>8.3}s  rss {rss}", since.elapsed().as_secs_f64());
+    }
 }
 
 /// True when `dir` looks like a kb output folder (has `records.jsonl`).

@@ -5,6 +5,12 @@
 //! of the output folder, by two renames. A build that fails or is killed
 //! leaves the previous output untouched; its staging folder is removed on
 //! drop, or by the next build if the process was killed.
+//!
+//! Files are not fsynced one by one: the unit of atomicity is the folder
+//! swap, which protects against a killed or failed build. Surviving a power
+//! cut mid-build is left to the file system's journal (as with cargo's or
+//! mdBook's outputs): syncing the gigabytes a large build writes, file by
+//! file, would cost more than the build itself.
 
 use std::fs;
 use std::io::{BufRead, Write};
@@ -91,39 +97,72 @@ impl Staging {
     /// On Linux the two folders are exchanged in one `renameat2(RENAME_EXCHANGE)`
     /// call, so a reader (say `kb search` during a rebuild) sees the old
     /// output or the new one, never neither; elsewhere two renames leave a
-    /// moment without `out/`.
-    pub fn commit(mut self) -> Result<()> {
+    /// moment without `out/`. The old output is then removed, or with
+    /// `defer_cleanup` left at the returned path (`.NAME.kb-old-PID`, which
+    /// the next build removes if nobody else does).
+    pub fn commit(mut self, defer_cleanup: bool) -> Result<Option<PathBuf>> {
+        let old = sibling(&self.out, "old", std::process::id());
+        if old.exists() {
+            fs::remove_dir_all(&old).map_err(io("removing", &old))?;
+        }
+        let mut had_old = false;
         #[cfg(target_os = "linux")]
         if self.out.is_dir() {
             use rustix::fs::{renameat_with, RenameFlags, CWD};
             if renameat_with(CWD, &self.path, CWD, &self.out, RenameFlags::EXCHANGE).is_ok() {
                 self.committed = true;
                 // The old output now sits at the staging path.
-                let _ = fs::remove_dir_all(&self.path);
-                return Ok(());
+                had_old = fs::rename(&self.path, &old).is_ok();
+                if !had_old {
+                    let _ = fs::remove_dir_all(&self.path);
+                }
             }
             // Filesystems without RENAME_EXCHANGE fall through to two renames.
         }
-        let old = sibling(&self.out, "old", std::process::id());
-        if old.exists() {
-            fs::remove_dir_all(&old).map_err(io("removing", &old))?;
-        }
-        let had_old = self.out.exists();
-        if had_old {
-            fs::rename(&self.out, &old).map_err(io("moving aside old output", &self.out))?;
-        }
-        if let Err(e) = fs::rename(&self.path, &self.out) {
+        if !self.committed {
+            had_old = self.out.exists();
             if had_old {
-                let _ = fs::rename(&old, &self.out);
+                fs::rename(&self.out, &old).map_err(io("moving aside old output", &self.out))?;
             }
-            return Err(io("moving new output into place", &self.out)(e));
+            if let Err(e) = fs::rename(&self.path, &self.out) {
+                if had_old {
+                    let _ = fs::rename(&old, &self.out);
+                }
+                return Err(io("moving new output into place", &self.out)(e));
+            }
+            self.committed = true;
         }
-        self.committed = true;
-        if had_old {
-            let _ = fs::remove_dir_all(&old);
+        if !had_old {
+            return Ok(None);
         }
-        Ok(())
+        if defer_cleanup {
+            return Ok(Some(old));
+        }
+        let _ = fs::remove_dir_all(&old);
+        Ok(None)
     }
+}
+
+/// Removes a replaced output folder ([`crate::BuildReport::old_output`])
+/// without waiting for it: on Unix in a detached `rm -rf` process (which
+/// outlives a command that exits at once), elsewhere or if that cannot
+/// start, right away.
+pub fn dispose_in_background(old: &Path) {
+    #[cfg(unix)]
+    {
+        let spawned = std::process::Command::new("rm")
+            .arg("-rf")
+            .arg("--")
+            .arg(old)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        if spawned.is_ok() {
+            return;
+        }
+    }
+    let _ = fs::remove_dir_all(old);
 }
 
 impl Drop for Staging {
@@ -152,7 +191,8 @@ fn remove_dead_siblings(out: &Path) {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename.
+/// Writes `bytes` to `path` through a temporary file and a rename, so a
+/// reader never sees half of it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(io("creating folder", parent))?;
@@ -163,7 +203,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     ));
     let mut f = fs::File::create(&tmp).map_err(io("creating", &tmp))?;
     f.write_all(bytes).map_err(io("writing", &tmp))?;
-    f.sync_all().map_err(io("syncing", &tmp))?;
     drop(f);
     fs::rename(&tmp, path).map_err(io("renaming into place", path))?;
     Ok(())
@@ -203,7 +242,7 @@ mod tests {
         let out = dir.path().join("out");
         let s = Staging::new(&out).unwrap();
         fs::write(s.path().join("a"), "1").unwrap();
-        s.commit().unwrap();
+        assert_eq!(s.commit(false).unwrap(), None, "nothing was replaced");
         assert_eq!(fs::read_to_string(out.join("a")).unwrap(), "1");
 
         let s = Staging::new(&out).unwrap();
@@ -214,6 +253,35 @@ mod tests {
         assert_eq!(fs::read_to_string(out.join("a")).unwrap(), "1", "old output intact");
         let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
         assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+    }
+
+    #[test]
+    fn deferred_cleanup_hands_back_the_old_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        for (v, defer) in [("1", false), ("2", false), ("3", true)] {
+            let s = Staging::new(&out).unwrap();
+            fs::write(s.path().join("a"), v).unwrap();
+            let old = s.commit(defer).unwrap();
+            assert_eq!(fs::read_to_string(out.join("a")).unwrap(), v);
+            let names: Vec<String> =
+                fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into()).collect();
+            if v == "1" || !defer {
+                assert_eq!(old, None);
+                assert_eq!(names, ["out"], "old output removed at once");
+            } else {
+                let old = old.expect("the replaced output is handed back");
+                assert_eq!(fs::read_to_string(old.join("a")).unwrap(), "2", "it is the previous output");
+                assert_eq!(names.len(), 2, "{names:?}");
+                dispose_in_background(&old);
+                let start = std::time::Instant::now();
+                while old.exists() && start.elapsed() < std::time::Duration::from_secs(20) {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                assert!(!old.exists(), "removed in the background");
+                assert_eq!(fs::read_to_string(out.join("a")).unwrap(), "3", "new output untouched");
+            }
+        }
     }
 
     #[test]

@@ -2,12 +2,22 @@
 //! with confidence, evidence and drift (`kb-align`).
 //!
 //! Reads `cx.documents` and the `[[pair]]` / `[[forbid]]` entries of
-//! `cx.manifest`, writes `alignment.json` and leaves the alignment in
-//! `cx.alignment` for the rules, index and publish stages.
+//! `cx.manifest`, writes `alignment.json` (one pairing a line) and leaves the
+//! alignment in `cx.alignment` for the rules, index and publish stages; there
+//! the record pairings carry no evidence (it is in `alignment.json`, and no
+//! later stage reads it), which keeps a million pairings small in memory.
+//!
+//! Incremental: `cache/align.bin` keeps each document's pairing summary and
+//! each document pair's section and record alignment (see
+//! [`kb_align::store`]); a rebuild re-pairs the documents from the summaries
+//! and aligns again only the pairs whose documents or confidence changed,
+//! copying the other pairs' lines from the previous `alignment.json`. The
+//! result is byte-identical to a full build.
 
+use kb_align::store::{align_incremental, Cache, CACHE_FILE};
 use kb_align::ALIGNMENT_FILE;
 
-use crate::{write_atomic, BuildContext, Error, Result, Stage};
+use crate::{BuildContext, Error, Result, Stage};
 
 /// Aligns the parsed documents.
 pub struct AlignStage;
@@ -20,26 +30,46 @@ impl Stage for AlignStage {
     fn run(&self, cx: &mut BuildContext) -> Result<String> {
         kb_align::check_manifest(&cx.documents, &cx.manifest)
             .map_err(|e| Error::Stage { stage: "align", source: Box::new(e) })?;
-        let out = kb_align::align_with_stats(&cx.documents, &cx.manifest);
-        let a = out.alignment;
-        let mut json = serde_json::to_vec_pretty(&a).expect("alignment serialises");
-        json.push(b'\n');
-        write_atomic(&cx.staged(ALIGNMENT_FILE), &json)?;
+        let mut previous = cx.previous.as_ref().and_then(|p| Cache::read(&p.out));
+        let (json, cache) = (cx.staged(ALIGNMENT_FILE), cx.staged(CACHE_FILE));
+        let mut built = align_incremental(&cx.documents, &cx.manifest, previous.as_mut());
+        let written = built.write(&json, &cache, previous.as_ref());
+        let written = match written {
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                // The previous alignment.json is not what its cache says: align everything.
+                cx.notes.push(format!("align: previous cache unusable ({e}); aligned every pair"));
+                built = align_incremental(&cx.documents, &cx.manifest, None);
+                built.write(&json, &cache, None)
+            }
+            other => other,
+        };
+        written.map_err(|source| Error::Io { what: "writing", path: json.clone(), source })?;
+        let a = &built.alignment;
         let loose = a.documents.iter().filter(|d| d.confidence < kb_align::docs::TRANSLATION).count();
         let paired = a.records.iter().filter(|p| p.zh.is_some() && p.en.is_some()).count();
+        let reuse = if previous.is_some() {
+            format!(
+                "; {} of {} document pairs reused, {} documents profiled",
+                built.reused_pairs,
+                a.documents.len(),
+                built.profiled
+            )
+        } else {
+            String::new()
+        };
         let summary = format!(
-            "{} document pairs ({} loose), {} unpaired; {} of {} record pairings two-sided; {} drift items ({} of {} zh×en pairs scored) → {}",
+            "{} document pairs ({} loose), {} unpaired; {} of {} record pairings two-sided; {} drift items ({} of {} zh×en pairs scored{reuse}) → {}",
             a.documents.len(),
             loose,
             a.unpaired_documents.len(),
             paired,
             a.records.len(),
             a.drift.len(),
-            out.stats.scored_pairs,
-            out.stats.zh_documents * out.stats.en_documents,
+            built.stats.scored_pairs,
+            built.stats.zh_documents * built.stats.en_documents,
             ALIGNMENT_FILE
         );
-        cx.alignment = Some(a);
+        cx.alignment = Some(built.alignment);
         Ok(summary)
     }
 }

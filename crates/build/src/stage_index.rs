@@ -2,10 +2,12 @@
 //!
 //! Reads `cx.documents`, and `cx.alignment` and `cx.rules` when the earlier
 //! stages left them (either may be `None`), and writes `index/` in the
-//! staging folder. The index keeps the fingerprint of the staged
-//! `records.jsonl`, so `kb search` can tell when it no longer matches.
-//! In an incremental build it starts from a hard-linked copy of the
-//! previous index and deletes and re-adds only the changed documents.
+//! staging folder. The index reads its records from the staged
+//! `records.jsonl` (it stores where each record's line is, not the record)
+//! and keeps the file's fingerprint, so `kb search` can tell when it no
+//! longer matches. In an incremental build it starts from a hard-linked
+//! copy of the previous index and deletes and re-adds only the changed
+//! documents.
 
 use crate::{BuildContext, Error, Result, Stage, RECORDS_FILE};
 
@@ -19,13 +21,6 @@ impl Stage for IndexStage {
 
     fn run(&self, cx: &mut BuildContext) -> Result<String> {
         let records = cx.staged(RECORDS_FILE);
-        let fingerprint = kb_index::fingerprint_file(&records).map_err(|source| Error::Io {
-            what: "reading",
-            path: records.clone(),
-            source,
-        })?;
-        let meta =
-            kb_index::BuildMeta { records_fingerprint: fingerprint, corpus: Some(cx.corpus_dir.display().to_string()) };
         let dir = cx.staged(kb_index::INDEX_DIR);
         let prev_dir = cx.previous.as_ref().map(|p| p.out.join(kb_index::INDEX_DIR));
         let reuse = match (&cx.previous, &prev_dir) {
@@ -34,10 +29,11 @@ impl Stage for IndexStage {
         };
         let u = kb_index::update_index(
             &dir,
+            &records,
             &cx.documents,
             cx.alignment.as_ref(),
             cx.rules.as_ref(),
-            &meta,
+            Some(cx.corpus_dir.display().to_string()),
             reuse.as_ref(),
         )
         .map_err(|e| Error::Stage { stage: "index", source: Box::new(e) })?;

@@ -4,9 +4,16 @@
 
 use crate::{BuildContext, Error, Result, Stage};
 
-/// Runs [`kb_publish::render_site_incremental`] into `site/` (reusing the
-/// previous build's unchanged document pages in an incremental build), with the options from
-/// the environment (`KB_SITE_URL`, `KB_TEMPLATES`).
+/// Where the publish stage keeps its incremental state (the keys of FAQ and
+/// listing pages and search blocks), relative to the output folder.
+pub const STATE_FILE: &str = "cache/publish.json";
+
+/// Runs [`kb_publish::publish`] into `site/` with the options from the
+/// environment (`KB_SITE_URL`, `KB_TEMPLATES`). In an incremental build every
+/// file of the previous `site/` whose inputs did not change is hard-linked
+/// instead of rendered: document pages by the build cache's `pages` keys,
+/// FAQ and listing pages and search blocks by the keys in
+/// [`STATE_FILE`] (a missing or unreadable state file just means rendering).
 pub struct PublishStage;
 
 impl Stage for PublishStage {
@@ -18,23 +25,36 @@ impl Stage for PublishStage {
         let out = cx.staged("site");
         let opts = kb_publish::SiteOptions::from_env();
         let prev_site = cx.previous.as_ref().map(|p| p.out.join("site"));
+        let prev_state = cx.previous.as_ref().map(|p| p.out.join(STATE_FILE));
         let reuse = match (&cx.previous, &prev_site) {
-            (Some(p), Some(site)) => Some(kb_publish::PageReuse { site, keys: &p.cache.pages }),
+            (Some(p), Some(site)) => {
+                Some(kb_publish::PageReuse { site, keys: &p.cache.pages, state: prev_state.as_deref() })
+            }
             _ => None,
         };
-        let (stats, reused, keys) = kb_publish::render_site_incremental(
-            &out,
-            &cx.documents,
-            cx.alignment.as_ref(),
-            cx.rules.as_ref(),
-            &opts,
-            reuse.as_ref(),
-        )
-        .map_err(|e| Error::Stage { stage: "publish", source: Box::new(e) })?;
-        cx.cache.pages = keys;
+        let published =
+            kb_publish::publish(&out, &cx.documents, cx.alignment.as_ref(), cx.rules.as_ref(), &opts, reuse.as_ref())
+                .map_err(|e| Error::Stage { stage: "publish", source: Box::new(e) })?;
+        let state = cx.staged(STATE_FILE);
+        let written = state
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&state, &published.state));
+        if let Err(e) = written {
+            return Err(Error::Stage {
+                stage: "publish",
+                source: Box::new(kb_publish::Error::Io { what: "writing", path: state, source: e }),
+            });
+        }
+        cx.cache.pages = published.keys;
+        let stats = published.stats;
         let mut summary = stats.summary();
         if reuse.is_some() {
-            summary.push_str(&format!(" ({} document pages rendered, {reused} reused)", stats.documents - reused));
+            summary.push_str(&format!(
+                " ({} document pages rendered, {} reused)",
+                stats.documents - published.reused,
+                published.reused
+            ));
         }
         if cx.alignment.is_none() {
             summary.push_str(" (no alignment: no counterpart links)");

@@ -28,11 +28,31 @@ impl Stage for ParseStage {
     }
 
     fn run(&self, cx: &mut BuildContext) -> Result<String> {
+        let t = std::time::Instant::now();
+        let kept = cx.kept.take();
+        if !cx.full {
+            let previous = match kept {
+                Some(k) => crate::Previous::from_kept(&cx.out_dir, &cx.corpus_dir, k).or_else(|why| {
+                    crate::trace(&format!("parse: kept state unusable ({why})"), t);
+                    crate::Previous::load(&cx.out_dir, &cx.corpus_dir)
+                }),
+                None => crate::Previous::load(&cx.out_dir, &cx.corpus_dir),
+            };
+            match previous {
+                Ok(p) => cx.previous = Some(p),
+                Err(why) if cx.out_dir.join(crate::CACHE_FILE).exists() => cx.notes.push(format!("full build: {why}")),
+                Err(_) => {}
+            }
+        }
+        crate::trace("parse: load previous", t);
+        let t = std::time::Instant::now();
         let corpus = crate::cache::load_corpus(cx)?;
+        crate::trace("parse: load corpus", t);
         cx.manifest = corpus.manifest;
         cx.documents = corpus.documents;
         cx.notes.extend(corpus.notes);
 
+        let t = std::time::Instant::now();
         let path = cx.staged(crate::RECORDS_FILE);
         let file = std::fs::File::create(&path).map_err(|source| Error::Io {
             what: "creating",
@@ -45,16 +65,23 @@ impl Stage for ParseStage {
         // order: the bytes are those of one serial pass, and at most one
         // chunk's worth of JSON is held in memory.
         use rayon::prelude::*;
+        // A document reused from the previous build has its lines copied
+        // from the previous records.jsonl (they are what serialising it again
+        // would give).
+        let previous = cx.previous.as_ref();
         for chunk in cx.documents.chunks(256) {
-            let parts: Vec<(Vec<u8>, usize)> = chunk
+            let parts: Vec<(std::borrow::Cow<'_, [u8]>, usize)> = chunk
                 .par_iter()
                 .map(|d| {
+                    if let Some(lines) = previous.and_then(|p| p.record_lines(&d.path, &d.hash)) {
+                        return (std::borrow::Cow::Borrowed(lines), d.records.len());
+                    }
                     let mut buf = Vec::with_capacity(d.records.len() * 400);
                     for r in &d.records {
                         serde_json::to_writer(&mut buf, r).expect("records serialise");
                         buf.push(b'\n');
                     }
-                    (buf, d.records.len())
+                    (std::borrow::Cow::Owned(buf), d.records.len())
                 })
                 .collect();
             for (buf, k) in parts {
@@ -64,6 +91,10 @@ impl Stage for ParseStage {
         }
         w.flush().map_err(|source| Error::Io { what: "writing", path: path.clone(), source })?;
 
+        if let Some(p) = cx.previous.as_mut() {
+            p.release_records();
+        }
+        crate::trace("parse: write records", t);
         let docs: Vec<serde_json::Value> = cx
             .documents
             .iter()

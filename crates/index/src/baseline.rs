@@ -2,8 +2,10 @@
 //!
 //! [`baseline_index`] indexes whole files as plain text, one tantivy document
 //! per file, with the same analyzers as the real index (`kb_zh`: jieba search
-//! mode; `kb_en`: stemmed English) and the same writer settings as
-//! [`crate::build_index`] (one indexing thread, 64 MB budget). No parsing, no
+//! mode; `kb_en`: stemmed English, without the memo of repeated texts, which
+//! whole files do not have) and the same writer settings as the real index
+//! (an indexing thread per core for a large corpus, 192 MB each, no merges,
+//! no fsync). No parsing, no
 //! records, no alignment, rules or site: `kb bench` divides the time of a full
 //! `kb build` by the time of this to say what kb's structure costs.
 
@@ -11,7 +13,7 @@ use std::path::Path;
 
 use kb_model::Lang;
 use tantivy::schema::{IndexRecordOption, Schema, TextFieldIndexing, TextOptions, STORED, STRING};
-use tantivy::{doc, Index, IndexWriter};
+use tantivy::{doc, IndexWriter};
 
 use crate::analysis::{EN_ANALYZER, ZH_ANALYZER};
 use crate::build::io;
@@ -52,15 +54,12 @@ pub fn baseline_index(dir: &Path, files: impl IntoIterator<Item = PlainFile>) ->
     let path = b.add_text_field("path", STRING | STORED);
     let zh = b.add_text_field("text_zh", text(ZH_ANALYZER));
     let en = b.add_text_field("text_en", text(EN_ANALYZER));
-    let index = Index::create_in_dir(dir, b.build()).map_err(|source| Error::Tantivy {
-        what: "creating baseline index in",
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    schema::register_index_analyzers(index.tokenizers());
+    let index = crate::update::create(dir, b.build())?;
+    schema::register_plain_analyzers(index.tokenizers());
     let tantivy_err = |what: &'static str| move |source| Error::Tantivy { what, path: dir.to_path_buf(), source };
-    let mut writer: IndexWriter =
-        index.writer_with_num_threads(1, 64 * 1024 * 1024).map_err(tantivy_err("opening index writer on"))?;
+    // Files come one at a time, so their total is not known: the settings of a large job.
+    let writer: IndexWriter =
+        crate::update::writer(&index, usize::MAX, true).map_err(tantivy_err("opening index writer on"))?;
     let mut stats = BaselineStats::default();
     for f in files {
         stats.files += 1;
@@ -68,6 +67,7 @@ pub fn baseline_index(dir: &Path, files: impl IntoIterator<Item = PlainFile>) ->
         let field = if f.lang == Lang::Zh { zh } else { en };
         writer.add_document(doc!(path => f.path, field => f.text)).map_err(tantivy_err("adding a file to"))?;
     }
+    let mut writer = writer;
     writer.commit().map_err(tantivy_err("committing index"))?;
     writer.wait_merging_threads().map_err(tantivy_err("finishing index"))?;
     Ok(stats)
@@ -86,7 +86,7 @@ mod tests {
         ];
         let stats = baseline_index(&dir.path().join("i"), files).unwrap();
         assert_eq!(stats.files, 2);
-        let index = Index::open_in_dir(dir.path().join("i")).unwrap();
+        let index = tantivy::Index::open_in_dir(dir.path().join("i")).unwrap();
         let searcher = index.reader().unwrap().searcher();
         assert_eq!(searcher.num_docs(), 2);
         let zh = index.schema().get_field("text_zh").unwrap();

@@ -2,11 +2,16 @@
 //! English.
 //!
 //! # Brief overview
-//! * [`build_index`] writes a tantivy index into a folder (`out/index/`), one
-//!   document per [`kb_model::Record`], with the record's aligned counterpart
-//!   and the subjects and scopes of the rules cut from it, and a
+//! * [`update_index`] writes a tantivy index into a folder (`out/index/`),
+//!   one document per [`kb_model::Record`], with the record's aligned
+//!   counterpart and the subjects and scopes of the rules cut from it, and a
 //!   `kb-index.json` ([`IndexMeta`]) that holds the [`fingerprint`] of the
-//!   `records.jsonl` it was built from.
+//!   `records.jsonl` it was built from. The records themselves are not copied
+//!   into the index: it keeps where each record's line is in that
+//!   `records.jsonl`, and a search reads its hits from there. Given the
+//!   previous build's index it deletes and re-adds only the documents whose
+//!   indexed form changed. [`build_index`] does the same for records in
+//!   memory, writing them to a `records.jsonl` of its own.
 //! * [`SearchIndex::open`] opens the index of a build output folder and
 //!   refuses (with the command to run) when it is missing or stale; opening
 //!   never builds anything.
@@ -33,7 +38,10 @@
 pub mod analysis;
 mod baseline;
 mod build;
+mod dir;
+mod keys;
 mod query;
+mod records;
 pub mod schema;
 mod search;
 mod update;
@@ -52,8 +60,9 @@ pub const INDEX_DIR: &str = "index";
 pub const RECORDS_FILE: &str = "records.jsonl";
 /// The file in the index folder that describes the build.
 pub const META_FILE: &str = "kb-index.json";
-/// The index layout version written by this crate.
-pub const INDEX_FORMAT: u32 = 1;
+/// The index layout version written by this crate (2: records are read
+/// from `records.jsonl`, not stored in the index).
+pub const INDEX_FORMAT: u32 = 2;
 
 /// The fingerprint of a `records.jsonl`: `blake3:` and the hex digest of its bytes.
 pub fn fingerprint(records_jsonl: &[u8]) -> String {
@@ -123,6 +132,16 @@ pub enum Error {
         path: PathBuf,
         /// Why.
         source: std::io::Error,
+    },
+    /// The records file does not hold the records being indexed.
+    #[error("{} does not match the records being indexed (line {line}: {reason})", path.display())]
+    RecordsMismatch {
+        /// The records file.
+        path: PathBuf,
+        /// The line (1-based).
+        line: usize,
+        /// What is wrong.
+        reason: String,
     },
     /// `kb-index.json` is malformed.
     #[error("malformed index description {}: {source}", path.display())]

@@ -3,7 +3,8 @@
 //! | field          | how it is indexed                           | for |
 //! |----------------|---------------------------------------------|-----|
 //! | `id`           | raw, stored                                 | `id:…`, counterpart look-up |
-//! | `doc`, `path`  | raw, stored                                 | `doc:…`, `--doc` |
+//! | `doc`          | raw, stored                                 | `doc:…`, `--doc`, deleting a document's records |
+//! | `path`         | raw                                         | `path:…` |
 //! | `lang`, `kind` | raw                                         | `lang:zh`, `kind:faq`, `--lang`, `--kind` |
 //! | `text_zh`      | `kb_zh` (jieba search mode), positions      | default field |
 //! | `text_en`      | `kb_en` (stemmed), positions                | default field |
@@ -13,11 +14,14 @@
 //! | `scope`        | `kb_zh` (either script), stored             | `scope:…` |
 //! | `counterpart`  | raw, stored                                 | the aligned record's id |
 //! | `confidence`   | stored f64                                  | the pairing's confidence |
-//! | `record`       | stored only                                 | the whole record as JSON, for display |
+//! | `line_at`, `line_len` | stored u64                           | where the record's line is in `records.jsonl`: offset from its document's first line, length |
+//! | `ord`          | fast u64                                    | source order (document, record): ties rank in it |
 //!
 //! `text` and `heading` are query-side aliases of the two language fields.
+//! The records themselves are not stored: a hit's record is read from the
+//! build's `records.jsonl` (see [`crate::records`]).
 
-use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, STORED, STRING};
+use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STORED, STRING};
 use tantivy::tokenizer::{TextAnalyzer, TokenizerManager};
 
 use crate::analysis::{self, EN_ANALYZER, ZH_ANALYZER};
@@ -39,7 +43,9 @@ pub(crate) struct Fields {
     pub scope: Field,
     pub counterpart: Field,
     pub confidence: Field,
-    pub record: Field,
+    pub line_at: Field,
+    pub line_len: Field,
+    pub ord: Field,
 }
 
 /// Field names a query may use (the two aliases first).
@@ -75,7 +81,7 @@ pub(crate) fn schema() -> (Schema, Fields) {
     let f = Fields {
         id: b.add_text_field("id", STRING | STORED),
         doc: b.add_text_field("doc", STRING | STORED),
-        path: b.add_text_field("path", STRING | STORED),
+        path: b.add_text_field("path", STRING),
         lang: b.add_text_field("lang", STRING),
         kind: b.add_text_field("kind", STRING),
         text_zh: b.add_text_field("text_zh", text(ZH_ANALYZER)),
@@ -87,7 +93,9 @@ pub(crate) fn schema() -> (Schema, Fields) {
         scope: b.add_text_field("scope", text(ZH_ANALYZER) | STORED),
         counterpart: b.add_text_field("counterpart", STRING | STORED),
         confidence: b.add_f64_field("confidence", STORED),
-        record: b.add_text_field("record", STORED),
+        line_at: b.add_u64_field("line_at", STORED),
+        line_len: b.add_u64_field("line_len", STORED),
+        ord: b.add_u64_field("ord", FAST),
     };
     (b.build(), f)
 }
@@ -111,7 +119,9 @@ impl Fields {
             scope: g("scope")?,
             counterpart: g("counterpart")?,
             confidence: g("confidence")?,
-            record: g("record")?,
+            line_at: g("line_at")?,
+            line_len: g("line_len")?,
+            ord: g("ord")?,
         })
     }
 
@@ -129,6 +139,12 @@ impl Fields {
 pub(crate) fn register_index_analyzers(m: &TokenizerManager) {
     m.register(ZH_ANALYZER, analysis::index_analyzer(true));
     m.register(EN_ANALYZER, analysis::index_analyzer(false));
+}
+
+/// Registers the indexing analyzers without their memo (for the baseline).
+pub(crate) fn register_plain_analyzers(m: &TokenizerManager) {
+    m.register(ZH_ANALYZER, analysis::plain_index_analyzer(true));
+    m.register(EN_ANALYZER, analysis::plain_index_analyzer(false));
 }
 
 /// A tokenizer manager whose `kb_zh` / `kb_en` are the query-side analyzers.

@@ -1,8 +1,10 @@
 //! Opening an index and searching it.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use kb_model::{Lang, Record, RecordKind};
@@ -11,10 +13,11 @@ use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery, TermSetQuery};
 use tantivy::schema::{IndexRecordOption, Term, Value};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument};
+use tantivy::{DocAddress, DocId, Index, IndexReader, ReloadPolicy, Score, Searcher, SegmentReader, TantivyDocument};
 
 use crate::analysis::has_han;
 use crate::build::{indexed_text, IndexMeta};
+use crate::records::RecordsFile;
 use crate::schema::{self, Fields};
 use crate::{Error, Result, INDEX_DIR, INDEX_FORMAT, META_FILE, RECORDS_FILE};
 
@@ -138,6 +141,10 @@ pub struct SearchIndex {
     /// less, so English records come before Chinese ones that quote the word.
     latin_parser: QueryParser,
     meta: IndexMeta,
+    /// The records file the hits are read from.
+    records: RecordsFile,
+    /// Document id → offset of its first line in `records`, made when first needed.
+    offsets: OnceLock<HashMap<String, u64>>,
 }
 
 fn rebuild_hint(out: &Path, corpus: Option<&str>) -> String {
@@ -147,14 +154,17 @@ fn rebuild_hint(out: &Path, corpus: Option<&str>) -> String {
     }
 }
 
-fn read_meta(dir: &Path) -> Result<Option<IndexMeta>> {
+fn read_meta_bytes(dir: &Path) -> Result<Option<Vec<u8>>> {
     let path = dir.join(META_FILE);
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(Error::Io { what: "reading", path, source }),
-    };
-    serde_json::from_slice(&bytes).map(Some).map_err(|source| Error::Meta { path, source })
+    match std::fs::read(&path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Io { what: "reading", path, source }),
+    }
+}
+
+fn parse_meta(dir: &Path, bytes: &[u8]) -> Result<IndexMeta> {
+    serde_json::from_slice(bytes).map_err(|source| Error::Meta { path: dir.join(META_FILE), source })
 }
 
 impl SearchIndex {
@@ -162,10 +172,10 @@ impl SearchIndex {
     /// it was built from the `records.jsonl` now there. A missing or stale
     /// index is an error that names the command to run; nothing is rebuilt.
     ///
-    /// A rebuild may swap the output folder between the reading of
-    /// `records.jsonl` and the opening of the index; a stale or unreadable
-    /// index is therefore tried again (twice, 50 ms apart) before it is
-    /// reported, so a search during a rebuild sees the old or the new build.
+    /// A rebuild may swap the output folder while this reads it; a stale,
+    /// unreadable or changing index is therefore tried again (twice, 50 ms
+    /// apart) before it is reported, so a search during a rebuild sees the
+    /// old or the new build, never half of each.
     pub fn open(out: &Path) -> Result<SearchIndex> {
         let mut tries = 0;
         loop {
@@ -188,16 +198,20 @@ impl SearchIndex {
     fn open_once(out: &Path) -> Result<SearchIndex> {
         let records = out.join(RECORDS_FILE);
         let dir = out.join(INDEX_DIR);
-        let fingerprint = match crate::fingerprint_file(&records) {
+        let file = match std::fs::File::open(&records) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::NoBuild { out: out.to_path_buf(), rebuild: rebuild_hint(out, None) })
             }
             Err(source) => return Err(Error::Io { what: "reading", path: records, source }),
         };
-        let Some(meta) = read_meta(&dir)? else {
+        let mut h = blake3::Hasher::new();
+        h.update_reader(&file).map_err(|source| Error::Io { what: "reading", path: records.clone(), source })?;
+        let fingerprint = format!("blake3:{}", h.finalize().to_hex());
+        let Some(bytes) = read_meta_bytes(&dir)? else {
             return Err(Error::NoIndex { dir, rebuild: rebuild_hint(out, None) });
         };
+        let meta = parse_meta(&dir, &bytes)?;
         let rebuild = rebuild_hint(out, meta.corpus.as_deref());
         if meta.format != INDEX_FORMAT {
             let reason = format!("it has layout {} and this kb reads layout {INDEX_FORMAT}", meta.format);
@@ -207,14 +221,38 @@ impl SearchIndex {
             let reason = format!("{} changed since the index was built", records.display());
             return Err(Error::Stale { dir, reason, rebuild });
         }
-        SearchIndex::open_dir(&dir)
+        // Read the records through the handle just checked, when they are the ones beside the index.
+        let file = (meta.records_file == format!("../{RECORDS_FILE}")).then(|| RecordsFile::from_file(&records, file));
+        let index = SearchIndex::open_with(&dir, meta, file)?;
+        // The folder may have been swapped since the description was read.
+        if read_meta_bytes(&dir)?.as_deref() != Some(&bytes[..]) {
+            let reason = "it changed while being opened (a build finished meanwhile)".to_string();
+            return Err(Error::Stale { dir, reason, rebuild });
+        }
+        Ok(index)
     }
 
     /// Opens an index folder without checking it against any records file.
     pub fn open_dir(dir: &Path) -> Result<SearchIndex> {
-        let tantivy = |what| move |source| Error::Tantivy { what, path: dir.to_path_buf(), source };
-        let meta = read_meta(dir)?
+        let bytes = read_meta_bytes(dir)?
             .ok_or_else(|| Error::NoIndex { dir: dir.to_path_buf(), rebuild: "kb build".to_string() })?;
+        let meta = parse_meta(dir, &bytes)?;
+        if meta.format != INDEX_FORMAT {
+            return Err(Error::Stale {
+                dir: dir.to_path_buf(),
+                reason: format!("it has layout {} and this kb reads layout {INDEX_FORMAT}", meta.format),
+                rebuild: "kb build".into(),
+            });
+        }
+        SearchIndex::open_with(dir, meta, None)
+    }
+
+    fn open_with(dir: &Path, meta: IndexMeta, records: Option<RecordsFile>) -> Result<SearchIndex> {
+        let tantivy = |what| move |source| Error::Tantivy { what, path: dir.to_path_buf(), source };
+        let records = match records {
+            Some(r) => r,
+            None => RecordsFile::open(&dir.join(&meta.records_file))?,
+        };
         let index = Index::open_in_dir(dir).map_err(tantivy("opening index"))?;
         schema::register_index_analyzers(index.tokenizers());
         let schema = index.schema();
@@ -237,7 +275,17 @@ impl SearchIndex {
         let mut latin_parser = parser.clone();
         latin_parser.set_field_boost(f.text_zh, LATIN_IN_ZH_BOOST);
         latin_parser.set_field_boost(f.heading_zh, HEADING_BOOST * LATIN_IN_ZH_BOOST);
-        Ok(SearchIndex { dir: dir.to_path_buf(), index, reader, f, parser, latin_parser, meta })
+        Ok(SearchIndex {
+            dir: dir.to_path_buf(),
+            index,
+            reader,
+            f,
+            parser,
+            latin_parser,
+            meta,
+            records,
+            offsets: OnceLock::new(),
+        })
     }
 
     /// What the build recorded about the index.
@@ -260,13 +308,16 @@ impl SearchIndex {
         let filters = self.filters(opts)?;
         let query = self.combine(&*user, &filters, opts.lang);
         let fetch = opts.limit.saturating_mul(2).max(opts.limit + 10);
-        let (top, total) = searcher
-            .search(&query, &(TopDocs::with_limit(fetch.max(1)).order_by_score(), Count))
-            .map_err(self.tantivy("searching"))?;
+        // Best score first; records that score the same in source order.
+        let top_docs = TopDocs::with_limit(fetch.max(1)).tweak_score(|seg: &SegmentReader| {
+            let ord = seg.fast_fields().u64("ord").ok().map(|c| c.first_or_default_col(0));
+            move |doc: DocId, score: Score| (score, Reverse(ord.as_ref().map_or(0, |c| c.get_val(doc))))
+        });
+        let (top, total) = searcher.search(&query, &(top_docs, Count)).map_err(self.tantivy("searching"))?;
 
         let mut snippets = Snippets::new(&searcher, &*user, &self.f, query_has_han);
         let mut hits: Vec<Hit> = Vec::new();
-        for (score, addr) in top {
+        for ((score, _), addr) in top {
             if hits.len() >= opts.limit {
                 break;
             }
@@ -357,14 +408,38 @@ impl SearchIndex {
         BooleanQuery::new(clauses)
     }
 
+    fn stale(&self, reason: String) -> Error {
+        Error::Stale { dir: self.dir.clone(), reason, rebuild: "kb build".into() }
+    }
+
+    /// Offset of a document's first line in the records file.
+    fn doc_offset(&self, doc: &str) -> Option<u64> {
+        let offsets =
+            self.offsets.get_or_init(|| self.meta.documents.iter().map(|d| (d.id.clone(), d.offset)).collect());
+        offsets.get(doc).copied()
+    }
+
+    /// The record of a hit, read from the records file, and its stored fields.
     fn load(&self, searcher: &Searcher, addr: DocAddress) -> Result<(Record, TantivyDocument)> {
         let d: TantivyDocument = searcher.doc(addr).map_err(self.tantivy("reading a stored record from"))?;
-        let json = d.first_str(self.f.record).unwrap_or_default();
-        let record: Record = serde_json::from_str(&json).map_err(|e| Error::Stale {
-            dir: self.dir.clone(),
-            reason: format!("a stored record does not read as this kb's records ({e})"),
-            rebuild: "kb build".into(),
+        let id = d.first_str(self.f.id).unwrap_or_default();
+        let doc = d.first_str(self.f.doc).unwrap_or_default();
+        let (Some(at), Some(len), Some(base)) =
+            (d.first_u64(self.f.line_at), d.first_u64(self.f.line_len), self.doc_offset(&doc))
+        else {
+            return Err(self.stale(format!("the index does not say where record {id} is")));
+        };
+        let bytes = self.records.read(base + at, len)?;
+        let record: Record = serde_json::from_slice(&bytes).map_err(|e| {
+            self.stale(format!(
+                "{} does not hold record {id} where the index says ({e})",
+                self.records.path().display()
+            ))
         })?;
+        if record.id != id {
+            let path = self.records.path().display();
+            return Err(self.stale(format!("{path} holds record {} where the index expects {id}", record.id)));
+        }
         Ok((record, d))
     }
 
@@ -488,6 +563,7 @@ trait StoredExt {
     fn first_str(&self, f: tantivy::schema::Field) -> Option<String>;
     fn all_str(&self, f: tantivy::schema::Field) -> Vec<String>;
     fn first_f64(&self, f: tantivy::schema::Field) -> Option<f64>;
+    fn first_u64(&self, f: tantivy::schema::Field) -> Option<u64>;
 }
 
 impl StoredExt for TantivyDocument {
@@ -499,5 +575,8 @@ impl StoredExt for TantivyDocument {
     }
     fn first_f64(&self, f: tantivy::schema::Field) -> Option<f64> {
         self.get_first(f).and_then(|v| v.as_f64())
+    }
+    fn first_u64(&self, f: tantivy::schema::Field) -> Option<u64> {
+        self.get_first(f).and_then(|v| v.as_u64())
     }
 }

@@ -1,21 +1,35 @@
-//! Incremental index builds: start from the previous build's index and
-//! delete and re-add only the records of the documents whose indexed form
-//! changed.
+//! Writing the index: a fresh build, or an incremental one that starts
+//! from the previous build's index and deletes and re-adds only the records
+//! of the documents whose indexed form changed.
 //!
 //! tantivy's segment files are never modified once written, so the previous
 //! index's files are hard-linked (or copied) into the new index folder, the
 //! index is opened there, and deletes and adds land in new segment files and
 //! a rewritten `meta.json`; the previous folder is left as it was.
+//!
+//! Either way the work is: one pass over `records.jsonl` (its fingerprint,
+//! where each record's line is, and a check that line *i* is record *i*), a
+//! pass over the alignment and the rules (what each record is indexed with),
+//! a key per document (in parallel), and then tantivy's own work for the
+//! documents to add, on every core: each indexing thread segments its text
+//! (jieba for Han text) and writes its own segments, and repeated heading
+//! paths, scopes and subjects are segmented once ([`crate::analysis::Memo`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use kb_model::alignment::Alignment;
 use kb_model::rules::RuleSet;
-use kb_model::{Document, Record};
+use kb_model::{Document, Lang, Record};
+use rayon::prelude::*;
+use rustc_hash::FxHashSet;
+use tantivy::indexer::{LogMergePolicy, NoMergePolicy, UserOperation};
 use tantivy::{Index, IndexWriter, Term};
 
-use crate::build::{counterparts, io, push_unique, record_doc, BuildMeta, IndexMeta};
+use crate::build::{io, Attrs, BuildMeta, DocEntry, DocStats, IndexMeta, RecordDoc};
+use crate::dir::BuildDir;
+use crate::keys::{doc_key, DocIndex, Facts, Key};
+use crate::records;
 use crate::schema::{self, Fields};
 use crate::{Error, Result, INDEX_FORMAT, META_FILE};
 
@@ -43,62 +57,118 @@ pub struct Updated {
     pub reused: bool,
 }
 
-/// Record id → the subjects and the scopes of the rules cut from it (and,
-/// through the alignment, from its counterpart).
-pub(crate) type RuleTerms<'a> = (HashMap<&'a str, Vec<String>>, HashMap<&'a str, Vec<String>>);
+/// Records at most this many in one batch handed to tantivy: a batch goes to
+/// one indexing thread (so a section's records meet the same memo), and
+/// tantivy queues up to 10,000 batches, so this bounds what waits in memory.
+const BATCH: usize = 8;
+/// Memory budget of one indexing thread of a large build. A thread writes a
+/// segment each time it fills this much; a full build merges nothing.
+const THREAD_BUDGET: usize = 192 << 20;
+/// The same for a small one (an incremental build of a few documents).
+const SMALL_BUDGET: usize = 32 << 20;
+/// Below this many bytes of text to index, one indexing thread does it.
+const PARALLEL_FROM: usize = 2 << 20;
+/// At most this many indexing threads.
+const MAX_THREADS: usize = 4;
+/// Incremental builds merge segments of at most this many documents (the
+/// small ones they add), never the large segments of the full build.
+const MERGE_MAX_DOCS: usize = 100_000;
 
-/// The subjects and scopes each record is indexed with.
-pub(crate) fn rule_terms<'a>(rules: Option<&'a RuleSet>, cps: &HashMap<&'a str, (&'a str, f64)>) -> RuleTerms<'a> {
-    let mut subjects: HashMap<&str, Vec<String>> = HashMap::new();
-    let mut scopes: HashMap<&str, Vec<String>> = HashMap::new();
-    if let Some(rs) = rules {
-        for rule in &rs.rules {
-            let rec = rule.source.record.as_str();
-            let ids = std::iter::once(rec).chain(cps.get(rec).map(|(c, _)| *c));
-            for id in ids {
-                if let Some(s) = &rule.subject {
-                    push_unique(subjects.entry(id).or_default(), s);
-                }
-                if !rule.scope.trim().is_empty() {
-                    push_unique(scopes.entry(id).or_default(), &rule.scope);
-                }
-            }
-        }
+/// An index writer for about `bytes` of text: one indexing thread per core
+/// for a large job, each with [`THREAD_BUDGET`], one thread otherwise. A
+/// fresh index merges nothing (its segments are as large as the budget
+/// allows); an updated one merges only its small segments. The benchmark
+/// baseline uses the same settings.
+pub(crate) fn writer(index: &Index, bytes: usize, fresh: bool) -> tantivy::Result<IndexWriter> {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let (threads, budget) =
+        if bytes >= PARALLEL_FROM { (cores.clamp(1, MAX_THREADS), THREAD_BUDGET) } else { (1, SMALL_BUDGET) };
+    let writer: IndexWriter = index.writer_with_num_threads(threads, threads * budget)?;
+    if fresh {
+        writer.set_merge_policy(Box::new(NoMergePolicy));
+    } else {
+        let mut policy = LogMergePolicy::default();
+        policy.set_max_docs_before_merge(MERGE_MAX_DOCS);
+        writer.set_merge_policy(Box::new(policy));
     }
-    (subjects, scopes)
+    Ok(writer)
 }
 
-/// The fingerprint of a document's indexed form: its bytes (the records are
-/// what parsing them gives), and per record its counterpart, subjects and
-/// scopes.
-fn doc_key(d: &Document, cps: &HashMap<&str, (&str, f64)>, (subjects, scopes): &RuleTerms<'_>) -> String {
-    let mut h = blake3::Hasher::new();
-    let mut put = |s: &str| {
-        h.update(&(s.len() as u64).to_le_bytes());
-        h.update(s.as_bytes());
+/// One document to index.
+pub(crate) struct DocIn<'a> {
+    pub id: &'a str,
+    pub path: &'a str,
+    pub lang: Lang,
+    /// blake3 of its source (empty when unknown).
+    pub hash: &'a str,
+    pub records: Vec<&'a Record>,
+}
+
+/// Where an index goes and what it reads.
+pub(crate) struct Target<'a> {
+    /// The index folder.
+    pub dir: &'a Path,
+    /// The records file, holding the records of the documents in order.
+    pub records_file: &'a Path,
+    /// `records_file` as the index names it, relative to `dir`.
+    pub records_ref: String,
+    /// Fingerprint (empty: that of `records_file`) and corpus.
+    pub meta: &'a BuildMeta,
+}
+
+/// Builds the index of `docs` in `dir` (which must not exist yet or be
+/// empty), reading their records' lines from `records_file` (the build's
+/// `records.jsonl`, which must hold exactly the records of `docs`, in
+/// order, and sit in `dir`'s parent folder or in `dir`), starting from
+/// `reuse`'s previous index when given: only the documents whose key changed,
+/// appeared or disappeared have their records deleted (by the `doc` field)
+/// and added again. Without `reuse`, or when the previous index cannot be
+/// opened or has another layout, the index is built from scratch.
+///
+/// The same queries find the same records, ranked the same way, either way;
+/// only tantivy's files differ, and the order of records that score the same
+/// after documents were added or removed before them.
+pub fn update_index(
+    dir: &Path,
+    records_file: &Path,
+    docs: &[Document],
+    alignment: Option<&Alignment>,
+    rules: Option<&RuleSet>,
+    corpus: Option<String>,
+    reuse: Option<&IndexReuse<'_>>,
+) -> Result<Updated> {
+    let name = records_file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let parent = records_file.parent();
+    let records_ref = if parent == dir.parent() {
+        format!("../{name}")
+    } else if parent == Some(dir) {
+        name
+    } else {
+        return Err(Error::Io {
+            what: "indexing (the records file must be in the index folder or beside it)",
+            path: records_file.to_path_buf(),
+            source: std::io::ErrorKind::InvalidInput.into(),
+        });
     };
-    put(concat!("kb-index document ", env!("CARGO_PKG_VERSION")));
-    put(&INDEX_FORMAT.to_string());
-    put(&d.id);
-    put(&d.path);
-    put(d.lang.code());
-    put(&d.hash);
+    let meta = BuildMeta { records_fingerprint: String::new(), corpus };
+    let ins: Vec<DocIn<'_>> = docs
+        .iter()
+        .map(|d| DocIn { id: &d.id, path: &d.path, lang: d.lang, hash: &d.hash, records: d.records.iter().collect() })
+        .collect();
+    let target = Target { dir, records_file, records_ref, meta: &meta };
+    index_documents(&target, &ins, alignment, rules, reuse)
+}
+
+/// The counts of a document being indexed.
+fn stats_of(d: &DocIn<'_>, ix: usize, attrs: &Attrs<'_>) -> DocStats {
+    let mut stats = DocStats { records: d.records.len(), ..DocStats::default() };
     for r in &d.records {
-        put(&r.id);
-        if let Some((c, conf)) = cps.get(r.id.as_str()) {
-            put(c);
-            put(&conf.to_bits().to_string());
-        }
-        for s in subjects.get(r.id.as_str()).into_iter().flatten() {
-            put("subject");
-            put(s);
-        }
-        for s in scopes.get(r.id.as_str()).into_iter().flatten() {
-            put("scope");
-            put(s);
+        if let Some(a) = attrs.get(ix, &r.id) {
+            stats.with_counterpart += usize::from(a.counterpart.is_some());
+            stats.with_subject += usize::from(!a.subjects.is_empty());
         }
     }
-    h.finalize().to_hex().to_string()
+    stats
 }
 
 /// Links (or copies) every file of the previous index folder into `dir`,
@@ -121,41 +191,83 @@ fn link_previous(prev: &Path, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Builds the index of `docs` in `dir` (which must not exist yet or be
-/// empty), like [`crate::build_index`] over all their records, but starting
-/// from `reuse`'s previous index when given: only the documents whose key
-/// changed, appeared or disappeared have their records deleted (by the
-/// `doc` field) and added again. Without `reuse`, or when the previous index
-/// cannot be opened, the index is built from scratch.
-///
-/// The same queries find the same records either way; only the order of
-/// ties among equally scored hits, and tantivy's files, may differ.
-pub fn update_index(
-    dir: &Path,
-    docs: &[Document],
+/// The previous index, opened in `dir` from hard links, when it has this
+/// kb's layout.
+fn reopen(reuse: &IndexReuse<'_>, dir: &Path) -> Result<Option<Index>> {
+    let prev_meta = std::fs::read(reuse.dir.join(META_FILE)).ok();
+    let format = prev_meta
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v.get("format").and_then(|f| f.as_u64()));
+    if format != Some(u64::from(INDEX_FORMAT)) || !reuse.dir.join("meta.json").is_file() {
+        return Ok(None);
+    }
+    link_previous(reuse.dir, dir)?;
+    match BuildDir::open(dir).ok().and_then(|d| Index::open(d).ok()) {
+        Some(index) if Fields::from_schema(&index.schema()).is_some() => Ok(Some(index)),
+        _ => {
+            // Not an index of this layout after all: start over in an empty folder.
+            std::fs::remove_dir_all(dir).map_err(io("clearing index folder", dir))?;
+            Ok(None)
+        }
+    }
+}
+
+/// A new, empty index in the existing folder `dir`, written without syncs
+/// ([`BuildDir`]).
+pub(crate) fn create(dir: &Path, schema: tantivy::schema::Schema) -> Result<Index> {
+    let tantivy_err = |source| Error::Tantivy { what: "creating index in", path: dir.to_path_buf(), source };
+    let d = BuildDir::open(dir).map_err(|e| tantivy_err(e.into()))?;
+    Index::create(d, schema, tantivy::IndexSettings::default()).map_err(tantivy_err)
+}
+
+/// Indexes `docs` into `t.dir` (see [`update_index`]).
+pub(crate) fn index_documents(
+    t: &Target<'_>,
+    docs: &[DocIn<'_>],
     alignment: Option<&Alignment>,
     rules: Option<&RuleSet>,
-    meta: &BuildMeta,
     reuse: Option<&IndexReuse<'_>>,
 ) -> Result<Updated> {
-    let cps = alignment.map(counterparts).unwrap_or_default();
-    let terms = rule_terms(rules, &cps);
-    let keys: BTreeMap<String, String> = docs.iter().map(|d| (d.id.clone(), doc_key(d, &cps, &terms))).collect();
+    let dir = t.dir;
+    if docs.iter().any(|d| d.lang == Lang::Zh && !d.records.is_empty()) {
+        // Chinese text will likely need jieba: load it on the side.
+        crate::analysis::warm_up_in_background();
+    }
+    let ix = DocIndex::new(docs);
+    // Without a previous index every document is added: work out what each
+    // record is indexed with meanwhile.
+    let ((scan, facts), early) = rayon::join(
+        || {
+            rayon::join(
+                || {
+                    records::scan(
+                        t.records_file,
+                        docs.iter().map(|d| (d.records.first().map_or("", |r| r.id.as_str()), d.records.len())),
+                    )
+                },
+                || Facts::new(&ix, docs.len(), alignment, rules),
+            )
+        },
+        || reuse.is_none().then(|| Attrs::new(&ix, docs.len(), alignment, rules, None)),
+    );
+    let scan = scan?;
+    let mut first = Vec::with_capacity(docs.len());
+    let mut lines = 0usize;
+    for d in docs {
+        first.push(lines);
+        lines += d.records.len();
+    }
+    let hexes: Vec<String> = docs
+        .par_iter()
+        .zip(&facts.digests)
+        .zip(&first)
+        .map(|((d, f), &l)| doc_key(d, f, scan.starts[l + d.records.len()] - scan.starts[l]))
+        .collect();
 
     let tantivy_err = |what: &'static str| move |source| Error::Tantivy { what, path: dir.to_path_buf(), source };
     let opened = match reuse {
-        Some(r) if r.dir.join("meta.json").is_file() => {
-            link_previous(r.dir, dir)?;
-            match Index::open_in_dir(dir) {
-                Ok(index) if Fields::from_schema(&index.schema()).is_some() => Some((index, r.keys)),
-                _ => {
-                    // Not an index of this layout: start over in an empty folder.
-                    std::fs::remove_dir_all(dir).map_err(io("clearing index folder", dir))?;
-                    None
-                }
-            }
-        }
-        _ => None,
+        Some(r) => reopen(r, dir)?.map(|index| (index, r.keys)),
+        None => None,
     };
     let reused = opened.is_some();
     let (index, prev_keys) = match opened {
@@ -163,67 +275,150 @@ pub fn update_index(
         None => {
             std::fs::create_dir_all(dir).map_err(io("creating index folder", dir))?;
             let (schema, _) = schema::schema();
-            (Index::create_in_dir(dir, schema).map_err(tantivy_err("creating index in"))?, None)
+            (create(dir, schema)?, None)
         }
     };
     schema::register_index_analyzers(index.tokenizers());
     let f = Fields::from_schema(&index.schema()).expect("kb index schema");
-    let mut writer: IndexWriter =
-        index.writer_with_num_threads(1, 64 * 1024 * 1024).map_err(tantivy_err("opening index writer on"))?;
 
-    let mut deleted = 0usize;
-    let mut added = 0usize;
+    // The previous key of each document, when it is the same as now.
+    let same: Vec<Option<Key>> = docs
+        .iter()
+        .zip(&hexes)
+        .map(|(d, hex)| {
+            let prev = prev_keys?.get(d.id).and_then(|k| Key::parse(k))?;
+            (prev.hex == *hex).then_some(prev)
+        })
+        .collect();
+    let add: Vec<bool> = same.iter().map(Option::is_none).collect();
+    let added = add.iter().filter(|a| **a).count();
+    let mut deletes = Vec::new();
     if let Some(prev) = prev_keys {
-        for (id, k) in prev {
-            if keys.get(id) != Some(k) {
-                writer.delete_term(Term::from_field_text(f.doc, id));
-                deleted += 1;
+        let kept: FxHashSet<&str> = docs.iter().zip(&add).filter(|(_, a)| !**a).map(|(d, _)| d.id).collect();
+        for id in prev.keys() {
+            if !kept.contains(id.as_str()) {
+                deletes.push(Term::from_field_text(f.doc, id));
             }
         }
     }
-    let (subjects, scopes) = &terms;
-    for d in docs {
-        if prev_keys.is_some_and(|p| p.get(&d.id) == keys.get(&d.id)) {
-            continue;
+    let deleted = deletes.len();
+
+    // What the documents to add are indexed with (and their counterparts' documents, for the rules).
+    let attrs = if let Some(a) = early {
+        a
+    } else if added == docs.len() {
+        Attrs::new(&ix, docs.len(), alignment, rules, None)
+    } else {
+        let mut want = add.clone();
+        for (d, _) in add.iter().enumerate().filter(|(_, a)| **a) {
+            for &p in &facts.paired[d] {
+                want[p] = true;
+            }
         }
-        added += 1;
-        for r in &d.records {
-            let doc = record_doc(
-                &f,
-                r,
-                cps.get(r.id.as_str()).copied(),
-                subjects.get(r.id.as_str()),
-                scopes.get(r.id.as_str()),
-            );
-            writer.add_document(doc).map_err(tantivy_err("adding a record to"))?;
+        Attrs::new(&ix, docs.len(), alignment, rules, Some((&want, &facts)))
+    };
+    let stats: Vec<DocStats> = docs
+        .par_iter()
+        .enumerate()
+        .zip(&same)
+        .map(|((i, d), same)| match same {
+            Some(k) => DocStats {
+                records: d.records.len(),
+                with_counterpart: k.with_counterpart,
+                with_subject: k.with_subject,
+            },
+            None => stats_of(d, i, &attrs),
+        })
+        .collect();
+
+    let to_add: usize = docs
+        .iter()
+        .zip(&add)
+        .filter(|(_, a)| **a)
+        .flat_map(|(d, _)| d.records.iter())
+        .map(|r| r.text.len() + r.heading_path.iter().map(String::len).sum::<usize>() + 64)
+        .sum();
+
+    if added > 0 || !deletes.is_empty() {
+        let mut writer = writer(&index, to_add, !reused).map_err(tantivy_err("opening index writer on"))?;
+        for term in deletes {
+            writer.delete_term(term);
+        }
+        let mut heading = String::new();
+        for (i, d) in docs.iter().enumerate().filter(|(i, _)| add[*i]) {
+            let base = scan.starts[first[i]];
+            for (c, chunk) in d.records.chunks(BATCH).enumerate() {
+                let ops: Vec<UserOperation> = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(j, r)| {
+                        let j = c * BATCH + j;
+                        let line = first[i] + j;
+                        let rd = RecordDoc {
+                            f: &f,
+                            attrs: attrs.get(i, &r.id),
+                            ord: ((i as u64) << 32) | j as u64,
+                            line_at: scan.starts[line] - base,
+                            line_len: scan.line_len(line),
+                        };
+                        UserOperation::Add(rd.build(r, &mut heading))
+                    })
+                    .collect();
+                writer.run(ops).map_err(tantivy_err("adding records to"))?;
+            }
+        }
+        writer.commit().map_err(tantivy_err("committing index"))?;
+        writer.wait_merging_threads().map_err(tantivy_err("finishing index"))?;
+    }
+    if reused {
+        // The previous index must have held what the previous cache said:
+        // if the counts disagree, trust neither and build afresh.
+        let reader: tantivy::IndexReader = index.reader_builder().try_into().map_err(tantivy_err("reading"))?;
+        if reader.searcher().num_docs() != lines as u64 {
+            drop((reader, index));
+            std::fs::remove_dir_all(dir).map_err(io("clearing index folder", dir))?;
+            return index_documents(t, docs, alignment, rules, None);
         }
     }
-    writer.commit().map_err(tantivy_err("committing index"))?;
-    writer.wait_merging_threads().map_err(tantivy_err("finishing index"))?;
 
-    let m = describe(docs.iter().flat_map(|d| d.records.iter()), &cps, subjects, alignment, rules, meta);
-    let json = serde_json::to_vec_pretty(&m).expect("index meta serialises");
+    let meta = BuildMeta {
+        records_fingerprint: if t.meta.records_fingerprint.is_empty() {
+            scan.fingerprint.clone()
+        } else {
+            t.meta.records_fingerprint.clone()
+        },
+        corpus: t.meta.corpus.clone(),
+    };
+    let mut m = IndexMeta::new(&meta, alignment.is_some(), rules.is_some(), t.records_ref.clone());
+    for ((d, stats), &l) in docs.iter().zip(&stats).zip(&first) {
+        if d.records.is_empty() {
+            continue;
+        }
+        let entry = DocEntry {
+            id: d.id.to_string(),
+            path: d.path.to_string(),
+            lang: d.lang,
+            offset: scan.starts[l],
+            records: d.records.len(),
+        };
+        m.count(entry, stats);
+    }
+    let mut json = serde_json::to_vec(&m).expect("index meta serialises");
+    json.push(b'\n');
     let path = dir.join(META_FILE);
     let tmp = dir.join(format!("{META_FILE}.tmp"));
     std::fs::write(&tmp, json).map_err(io("writing", &tmp))?;
     std::fs::rename(&tmp, &path).map_err(io("renaming into place", &path))?;
+    let keys = docs
+        .iter()
+        .zip(hexes)
+        .zip(&stats)
+        .map(|((d, hex), s)| {
+            let key = Key { hex, with_counterpart: s.with_counterpart, with_subject: s.with_subject };
+            (d.id.to_string(), key.format())
+        })
+        .collect();
     Ok(Updated { meta: m, keys, added_documents: added, deleted_documents: deleted, reused })
-}
-
-/// The [`IndexMeta`] of an index holding `records`.
-fn describe<'a>(
-    records: impl Iterator<Item = &'a Record>,
-    cps: &HashMap<&str, (&str, f64)>,
-    subjects: &HashMap<&str, Vec<String>>,
-    alignment: Option<&Alignment>,
-    rules: Option<&RuleSet>,
-    meta: &BuildMeta,
-) -> IndexMeta {
-    let mut m = IndexMeta::new(meta, alignment.is_some(), rules.is_some());
-    for r in records {
-        m.count(r, cps.contains_key(r.id.as_str()), subjects.contains_key(r.id.as_str()));
-    }
-    m
 }
 
 #[cfg(test)]
@@ -237,11 +432,55 @@ mod tests {
         d
     }
 
-    fn hits(dir: &Path, q: &str) -> Vec<String> {
-        let ix = SearchIndex::open_dir(dir).unwrap();
+    /// Writes `out/records.jsonl` for `docs` and indexes them into `out/index`.
+    fn build(out: &Path, docs: &[Document], reuse: Option<&IndexReuse<'_>>) -> Updated {
+        build_with(out, docs, None, None, reuse)
+    }
+
+    fn build_with(
+        out: &Path,
+        docs: &[Document],
+        alignment: Option<&Alignment>,
+        rules: Option<&RuleSet>,
+        reuse: Option<&IndexReuse<'_>>,
+    ) -> Updated {
+        std::fs::create_dir_all(out).unwrap();
+        let jsonl: String =
+            docs.iter().flat_map(|d| &d.records).map(|r| serde_json::to_string(r).unwrap() + "\n").collect();
+        let records = out.join("records.jsonl");
+        std::fs::write(&records, jsonl).unwrap();
+        update_index(&out.join("index"), &records, docs, alignment, rules, None, reuse).unwrap()
+    }
+
+    /// Hits with their subjects and counterparts.
+    fn described(out: &Path, q: &str) -> Vec<(String, Vec<String>, Option<String>)> {
+        let ix = SearchIndex::open(out).unwrap();
         let mut o = SearchOptions::new(q);
         o.limit = 100;
-        let mut ids: Vec<String> = ix.search(&o).unwrap().hits.into_iter().map(|h| h.record.id).collect();
+        let mut v: Vec<_> = ix
+            .search(&o)
+            .unwrap()
+            .hits
+            .into_iter()
+            .flat_map(|h| {
+                let cp = h.counterpart.as_ref().map(|c| c.record.id.clone());
+                let mut v = vec![(h.record.id.clone(), h.subjects.clone(), cp)];
+                if let Some(c) = h.counterpart.filter(|c| c.matched) {
+                    v.push((c.record.id, Vec::new(), Some(h.record.id)));
+                }
+                v
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn hits(out: &Path, q: &str) -> Vec<(String, String)> {
+        let ix = SearchIndex::open(out).unwrap();
+        let mut o = SearchOptions::new(q);
+        o.limit = 100;
+        let mut ids: Vec<(String, String)> =
+            ix.search(&o).unwrap().hits.into_iter().map(|h| (h.record.id, h.record.text)).collect();
         ids.sort();
         ids
     }
@@ -252,32 +491,153 @@ mod tests {
         let a = doc("zh/a.md", "### 条件\n1、注册资本100万元以上；\n");
         let b = doc("zh/b.md", "### 团队\n1、技术团队20人以上；\n");
         let c = doc("en/c.md", "### Team\n1. At least 20 engineers.\n");
+        let e = doc("zh/e.md", "### 审核\n1、审核周期为5个工作日。\n");
         let first = tmp.path().join("one");
-        let u1 =
-            update_index(&first, &[a.clone(), b.clone(), c.clone()], None, None, &BuildMeta::default(), None).unwrap();
+        let u1 = build(&first, &[a.clone(), b.clone(), c.clone(), e.clone()], None);
         assert!(!u1.reused);
-        assert_eq!(u1.added_documents, 3);
+        assert_eq!(u1.added_documents, 4);
 
-        // b edited, c removed, d added; a unchanged.
-        let b2 = doc("zh/b.md", "### 团队\n1、运营人员5人以上；\n");
+        // b edited (its records' lines get longer, so e's move), c removed, d added; a and e unchanged.
+        let b2 = doc("zh/b.md", "### 团队\n1、运营人员与客服人员合计5人以上；\n");
         let d = doc("en/d.md", "### Capital\n1. Registered capital over 1 million.\n");
-        let docs = [a.clone(), b2.clone(), d.clone()];
+        let docs = [a.clone(), b2.clone(), d.clone(), e.clone()];
         let second = tmp.path().join("two");
         let keys = u1.keys.clone();
-        let reuse = IndexReuse { dir: &first, keys: &keys };
-        let u2 = update_index(&second, &docs, None, None, &BuildMeta::default(), Some(&reuse)).unwrap();
+        let prev = first.join("index");
+        let reuse = IndexReuse { dir: &prev, keys: &keys };
+        let u2 = build(&second, &docs, Some(&reuse));
         assert!(u2.reused);
         assert_eq!((u2.added_documents, u2.deleted_documents), (2, 2));
 
         let clean = tmp.path().join("clean");
-        let u3 = update_index(&clean, &docs, None, None, &BuildMeta::default(), None).unwrap();
+        let u3 = build(&clean, &docs, None);
         assert_eq!(u2.meta, u3.meta);
         assert_eq!(u2.keys, u3.keys);
-        for q in ["团队", "资本", "engineers", "capital", "运营"] {
+        assert_eq!(
+            std::fs::read(second.join("index").join(META_FILE)).unwrap(),
+            std::fs::read(clean.join("index").join(META_FILE)).unwrap()
+        );
+        for q in ["团队", "资本", "engineers", "capital", "运营", "审核", "工作日"] {
             assert_eq!(hits(&second, q), hits(&clean, q), "query {q}");
         }
+        // The unchanged document after the edited one is read from where its lines are now.
+        assert!(hits(&second, "工作日").iter().any(|(_, t)| t.contains("审核周期为5个工作日")));
         assert!(hits(&second, "engineers").is_empty(), "removed document is gone");
         assert!(hits(&second, "技术").is_empty(), "old text of the edited document is gone");
         assert_eq!(hits(&first, "engineers").len(), 1, "previous index untouched");
+    }
+
+    #[test]
+    fn a_change_in_the_rules_or_the_alignment_reindexes_the_documents_it_reaches() {
+        use kb_model::alignment::RecordPair;
+        let tmp = tempfile::tempdir().unwrap();
+        let docs = [
+            doc("en/a.md", "### Terms\n1. Registered capital over 1 million.\n"),
+            doc("en/b.md", "### Team\n1. At least 20 engineers.\n"),
+            doc("zh/a.md", "### 条件\n1、注册资本100万元以上；\n"),
+            doc("zh/b.md", "### 团队\n1、技术团队20人以上；\n"),
+        ];
+        let req = |d: &Document| d.records.last().unwrap().id.clone();
+        let (en_a, zh_a) = (req(&docs[0]), req(&docs[2]));
+        let pair = RecordPair {
+            zh: Some(zh_a.clone()),
+            en: Some(en_a.clone()),
+            zh_all: Vec::new(),
+            en_all: Vec::new(),
+            confidence: 0.9,
+            evidence: Vec::new(),
+        };
+        let alignment = Alignment { records: vec![pair], ..Alignment::default() };
+        let rules = |subject: &str| -> RuleSet {
+            let rule = serde_json::from_value(serde_json::json!({
+                "id": "r1", "scope": "代理", "subject": subject, "op": null, "value": null,
+                "unit": null, "kind": "quantitative", "confidence": 0.9,
+                "source": { "doc": "zh/a", "record": zh_a, "path": "zh/a.md", "lines": [2, 2] },
+                "text": { "zh": null, "en": null },
+            }))
+            .unwrap();
+            RuleSet { version: 1, rules: vec![rule] }
+        };
+        let one = tmp.path().join("one");
+        let u1 = build_with(&one, &docs, Some(&alignment), Some(&rules("registered_capital")), None);
+        assert_eq!((u1.meta.with_counterpart, u1.meta.with_subject), (2, 2));
+
+        // The rule's subject changes: its record and its counterpart are indexed again, nothing else.
+        let two = tmp.path().join("two");
+        let prev = one.join("index");
+        let reuse = IndexReuse { dir: &prev, keys: &u1.keys };
+        let u2 = build_with(&two, &docs, Some(&alignment), Some(&rules("headcount")), Some(&reuse));
+        assert!(u2.reused);
+        assert_eq!((u2.added_documents, u2.deleted_documents), (2, 2));
+        let clean = tmp.path().join("clean");
+        let u3 = build_with(&clean, &docs, Some(&alignment), Some(&rules("headcount")), None);
+        assert_eq!(u2.meta, u3.meta);
+        assert_eq!(u2.keys, u3.keys);
+        for q in ["subject:headcount", "subject:registered_capital", "capital", "资本", "engineers", "团队"] {
+            assert_eq!(described(&two, q), described(&clean, q), "query {q}");
+        }
+        assert_eq!(described(&two, "subject:headcount").len(), 2, "the rule's record and its counterpart");
+
+        // The pairing goes: both lose their counterpart, and the English record its subject.
+        let three = tmp.path().join("three");
+        let prev = two.join("index");
+        let reuse = IndexReuse { dir: &prev, keys: &u2.keys };
+        let none = Alignment::default();
+        let u4 = build_with(&three, &docs, Some(&none), Some(&rules("headcount")), Some(&reuse));
+        assert_eq!((u4.added_documents, u4.meta.with_counterpart, u4.meta.with_subject), (2, 0, 1));
+        assert_eq!(described(&three, "subject:headcount"), [(zh_a.clone(), vec!["headcount".to_string()], None)]);
+        assert_eq!(described(&three, "capital").iter().map(|h| &h.2).collect::<Vec<_>>(), [&None]);
+    }
+
+    #[test]
+    fn a_previous_index_that_does_not_match_its_keys_is_not_trusted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = doc("zh/a.md", "### 条件\n1、注册资本100万元以上；\n");
+        let b = doc("en/b.md", "### Team\n1. At least 20 engineers.\n");
+        // The previous index holds only a; its keys claim b too.
+        let u1 = build(&tmp.path().join("one"), std::slice::from_ref(&a), None);
+        let mut keys = u1.keys.clone();
+        let u_b = build(&tmp.path().join("b"), std::slice::from_ref(&b), None);
+        keys.extend(u_b.keys);
+        let prev = tmp.path().join("one").join("index");
+        let u2 = build(&tmp.path().join("two"), &[a, b], Some(&IndexReuse { dir: &prev, keys: &keys }));
+        assert!(!u2.reused, "built afresh");
+        assert_eq!(hits(&tmp.path().join("two"), "engineers").len(), 1);
+    }
+
+    #[test]
+    fn an_unchanged_rebuild_adds_and_deletes_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let docs = [doc("zh/a.md", "### 条件\n1、注册资本100万元以上；\n"), doc("en/a.md", "### Terms\n1. Capital.\n")];
+        let u1 = build(&tmp.path().join("one"), &docs, None);
+        let prev = tmp.path().join("one").join("index");
+        let u2 = build(&tmp.path().join("two"), &docs, Some(&IndexReuse { dir: &prev, keys: &u1.keys }));
+        assert!(u2.reused);
+        assert_eq!((u2.added_documents, u2.deleted_documents), (0, 0));
+        assert_eq!(hits(&tmp.path().join("two"), "资本"), hits(&tmp.path().join("one"), "资本"));
+    }
+
+    #[test]
+    fn records_file_that_does_not_hold_the_records_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let docs = [doc("zh/a.md", "### 条件\n1、注册资本100万元以上；\n")];
+        let records = tmp.path().join("records.jsonl");
+        std::fs::write(&records, "{\"id\":\"zh/other#1\"}\n{\"id\":\"zh/other#2\"}\n").unwrap();
+        let err = update_index(&tmp.path().join("index"), &records, &docs, None, None, None, None).unwrap_err();
+        assert!(matches!(err, Error::RecordsMismatch { line: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn a_previous_index_of_another_layout_is_not_reused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let docs = [doc("en/a.md", "### Terms\n1. Capital.\n")];
+        let u1 = build(&tmp.path().join("one"), &docs, None);
+        let prev = tmp.path().join("one").join("index");
+        let meta = std::fs::read_to_string(prev.join(META_FILE)).unwrap();
+        std::fs::write(prev.join(META_FILE), meta.replace(&format!("\"format\":{INDEX_FORMAT}"), "\"format\":1"))
+            .unwrap();
+        let u2 = build(&tmp.path().join("two"), &docs, Some(&IndexReuse { dir: &prev, keys: &u1.keys }));
+        assert!(!u2.reused);
+        assert_eq!(hits(&tmp.path().join("two"), "capital").len(), 1);
     }
 }

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use rustc_hash::FxHashMap as HashMap;
+
 use kb_model::rules::Rule;
 use kb_model::{Document, Lang, Record, RecordKind};
 use serde::Serialize;
@@ -214,11 +216,14 @@ pub fn question(subject: &str, scope: &str, lang: Lang) -> Option<String> {
     }
 }
 
-/// Questions generated from the rules whose source record is in `doc`:
-/// one per (scope, subject), for rules with a subject and a value and
-/// enough confidence. `href` is the document page.
-pub fn generated_entries(doc: &Document, rules: &[&Rule], href: &str) -> Vec<FaqEntry> {
-    let by_id: std::collections::HashMap<&str, &Record> = doc.records.iter().map(|r| (r.id.as_str(), r)).collect();
+/// A question generated from rules: its scope, subject, question and rules.
+type GeneratedGroup<'a> = (String, String, String, Vec<&'a Rule>);
+
+/// The (scope, subject) groups of `rules` whose source record is in `doc`
+/// that make a question: rules with a subject and a value and enough
+/// confidence, a question that reads naturally, and at least one rule that
+/// can be said in a sentence.
+fn generated_groups<'a>(doc: &Document, rules: &[&'a Rule], by_id: &HashMap<&str, &Record>) -> Vec<GeneratedGroup<'a>> {
     let mut groups: BTreeMap<(String, String), Vec<&Rule>> = BTreeMap::new();
     for rule in rules {
         let (Some(subject), Some(_)) = (rule.subject.as_deref(), rule.value.as_ref()) else {
@@ -232,14 +237,81 @@ pub fn generated_entries(doc: &Document, rules: &[&Rule], href: &str) -> Vec<Faq
         }
         groups.entry((rule.scope.trim().to_string(), subject.to_string())).or_default().push(rule);
     }
+    groups
+        .into_iter()
+        .filter_map(|((scope, subject), rs)| {
+            let q = question(&subject, &scope, doc.lang)?;
+            rs.iter().any(|r| text::rule_sentence(r, doc.lang).is_some()).then_some((scope, subject, q, rs))
+        })
+        .collect()
+}
+
+fn generated_anchor(doc: &Document, scope: &str, subject: &str) -> String {
+    format!("g-{}", kb_model::short_hash(&[&doc.id, scope, subject], 10))
+}
+
+/// The questions of `doc` without their answers, cheaply: `(anchor,
+/// question, generated)` for the first `limit` (faq records first, then
+/// generated ones), and how many there are of each kind. The same as the
+/// entries [`record_entries`] and [`generated_entries`] give.
+pub fn questions(doc: &Document, rules: &[&Rule], limit: usize) -> (Vec<(String, String, bool)>, usize, usize) {
     let mut out = Vec::new();
-    for ((scope, subject), rs) in groups {
-        let Some(q) = question(&subject, &scope, doc.lang) else {
-            continue;
-        };
+    let mut faq = 0;
+    for r in doc.records.iter().filter(|r| r.kind == RecordKind::Faq) {
+        faq += 1;
+        if out.len() < limit {
+            let q = r.question.clone().unwrap_or_else(|| r.text.lines().next().unwrap_or("").to_string());
+            out.push((format!("q-{}", &anchor(&r.id)[2..]), q, false));
+        }
+    }
+    let by_id: HashMap<&str, &Record> = doc.records.iter().map(|r| (r.id.as_str(), r)).collect();
+    let groups = generated_groups(doc, rules, &by_id);
+    for (scope, subject, q, _) in groups.iter().take(limit.saturating_sub(out.len())) {
+        out.push((generated_anchor(doc, scope, subject), q.clone(), true));
+    }
+    (out, faq, groups.len())
+}
+
+/// Questions generated from the rules whose source record is in `doc`:
+/// one per (scope, subject), for rules with a subject and a value and
+/// enough confidence. `href` is the document page.
+pub fn generated_entries(doc: &Document, rules: &[&Rule], href: &str) -> Vec<FaqEntry> {
+    generated_with(doc, rules, |first, scope, subject, q, rs, lines| FaqEntry {
+        anchor: generated_anchor(doc, scope, subject),
+        question: q,
+        answer: lines.iter().map(|(line, rec)| inlines(line, &rec.links)).collect(),
+        answer_text: lines.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join("\n"),
+        truncated: false,
+        doc: doc.id.clone(),
+        source_href: format!("{href}#{}", anchor(&first.id)),
+        source_label: section_label(first, &doc.title),
+        source_location: first.location(),
+        generated: true,
+        rules: rs.iter().map(|r| RuleView::new(r, doc.lang)).collect(),
+    })
+}
+
+/// The questions [`generated_entries`] gives, as `(anchor, question,
+/// answer text)` only (what the search index needs).
+pub fn generated_texts(doc: &Document, rules: &[&Rule]) -> Vec<(String, String, String)> {
+    generated_with(doc, rules, |_, scope, subject, q, _, lines| {
+        let text = lines.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join("\n");
+        (generated_anchor(doc, scope, subject), q, text)
+    })
+}
+
+/// Calls `make(first source record, scope, subject, question, rules,
+/// answer lines with their records)` for every generated question.
+fn generated_with<T>(
+    doc: &Document,
+    rules: &[&Rule],
+    mut make: impl FnMut(&Record, &str, &str, String, &[&Rule], Vec<(String, &Record)>) -> T,
+) -> Vec<T> {
+    let by_id: HashMap<&str, &Record> = doc.records.iter().map(|r| (r.id.as_str(), r)).collect();
+    let mut out = Vec::new();
+    for (scope, subject, q, rs) in generated_groups(doc, rules, &by_id) {
         let first = by_id[rs[0].source.record.as_str()];
-        let mut paragraphs = Vec::new();
-        let mut plain = Vec::new();
+        let mut lines: Vec<(String, &Record)> = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
         for rule in &rs {
             let Some(sentence) = text::rule_sentence(rule, doc.lang) else {
@@ -259,27 +331,13 @@ pub fn generated_entries(doc: &Document, rules: &[&Rule], href: &str) -> Vec<Faq
                 Lang::En => format!("{sentence}. Source text: {cite}"),
             };
             if seen.insert(line.clone()) {
-                paragraphs.push(inlines(&line, &rec.links));
-                plain.push(line);
+                lines.push((line, rec));
             }
         }
-        if paragraphs.is_empty() {
+        if lines.is_empty() {
             continue;
         }
-        let key = kb_model::short_hash(&[&doc.id, &scope, &subject], 10);
-        out.push(FaqEntry {
-            anchor: format!("g-{key}"),
-            question: q,
-            answer: paragraphs,
-            answer_text: plain.join("\n"),
-            truncated: false,
-            doc: doc.id.clone(),
-            source_href: format!("{href}#{}", anchor(&first.id)),
-            source_label: section_label(first, &doc.title),
-            source_location: first.location(),
-            generated: true,
-            rules: rs.iter().map(|r| RuleView::new(r, doc.lang)).collect(),
-        });
+        out.push(make(first, &scope, &subject, q, &rs, lines));
     }
     out
 }
@@ -309,5 +367,44 @@ mod tests {
         );
         assert_eq!(question("entity_type", "x", Lang::Zh), None, "enum subjects make no question");
         assert_eq!(question("registered_capital", "", Lang::Zh), None);
+    }
+
+    #[test]
+    fn the_cheap_question_list_matches_the_entries() {
+        let mut req = Record::new("zh/d", "zh/d.md", Lang::Zh, RecordKind::Requirement, "注册资本不少于100万", [3, 3]);
+        req.id = "zh/d#r1".into();
+        req.heading_path = vec!["微信小程序市场".into()];
+        let mut q = Record::new("zh/d", "zh/d.md", Lang::Zh, RecordKind::Faq, "个人能否成为服务商？", [5, 6]);
+        q.id = "zh/d#q1".into();
+        q.question = Some("个人能否成为服务商？".into());
+        q.answer = Some("不能。".into());
+        let doc = Document::new("zh/d", "zh/d.md", Lang::Zh, "D", vec![req, q]);
+        let rule = Rule {
+            id: "rule-1".into(),
+            scope: "微信小程序市场".into(),
+            subject: Some("registered_capital".into()),
+            op: Some(kb_model::rules::Op::Ge),
+            value: Some(serde_json::json!(1000000)),
+            unit: Some("CNY".into()),
+            kind: "quantitative".into(),
+            confidence: 0.9,
+            clause: "注册资本不少于100万".into(),
+            source: kb_model::rules::RuleSource { doc: "zh/d".into(), record: "zh/d#r1".into(), ..Default::default() },
+            ..Default::default()
+        };
+        let rules = [&rule];
+        let entries: Vec<FaqEntry> = record_entries(&doc, "zh/docs/d.html")
+            .into_iter()
+            .chain(generated_entries(&doc, &rules, "zh/docs/d.html"))
+            .collect();
+        let texts = generated_texts(&doc, &rules);
+        assert_eq!(texts.len(), 1);
+        assert_eq!((&texts[0].0, &texts[0].2), (&entries[1].anchor, &entries[1].answer_text));
+        let (qs, faq, generated) = questions(&doc, &rules, 10);
+        assert_eq!((faq, generated), (1, 1));
+        let from_entries: Vec<(String, String, bool)> =
+            entries.iter().map(|e| (e.anchor.clone(), e.question.clone(), e.generated)).collect();
+        assert_eq!(qs, from_entries);
+        assert_eq!(questions(&doc, &rules, 1).0.len(), 1);
     }
 }

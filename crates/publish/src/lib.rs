@@ -9,12 +9,30 @@
 //!   tables, notes as callouts, images with alt text;
 //! * `<lang>/faq.html` – every `faq` record as a question and answer, plus
 //!   questions generated from rules, each linking to its source, with
-//!   schema.org `FAQPage` JSON-LD;
-//! * `<lang>/search.html` and `search/index.<lang>.json` (+ `.js`, the same
-//!   data assigned to a global so it loads from `file://`) – offline search
-//!   whose query splitting ([`tokenize`]) is the index's, in Rust and in the
-//!   shipped `static/search.js`;
-//! * `sitemap.xml` with `xhtml:link` alternates; `static/` (CSS, script).
+//!   schema.org `FAQPage` JSON-LD. When a language has more documents with
+//!   questions than [`SiteOptions::faq_docs_per_page`], `faq.html` becomes
+//!   an index of FAQ pages `<lang>/faq/<programme>-<n>.html` (a programme
+//!   is the first folder under the language folder), each with its own
+//!   JSON-LD, previous/next links and a language switch to the page of the
+//!   same name in the other language (or that language's FAQ index);
+//! * `<lang>/index.html` likewise lists the documents, or — beyond
+//!   [`SiteOptions::docs_per_list_page`] documents — the programmes, whose
+//!   documents are listed on `<lang>/list/<programme>-<n>.html`;
+//! * `<lang>/search.html` and the offline search index under `search/`
+//!   (a small manifest `search/index.<lang>.json` / `.js` and bounded part
+//!   files loaded on demand; layout in [`search`]) – the query splitting
+//!   ([`tokenize`]) is the index's, in Rust and in the shipped
+//!   `static/search.js`;
+//! * `sitemap.xml` with `xhtml:link` alternates (beyond 2,000 URLs, a
+//!   sitemap index of `sitemap-<n>.xml`); `static/` (CSS, script).
+//!
+//! Pages are rendered in parallel (rayon) and written as they are made; no
+//! file's size grows with the corpus beyond a page of a programme, a block
+//! of the search index or a sitemap part. A rebuild ([`publish`] with a
+//! [`PageReuse`]) hard-links every file whose inputs did not change from the
+//! previous site: document pages by their [`PageKey`], FAQ and listing
+//! pages and search blocks by keys kept in a state file the caller stores
+//! (`cache/publish.json` in a kb build).
 //!
 //! Every page carries a language switcher to its aligned counterpart (or says
 //! there is none), `<link rel="alternate" hreflang>` tags including
@@ -22,6 +40,9 @@
 //! escaped by minijinja's autoescape; raw HTML is sanitised with ammonia and
 //! every URL put in `href`/`src` passes [`sanitize::safe_href`]. The output is
 //! deterministic: the same input gives the same bytes.
+//!
+//! `KB_PUBLISH_TIMING=1` prints the time of each phase (plan, document
+//! pages, FAQ pages, listing pages, search blocks, sitemap) to stderr.
 //!
 //! Templates are embedded in the binary ([`templates::EMBEDDED`]); a folder
 //! given in [`SiteOptions::templates`] overrides them file by file.
@@ -84,6 +105,12 @@ pub struct SiteOptions {
     /// A folder whose files override the embedded templates and static
     /// assets by name (`base.html`, `static/site.css`, …).
     pub templates: Option<PathBuf>,
+    /// Documents (with questions) per FAQ page; a language with no more
+    /// has one FAQ page, `faq.html`.
+    pub faq_docs_per_page: usize,
+    /// Documents per listing page; a language with no more lists them all
+    /// on `index.html`.
+    pub docs_per_list_page: usize,
 }
 
 /// The default base URL: where `kb serve` serves the site by default.
@@ -91,7 +118,12 @@ pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8000/";
 
 impl Default for SiteOptions {
     fn default() -> Self {
-        SiteOptions { base_url: DEFAULT_BASE_URL.to_string(), templates: None }
+        SiteOptions {
+            base_url: DEFAULT_BASE_URL.to_string(),
+            templates: None,
+            faq_docs_per_page: 25,
+            docs_per_list_page: 200,
+        }
     }
 }
 
@@ -171,23 +203,26 @@ pub fn render_site_with(
     rules: Option<&RuleSet>,
     opts: &SiteOptions,
 ) -> Result<SiteStats> {
-    site::render(out_dir, docs, alignment, rules, opts, None).map(|(stats, _)| stats)
+    site::render(out_dir, docs, alignment, rules, opts, None).map(|r| r.stats)
 }
 
 /// What an incremental site build may reuse: the previous build's `site/`
-/// folder and the [`PageKey`]s it rendered its document pages with.
+/// folder, the [`PageKey`]s it rendered its document pages with, and the
+/// state file it left ([`Published::state`]).
 #[derive(Debug, Clone)]
 pub struct PageReuse<'a> {
     /// The previous build's site folder.
     pub site: &'a Path,
     /// Document id → the key its page was rendered with.
     pub keys: &'a std::collections::BTreeMap<String, PageKey>,
+    /// Where the previous build's [`Published::state`] was stored, if anywhere.
+    pub state: Option<&'a Path>,
 }
 
 /// The fingerprint of everything one document page is rendered from (the
-/// document's bytes and path, its rules, its counterpart, its address, the
-/// base URL, this crate's version), with the page's path and what it
-/// counted. Equal keys mean byte-identical pages.
+/// document's bytes and path, its rules, its counterpart, its address, its
+/// FAQ link, the base URL, this crate's version), with the page's path and
+/// what it counted. Equal keys mean byte-identical pages.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PageKey {
     /// blake3 (hex) of the page's inputs.
@@ -196,23 +231,53 @@ pub struct PageKey {
     pub href: String,
     /// Rules shown on the page (for [`SiteStats::rules_shown`]).
     pub rules_shown: usize,
+    /// blake3 (hex) of the page's inputs but its FAQ link: equal means the
+    /// same questions.
+    #[serde(default)]
+    pub content: String,
+    /// Questions from `faq` records.
+    #[serde(default)]
+    pub faq: usize,
+    /// Questions generated from rules.
+    #[serde(default)]
+    pub generated: usize,
 }
 
-/// [`render_site_with`] for a rebuild: every document page whose
-/// [`PageKey`] matches `reuse`'s is hard-linked (or copied) from the
-/// previous site instead of being rendered; the pages that depend on every
-/// document (indexes, FAQ, search data, sitemap) are always rendered.
-/// Returns the stats, the number of pages reused, and every page's key for
-/// the next rebuild. Templates overridden by [`SiteOptions::templates`]
-/// disable reuse (their content is not part of the key).
-pub fn render_site_incremental(
+/// What [`publish`] did.
+#[derive(Debug)]
+pub struct Published {
+    /// What was written.
+    pub stats: SiteStats,
+    /// Document pages taken from the previous site.
+    pub reused: usize,
+    /// Every document page's key, for the next rebuild's [`PageReuse::keys`].
+    pub keys: std::collections::BTreeMap<String, PageKey>,
+    /// The keys of FAQ and listing pages and search blocks (JSON), to store
+    /// and hand to the next rebuild as [`PageReuse::state`]. Deterministic:
+    /// the same input gives the same bytes, whatever was reused.
+    pub state: Vec<u8>,
+}
+
+/// [`render_site_with`] for a rebuild: every file whose inputs match
+/// `reuse`'s keys is hard-linked (or copied) from the previous site instead
+/// of being rendered — document pages, FAQ and listing pages, search
+/// blocks; the manifests, sitemap and the small pages are always written.
+/// The result is byte-identical to a build without `reuse`. Templates
+/// overridden by [`SiteOptions::templates`] disable reuse (their content is
+/// not part of the keys).
+pub fn publish(
     out_dir: &Path,
     docs: &[Document],
     alignment: Option<&Alignment>,
     rules: Option<&RuleSet>,
     opts: &SiteOptions,
     reuse: Option<&PageReuse<'_>>,
-) -> Result<(SiteStats, usize, std::collections::BTreeMap<String, PageKey>)> {
+) -> Result<Published> {
     let reuse = reuse.filter(|_| opts.templates.is_none());
-    site::render(out_dir, docs, alignment, rules, opts, reuse).map(|(stats, (reused, keys))| (stats, reused, keys))
+    site::render(out_dir, docs, alignment, rules, opts, reuse).map(|r| Published {
+        stats: r.stats,
+        reused: r.reused,
+        keys: r.keys,
+        state: r.state,
+    })
 }

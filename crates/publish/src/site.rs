@@ -1,24 +1,35 @@
-//! Plans the site's pages (paths, counterparts, alternates), renders them
-//! through the templates and writes every file.
+//! Plans the site's pages (paths, counterparts, alternates, FAQ and listing
+//! pagination, search blocks), renders them through the templates in
+//! parallel and writes every file, reusing the previous build's files whose
+//! inputs did not change.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kb_model::alignment::Alignment;
 use kb_model::rules::{Rule, RuleSet};
 use kb_model::{Document, Lang};
 use minijinja::value::{Serde, Value};
-use serde::Serialize;
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use serde::{Deserialize, Serialize};
 
 use crate::blocks::{anchor, Block, BlockBuilder};
 use crate::faq::{self, FaqEntry, FaqGroup};
 use crate::sanitize::json_for_script;
-use crate::search::{self, Entry, SearchIndex};
+use crate::search::{self, BlockInfo, Entry, Manifest};
 use crate::templates::{Templates, STATIC_FILES};
 use crate::text;
-use crate::{Error, Result, SiteOptions, SiteStats};
+use crate::{Error, PageKey, Result, SiteOptions, SiteStats};
 
 const LANGS: [Lang; 2] = [Lang::Zh, Lang::En];
+/// FAQ questions listed on a document's card before "N more".
+const CARD_QUESTIONS: usize = 5;
+/// URLs per sitemap file (the protocol allows 50,000; 2,000 keep a file near 1 MB).
+const SITEMAP_URLS: usize = 2_000;
+/// The version of `cache/publish.json`.
+const STATE_VERSION: u32 = 1;
 
 /// A link to a page in another language (or its absence).
 #[derive(Debug, Clone, Serialize)]
@@ -44,7 +55,7 @@ struct Alternate {
 struct Common {
     lang: &'static str,
     lang_name: &'static str,
-    t: BTreeMap<&'static str, &'static str>,
+    t: Value,
     /// From this page to the site root (`../../`).
     root: String,
     /// This page, site-relative.
@@ -69,7 +80,10 @@ struct DocSummary {
     href: String,
     records: usize,
     counterpart: Option<CounterpartView>,
+    /// The first questions of the document's FAQ.
     faq: Vec<FaqLink>,
+    /// All its questions.
+    faq_count: usize,
     faq_href: Option<String>,
 }
 
@@ -94,20 +108,112 @@ struct TocEntry {
     text: String,
 }
 
+/// A link to one page of a paginated list.
+#[derive(Debug, Clone, Serialize)]
+struct PageLink {
+    href: String,
+    number: usize,
+    current: bool,
+}
+
+/// A programme (the first folder under the language folder) on an index page.
+#[derive(Debug, Clone, Serialize)]
+struct ProgrammeView {
+    name: String,
+    /// Documents (listing) or documents with questions (FAQ).
+    documents: usize,
+    /// Questions (FAQ index only).
+    questions: usize,
+    pages: Vec<PageLink>,
+}
+
+/// Where a paginated page sits: its programme and its siblings.
+#[derive(Debug, Clone, Serialize)]
+struct Pagination {
+    programme: String,
+    number: usize,
+    pages: Vec<PageLink>,
+    prev: Option<String>,
+    next: Option<String>,
+    /// The language's index of pages.
+    up: String,
+}
+
 struct DocPlan<'a> {
     doc: &'a Document,
     href: String,
     counterpart: Option<(&'a Document, f64)>,
+    rules: Vec<&'a Rule>,
+    /// The document's programme (first folder under the language folder, `""` for none).
+    programme: String,
+}
+
+/// What is known of a document before its page is rendered.
+struct DocInfo {
+    /// The fingerprint of the page's inputs other than its FAQ link.
+    content: String,
+    faq: usize,
+    generated: usize,
+}
+
+/// One page of a paginated list (FAQ or documents): its path, its documents
+/// (plan indexes) and where it sits.
+struct ListPage {
+    lang: Lang,
+    path: String,
+    docs: Vec<usize>,
+    /// `None` when the page is the language's only one (`faq.html` / `index.html`).
+    pagination: Option<Pagination>,
+}
+
+/// Incremental state beyond the document pages' keys (`cache/publish.json`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    version: u32,
+    /// Language → its search blocks.
+    search: BTreeMap<String, Vec<BlockState>>,
+    /// FAQ and listing page path → key.
+    pages: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct BlockState {
+    key: String,
+    entries: usize,
+    shards: usize,
 }
 
 fn rel_root(path: &str) -> String {
     "../".repeat(path.matches('/').count())
 }
 
+/// A URL-safe file name from `text`: lower-cased ASCII letters, digits and
+/// `_`, other characters as `-`; a hash of `text` when nothing is left or the
+/// name is taken (in `taken`, under `space`).
+fn slug_of(text: &str, space: &str, taken: &mut HashSet<String>) -> String {
+    let mut s = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            s.push(c.to_ascii_lowercase());
+        } else if !s.ends_with('-') && !s.is_empty() {
+            s.push('-');
+        }
+    }
+    let mut s = s.trim_matches('-').to_string();
+    if s.is_empty() {
+        s = format!("p-{}", kb_model::short_hash(&[text], 8));
+    }
+    if !taken.insert(format!("{space}/{s}")) {
+        s = format!("{s}-{}", kb_model::short_hash(&[text], 6));
+        taken.insert(format!("{space}/{s}"));
+    }
+    s
+}
+
 /// A URL-safe file name for a document: its id without the language folder,
 /// lower-cased, other characters as `-`; a hash when nothing is left or the
 /// name is taken in the document's language folder.
-fn slug(doc: &Document, taken: &mut std::collections::HashSet<String>) -> String {
+fn slug(doc: &Document, taken: &mut HashSet<String>) -> String {
     let id = doc.id.as_str();
     let rest = id.strip_prefix(&format!("{}/", doc.lang.code())).unwrap_or(id);
     let mut s = String::new();
@@ -129,9 +235,11 @@ fn slug(doc: &Document, taken: &mut std::collections::HashSet<String>) -> String
     s
 }
 
-struct Writer<'a> {
-    out: &'a Path,
-    files: usize,
+/// The programme of a document: the first folder of its id under the language folder.
+fn programme_of(doc: &Document) -> String {
+    let id = doc.id.as_str();
+    let rest = id.split_once('/').map(|(_, r)| r).unwrap_or(id);
+    rest.split_once('/').map(|(p, _)| p.to_string()).unwrap_or_default()
 }
 
 /// Creates the folder a file is about to be written in.
@@ -146,50 +254,58 @@ fn create_parent(path: &Path) -> Result<()> {
     }
 }
 
+/// Writes files under the site folder (from any thread) and counts them.
+struct Writer<'a> {
+    out: &'a Path,
+    files: AtomicUsize,
+}
+
 impl Writer<'_> {
-    fn write(&mut self, rel: &str, bytes: &[u8]) -> Result<()> {
+    fn write(&self, rel: &str, bytes: &[u8]) -> Result<()> {
         let path = self.out.join(rel);
-        create_parent(&path)?;
-        std::fs::write(&path, bytes).map_err(|source| Error::Io { what: "writing", path, source })?;
-        self.files += 1;
+        let res = std::fs::write(&path, bytes);
+        let res = match res {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                create_parent(&path)?;
+                std::fs::write(&path, bytes)
+            }
+            r => r,
+        };
+        res.map_err(|source| Error::Io { what: "writing", path, source })?;
+        self.files.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
-    /// Writes `search/index.<lang>.json` and `.js`, streamed in one pass.
-    fn write_search_index(&mut self, ix: &SearchIndex) -> Result<()> {
-        let json_path = self.out.join(format!("search/index.{}.json", ix.lang));
-        let js_path = self.out.join(format!("search/index.{}.js", ix.lang));
-        let io = |what: &'static str, path: &Path| {
-            let path = path.to_path_buf();
-            move |source| Error::Io { what, path, source }
-        };
-        create_parent(&json_path)?;
-        let create = |p: &Path| std::fs::File::create(p).map(std::io::BufWriter::new).map_err(io("writing", p));
-        let (mut json, mut js) = (create(&json_path)?, create(&js_path)?);
-        search::write_json_and_script(ix, &mut json, &mut js).map_err(io("writing", &js_path))?;
-        json.into_inner().map_err(|e| e.into_error()).map_err(io("writing", &json_path))?;
-        js.into_inner().map_err(|e| e.into_error()).map_err(io("writing", &js_path))?;
-        self.files += 2;
+    /// Removes a file put at `rel` by [`Writer::reuse`].
+    fn unlink(&self, rel: &str) -> Result<()> {
+        let path = self.out.join(rel);
+        std::fs::remove_file(&path).map_err(|source| Error::Io { what: "removing", path, source })?;
+        self.files.fetch_sub(1, Ordering::Relaxed);
         Ok(())
     }
 
     /// Puts the previous build's `rel` (from `prev_site`) at `rel` by a hard
     /// link, or a copy where linking fails. False when there is no such file.
-    fn reuse(&mut self, prev_site: &Path, rel: &str) -> Result<bool> {
+    fn reuse(&self, prev_site: &Path, rel: &str) -> Result<bool> {
         let from = prev_site.join(rel);
-        if !from.is_file() {
-            return Ok(false);
-        }
         let path = self.out.join(rel);
-        create_parent(&path)?;
-        if std::fs::hard_link(&from, &path).is_err() {
+        let mut res = std::fs::hard_link(&from, &path);
+        if matches!(&res, Err(e) if e.kind() == std::io::ErrorKind::NotFound) && from.is_file() {
+            create_parent(&path)?;
+            res = std::fs::hard_link(&from, &path);
+        }
+        if res.is_err() {
+            if !from.is_file() {
+                return Ok(false);
+            }
+            create_parent(&path)?;
             std::fs::copy(&from, &path).map_err(|source| Error::Io {
                 what: "copying the previous build's page to",
                 path: path.clone(),
                 source,
             })?;
         }
-        self.files += 1;
+        self.files.fetch_add(1, Ordering::Relaxed);
         Ok(true)
     }
 }
@@ -214,8 +330,35 @@ impl Renderer {
     }
 }
 
-/// How many document pages were reused, and every page's key.
-pub(crate) type Reused = (usize, BTreeMap<String, crate::PageKey>);
+/// A blake3 hash of length-prefixed strings, gathered in a buffer and
+/// hashed at once (a million tiny hasher updates cost more than the hashing).
+struct Key(Vec<u8>);
+
+impl Key {
+    fn new(what: &str) -> Key {
+        let mut k = Key(Vec::with_capacity(4096));
+        k.put(concat!("kb-publish ", env!("CARGO_PKG_VERSION")));
+        k.put(what);
+        k
+    }
+    fn put(&mut self, s: &str) -> &mut Key {
+        self.0.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        self.0.extend_from_slice(s.as_bytes());
+        self
+    }
+    fn finish(&self) -> String {
+        blake3::hash(&self.0).to_hex().to_string()
+    }
+}
+
+/// What the site build returns: stats, document pages reused, every
+/// document page's key, and the state for the next build.
+pub(crate) struct Rendered {
+    pub stats: SiteStats,
+    pub reused: usize,
+    pub keys: BTreeMap<String, PageKey>,
+    pub state: Vec<u8>,
+}
 
 pub(crate) fn render(
     out_dir: &Path,
@@ -224,33 +367,54 @@ pub(crate) fn render(
     rules: Option<&RuleSet>,
     opts: &SiteOptions,
     reuse: Option<&crate::PageReuse<'_>>,
-) -> Result<(SiteStats, Reused)> {
-    let mut keys: BTreeMap<String, crate::PageKey> = BTreeMap::new();
-    let mut reused = 0usize;
+) -> Result<Rendered> {
+    let timing = std::env::var_os("KB_PUBLISH_TIMING").is_some();
+    let clock = std::cell::Cell::new(std::time::Instant::now());
+    let lap = |what: &str| {
+        if timing {
+            eprintln!("publish: {what} {:.3?}", clock.get().elapsed());
+            clock.set(std::time::Instant::now());
+        }
+    };
     let templates = Templates::new(opts.templates.as_deref());
     let renderer = Renderer { env: templates.environment() };
-    let mut w = Writer { out: out_dir, files: 0 };
-    let mut stats = SiteStats::default();
+    let w = Writer { out: out_dir, files: AtomicUsize::new(0) };
+    std::fs::create_dir_all(out_dir).map_err(|source| Error::Io {
+        what: "creating folder",
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
     let base = if opts.base_url.ends_with('/') { opts.base_url.clone() } else { format!("{}/", opts.base_url) };
     let abs = |p: &str| format!("{base}{p}");
+    let prev_state: State = reuse
+        .and_then(|r| r.state)
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice::<State>(&b).ok())
+        .filter(|s| s.version == STATE_VERSION)
+        .unwrap_or_default();
+    let prev_site = reuse.map(|r| r.site);
+    let ui: HashMap<Lang, Value> = LANGS.iter().map(|l| (*l, Value::from(Serde(text::ui(*l))))).collect();
 
-    // Documents in a fixed order, with their pages and counterparts.
+    // Documents in a fixed order, with their pages, counterparts and rules.
     let mut sorted: Vec<&Document> = docs.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path).then(a.id.cmp(&b.id)));
     let by_id: HashMap<&str, &Document> = sorted.iter().map(|d| (d.id.as_str(), *d)).collect();
-    let mut taken = std::collections::HashSet::new();
-    let mut hrefs: HashMap<&str, String> = HashMap::new();
+    let mut taken = HashSet::default();
+    let mut hrefs: HashMap<&str, String> = HashMap::default();
     for d in &sorted {
         let s = slug(d, &mut taken);
         hrefs.insert(d.id.as_str(), format!("{}/docs/{s}.html", d.lang.code()));
     }
-    // Document id → its first pairing (what `Alignment::counterpart_doc`
-    // answers), looked up once per document instead of scanned.
-    let mut doc_pairs: HashMap<&str, &kb_model::alignment::DocumentPair> = HashMap::new();
+    let mut doc_pairs: HashMap<&str, &kb_model::alignment::DocumentPair> = HashMap::default();
     for p in alignment.map(|a| a.documents.as_slice()).unwrap_or(&[]) {
         doc_pairs.entry(p.zh.as_str()).or_insert(p);
         doc_pairs.entry(p.en.as_str()).or_insert(p);
     }
+    let mut rules_by_doc: HashMap<&str, Vec<&Rule>> = HashMap::default();
+    for r in rules.map(|rs| rs.rules.as_slice()).unwrap_or(&[]) {
+        rules_by_doc.entry(r.source.doc.as_str()).or_default().push(r);
+    }
+    lap("plans-pre");
     let plans: Vec<DocPlan> = sorted
         .iter()
         .map(|d| {
@@ -258,27 +422,113 @@ pub(crate) fn render(
                 let other = if p.zh == d.id { &p.en } else { &p.zh };
                 by_id.get(other.as_str()).filter(|o| o.lang != d.lang).map(|o| (*o, p.confidence))
             });
-            DocPlan { doc: d, href: hrefs[d.id.as_str()].clone(), counterpart }
+            DocPlan {
+                doc: d,
+                href: hrefs[d.id.as_str()].clone(),
+                counterpart,
+                rules: rules_by_doc.remove(d.id.as_str()).unwrap_or_default(),
+                programme: programme_of(d),
+            }
+        })
+        .collect();
+    drop(rules_by_doc);
+
+    // What each document page is made of, and how many questions it has
+    // (taken from the previous build when its inputs are the same).
+    let infos: Vec<DocInfo> = plans
+        .par_iter()
+        .map(|p| {
+            let content = content_key(p, &hrefs, rules.is_some(), &base);
+            let prev = reuse.and_then(|r| r.keys.get(&p.doc.id)).filter(|k| k.content == content);
+            match prev {
+                Some(k) => DocInfo { content, faq: k.faq, generated: k.generated },
+                None => {
+                    let (_, faq, generated) = faq::questions(p.doc, &p.rules, 0);
+                    DocInfo { content, faq, generated }
+                }
+            }
         })
         .collect();
 
-    // Rules by source record.
-    let mut rules_by_record: HashMap<&str, Vec<&Rule>> = HashMap::new();
-    if let Some(rs) = rules {
-        for r in &rs.rules {
-            rules_by_record.entry(r.source.record.as_str()).or_default().push(r);
+    lap("infos");
+    let lang_pages = |lang: Lang, name: &str| format!("{}/{name}", lang.code());
+    let faq_index = |lang: Lang| lang_pages(lang, "faq.html");
+
+    // Pagination: FAQ pages and document listing pages, per language and programme.
+    let mut faq_pages: Vec<ListPage> = Vec::new();
+    let mut list_pages: Vec<ListPage> = Vec::new();
+    let mut programmes: BTreeMap<Lang, Vec<(String, String, Vec<usize>)>> = BTreeMap::new();
+    let mut prog_slugs = HashSet::default();
+    for lang in LANGS {
+        let mut by_prog: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, p) in plans.iter().enumerate().filter(|(_, p)| p.doc.lang == lang) {
+            by_prog.entry(p.programme.as_str()).or_default().push(i);
+        }
+        let list = programmes.entry(lang).or_default();
+        for (prog, idx) in by_prog {
+            let name = if prog.is_empty() { "general".to_string() } else { prog.to_string() };
+            let s = slug_of(&name, lang.code(), &mut prog_slugs);
+            list.push((prog.to_string(), s, idx));
         }
     }
-    let mut rules_by_doc: HashMap<&str, Vec<&Rule>> = HashMap::new();
-    for r in rules.map(|rs| rs.rules.as_slice()).unwrap_or(&[]) {
-        rules_by_doc.entry(r.source.doc.as_str()).or_default().push(r);
+    let paginate = |lang: Lang, kind: &str, single: &str, per_page: usize, keep: &dyn Fn(usize) -> bool| {
+        let progs = &programmes[&lang];
+        let total: usize = progs.iter().map(|(_, _, idx)| idx.iter().filter(|i| keep(**i)).count()).sum();
+        if total <= per_page {
+            let docs: Vec<usize> =
+                progs.iter().flat_map(|(_, _, idx)| idx.iter().copied().filter(|i| keep(*i))).collect();
+            return vec![ListPage { lang, path: lang_pages(lang, single), docs, pagination: None }];
+        }
+        let mut out = Vec::new();
+        for (prog, s, idx) in progs {
+            let kept: Vec<usize> = idx.iter().copied().filter(|i| keep(*i)).collect();
+            let chunks: Vec<&[usize]> = kept.chunks(per_page.max(1)).collect();
+            let path_of = |n: usize| lang_pages(lang, &format!("{kind}/{s}-{n}.html"));
+            for (n, c) in chunks.iter().enumerate() {
+                let n = n + 1;
+                out.push(ListPage {
+                    lang,
+                    path: path_of(n),
+                    docs: c.to_vec(),
+                    pagination: Some(Pagination {
+                        programme: if prog.is_empty() { "—".to_string() } else { prog.clone() },
+                        number: n,
+                        pages: (1..=chunks.len())
+                            .map(|m| PageLink { href: path_of(m), number: m, current: m == n })
+                            .collect(),
+                        prev: (n > 1).then(|| path_of(n - 1)),
+                        next: (n < chunks.len()).then(|| path_of(n + 1)),
+                        up: lang_pages(lang, single),
+                    }),
+                });
+            }
+        }
+        out
+    };
+    for lang in LANGS {
+        let has_faq = |i: usize| infos[i].faq + infos[i].generated > 0;
+        faq_pages.extend(paginate(lang, "faq", "faq.html", opts.faq_docs_per_page, &has_faq));
+        list_pages.extend(paginate(lang, "list", "index.html", opts.docs_per_list_page, &|_| true));
     }
+    let mut faq_href_of: Vec<Option<String>> = vec![None; plans.len()];
+    for page in &faq_pages {
+        for &i in &page.docs {
+            faq_href_of[i] = Some(format!("{}#{}", page.path, group_anchor(&plans[i].doc.id)));
+        }
+    }
+    let final_keys: Vec<String> = infos
+        .iter()
+        .zip(&faq_href_of)
+        .map(|(info, f)| Key::new("page").put(&info.content).put(f.as_deref().unwrap_or("-")).finish())
+        .collect();
+    let page_names: HashSet<&str> =
+        faq_pages.iter().chain(&list_pages).map(|p| p.path.as_str()).collect::<HashSet<_>>();
 
-    let lang_pages = |lang: Lang, name: &str| format!("{}/{name}", lang.code());
+    lap("pagination");
     let common = |lang: Lang, path: &str, title: String, alternates: Vec<Alternate>, switch: Switch| Common {
         lang: lang.code(),
         lang_name: text::lang_name(lang),
-        t: text::ui(lang),
+        t: ui[&lang].clone(),
         root: rel_root(path),
         path: path.to_string(),
         title,
@@ -286,7 +536,7 @@ pub(crate) fn render(
         alternates,
         switch,
         home_href: lang_pages(lang, "index.html"),
-        faq_href: lang_pages(lang, "faq.html"),
+        faq_href: faq_index(lang),
         search_href: lang_pages(lang, "search.html"),
         search_index: format!("search/index.{}.js", lang.code()),
     };
@@ -298,261 +548,304 @@ pub(crate) fn render(
             Alternate { hreflang: "x-default", href: abs("index.html") },
         ]
     };
-    let mut sitemap: Vec<(String, Vec<Alternate>)> = Vec::new();
-
-    // FAQ entries and search entries per document.
-    let mut faq_groups: BTreeMap<Lang, Vec<FaqGroup>> = BTreeMap::new();
-    let mut indexes: BTreeMap<Lang, SearchIndex> = LANGS.iter().map(|l| (*l, SearchIndex::new(l.code()))).collect();
-    let faq_page = |lang: Lang| lang_pages(lang, "faq.html");
-    for p in &plans {
-        let d = p.doc;
-        let doc_rules: Vec<&Rule> = rules_by_doc.get(d.id.as_str()).cloned().unwrap_or_default();
-        let entries = faq::record_entries(d, &p.href);
-        let generated = faq::generated_entries(d, &doc_rules, &p.href);
-        stats.faq_entries += entries.len();
-        stats.generated_questions += generated.len();
-        if !entries.is_empty() || !generated.is_empty() {
-            faq_groups.entry(d.lang).or_default().push(FaqGroup {
-                doc: d.id.clone(),
-                title: d.title.clone(),
-                href: p.href.clone(),
-                anchor: format!("doc-{}", kb_model::short_hash(&[&d.id], 8)),
-                entries,
-                generated,
-            });
-        }
-        let ix = indexes.get_mut(&d.lang).expect("both languages");
-        let mut section = d.title.clone();
-        for r in &d.records {
-            use kb_model::RecordKind as K;
-            if matches!(r.kind, K::Heading | K::Faq) || (r.kind == K::Step && r.level.is_some()) {
-                section = r.question.clone().unwrap_or_else(|| r.text.lines().next().unwrap_or("").to_string());
-            }
-            let text = match r.kind {
-                K::FrontMatter | K::LinkDefinition | K::Separator | K::Image | K::Html | K::TableHeader => continue,
-                K::TableRow => r.cells.iter().map(|c| format!("{} {}", c.header, c.text)).collect::<Vec<_>>().join(" "),
-                K::Faq => format!("{} {}", r.question.as_deref().unwrap_or(""), r.answer.as_deref().unwrap_or(&r.text)),
-                _ => r.text.clone(),
-            };
-            let shown = match r.kind {
-                K::TableRow => r.cells.iter().map(|c| c.text.replace('\n', " ")).collect::<Vec<_>>().join(" | "),
-                K::Faq => r.answer.clone().filter(|a| !a.trim().is_empty()).unwrap_or_else(|| r.text.clone()),
-                _ => r.text.clone(),
-            };
-            ix.add(
-                Entry {
-                    url: format!("{}#{}", p.href, anchor(&r.id)),
-                    title: section.clone(),
-                    doc: d.title.clone(),
-                    kind: r.kind.as_str().to_string(),
-                    snippet: search::snippet(&shown),
-                },
-                &text,
-            );
-        }
-    }
-    for (lang, groups) in &faq_groups {
-        let ix = indexes.get_mut(lang).expect("both languages");
-        for g in groups {
-            for e in g.generated.iter() {
-                ix.add(
-                    Entry {
-                        url: format!("{}#{}", faq_page(*lang), e.anchor),
-                        title: e.question.clone(),
-                        doc: g.title.clone(),
-                        kind: "generated".into(),
-                        snippet: search::snippet(&e.answer_text),
-                    },
-                    &format!("{} {}", e.question, e.answer_text),
-                );
-            }
-        }
-    }
-
-    // Document pages.
-    for p in &plans {
-        let d = p.doc;
-        let (alternates, switch) = match p.counterpart {
-            Some((o, _)) => {
-                let (zh, en) = if d.lang == Lang::Zh {
-                    (&p.href, &hrefs[o.id.as_str()])
-                } else {
-                    (&hrefs[o.id.as_str()], &p.href)
-                };
-                (
-                    vec![
-                        Alternate { hreflang: "zh", href: abs(zh) },
-                        Alternate { hreflang: "en", href: abs(en) },
-                        Alternate { hreflang: "x-default", href: abs(en) },
-                    ],
-                    Switch {
-                        lang: o.lang.code(),
-                        label: text::lang_name(o.lang),
-                        href: Some(hrefs[o.id.as_str()].clone()),
-                        index_href: lang_pages(o.lang, "index.html"),
-                    },
-                )
-            }
-            None => (
+    let switch_to = |other: Lang, name: &str| Switch {
+        lang: other.code(),
+        label: text::lang_name(other),
+        href: Some(lang_pages(other, name)),
+        index_href: lang_pages(other, "index.html"),
+    };
+    // A list page's alternates and switch: the same page in the other
+    // language when it exists, else that language's first page of the kind.
+    let list_links = |page: &ListPage, single: &str| {
+        let lang = page.lang;
+        let other = lang.other();
+        let name = &page.path[3..];
+        if page_names.contains(lang_pages(other, name).as_str()) {
+            (paired(name), switch_to(other, name))
+        } else {
+            (
                 vec![
-                    Alternate { hreflang: d.lang.code(), href: abs(&p.href) },
-                    Alternate { hreflang: "x-default", href: abs(&p.href) },
+                    Alternate { hreflang: lang.code(), href: abs(&page.path) },
+                    Alternate { hreflang: "x-default", href: abs(&page.path) },
                 ],
-                Switch {
-                    lang: d.lang.other().code(),
-                    label: text::lang_name(d.lang.other()),
-                    href: None,
-                    index_href: lang_pages(d.lang.other(), "index.html"),
-                },
-            ),
-        };
-        let has_faq = faq_groups.get(&d.lang).is_some_and(|gs| gs.iter().any(|g| g.doc == d.id));
-        let key = page_key(
-            d,
-            &p.href,
-            p.counterpart.map(|(o, c)| (o, hrefs[o.id.as_str()].as_str(), c)),
-            &rules_by_record,
-            has_faq,
-            rules.is_some(),
-            &base,
-        );
-        if let Some(prev) = reuse.and_then(|r| r.keys.get(&d.id).map(|k| (r.site, k))) {
-            let (site, k) = prev;
-            if k.key == key && k.href == p.href && w.reuse(site, &p.href)? {
-                stats.rules_shown += k.rules_shown;
-                stats.pages += 1;
-                stats.documents += 1;
-                reused += 1;
-                sitemap.push((p.href.clone(), alternates));
-                keys.insert(d.id.clone(), k.clone());
-                continue;
-            }
+                switch_to(other, single),
+            )
         }
-        let mut bb = BlockBuilder::new(d.lang, &rules_by_record);
-        let blocks = bb.build(d);
-        stats.rules_shown += bb.rules_shown;
-        let toc: Vec<TocEntry> = blocks
-            .iter()
-            .filter_map(|b| match b {
-                Block::Heading { anchor, level: 2, text, .. } => {
-                    Some(TocEntry { anchor: anchor.clone(), text: text.clone() })
+    };
+
+    // Document pages, in parallel; unchanged ones are linked from the previous site.
+    let doc_results: Vec<(PageKey, bool)> = plans
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| -> Result<(PageKey, bool)> {
+            let d = p.doc;
+            let key = &final_keys[i];
+            let info = &infos[i];
+            if let Some((site, k)) = reuse.and_then(|r| r.keys.get(&d.id).map(|k| (r.site, k))) {
+                if &k.key == key && k.href == p.href && w.reuse(site, &p.href)? {
+                    return Ok((k.clone(), true));
                 }
-                _ => None,
-            })
-            .collect();
-        let ctx = DocCtx {
-            common: common(d.lang, &p.href, d.title.clone(), alternates.clone(), switch),
-            doc_title: d.title.clone(),
-            title_anchor: crate::blocks::title_record(d).map(|i| anchor(&d.records[i].id)),
-            source_path: d.path.clone(),
-            counterpart: p.counterpart.map(|(o, c)| CounterpartView {
-                title: o.title.clone(),
-                href: hrefs[o.id.as_str()].clone(),
-                lang: o.lang.code(),
-                confidence: (c.clamp(0.0, 1.0) * 100.0).round() as u32,
-            }),
-            blocks,
-            toc,
-            faq_href: has_faq.then(|| format!("{}#doc-{}", faq_page(d.lang), kb_model::short_hash(&[&d.id], 8))),
-            rules_available: rules.is_some(),
-        };
-        let html = renderer.render("document.html", &p.href, &ctx)?;
-        w.write(&p.href, html.as_bytes())?;
-        keys.insert(d.id.clone(), crate::PageKey { key, href: p.href.clone(), rules_shown: bb.rules_shown });
+            }
+            let (alternates, switch) = doc_links(p, &hrefs, &abs, &lang_pages);
+            let rules_by_record = rules_by_record(&p.rules);
+            let mut bb = BlockBuilder::new(d.lang, &rules_by_record);
+            let blocks = bb.build(d);
+            let toc: Vec<TocEntry> = blocks
+                .iter()
+                .filter_map(|b| match b {
+                    Block::Heading { anchor, level: 2, text, .. } => {
+                        Some(TocEntry { anchor: anchor.clone(), text: text.clone() })
+                    }
+                    _ => None,
+                })
+                .collect();
+            let ctx = DocCtx {
+                common: common(d.lang, &p.href, d.title.clone(), alternates, switch),
+                doc_title: d.title.clone(),
+                title_anchor: crate::blocks::title_record(d).map(|i| anchor(&d.records[i].id)),
+                source_path: d.path.clone(),
+                counterpart: counterpart_view(p, &hrefs),
+                blocks,
+                toc,
+                faq_href: faq_href_of[i].clone(),
+                rules_available: rules.is_some(),
+            };
+            let html = renderer.render("document.html", &p.href, &ctx)?;
+            w.write(&p.href, html.as_bytes())?;
+            Ok((
+                PageKey {
+                    key: key.clone(),
+                    href: p.href.clone(),
+                    rules_shown: bb.rules_shown,
+                    content: info.content.clone(),
+                    faq: info.faq,
+                    generated: info.generated,
+                },
+                false,
+            ))
+        })
+        .collect::<Result<_>>()?;
+    lap("document pages");
+    let mut stats = SiteStats::default();
+    let mut keys = BTreeMap::new();
+    let mut reused = 0;
+    for (p, (k, was_reused)) in plans.iter().zip(doc_results) {
+        stats.rules_shown += k.rules_shown;
+        stats.faq_entries += k.faq;
+        stats.generated_questions += k.generated;
         stats.pages += 1;
         stats.documents += 1;
-        sitemap.push((p.href.clone(), alternates));
+        reused += usize::from(was_reused);
+        keys.insert(p.doc.id.clone(), k);
     }
 
-    // Per language: index, FAQ, search.
-    for lang in LANGS {
-        let other = lang.other();
-        let switch = |name: &str| Switch {
-            lang: other.code(),
-            label: text::lang_name(other),
-            href: Some(lang_pages(other, name)),
-            index_href: lang_pages(other, "index.html"),
-        };
-        // Taken, not cloned: nothing reads a language's groups after its pages.
-        let groups = faq_groups.remove(&lang).unwrap_or_default();
-        let mut group_of: HashMap<&str, &FaqGroup> = HashMap::new();
-        for g in &groups {
-            group_of.entry(g.doc.as_str()).or_insert(g);
+    let mut state = State { version: STATE_VERSION, ..State::default() };
+    // The FAQ entries of a document, as its group on a FAQ page.
+    let group_of = |i: usize| -> Option<FaqGroup> {
+        let p = &plans[i];
+        let entries = faq::record_entries(p.doc, &p.href);
+        let generated = faq::generated_entries(p.doc, &p.rules, &p.href);
+        if entries.is_empty() && generated.is_empty() {
+            return None;
         }
-        let summaries: Vec<DocSummary> = plans
-            .iter()
-            .filter(|p| p.doc.lang == lang)
-            .map(|p| {
-                let g = group_of.get(p.doc.id.as_str()).copied();
-                DocSummary {
-                    id: p.doc.id.clone(),
-                    title: p.doc.title.clone(),
-                    path: p.doc.path.clone(),
-                    href: p.href.clone(),
-                    records: p.doc.records.len(),
-                    counterpart: p.counterpart.map(|(o, c)| CounterpartView {
-                        title: o.title.clone(),
-                        href: hrefs[o.id.as_str()].clone(),
-                        lang: o.lang.code(),
-                        confidence: (c.clamp(0.0, 1.0) * 100.0).round() as u32,
-                    }),
-                    faq: g
-                        .map(|g| {
-                            g.entries
-                                .iter()
-                                .chain(g.generated.iter())
-                                .map(|e| FaqLink {
-                                    question: e.question.clone(),
-                                    href: format!("{}#{}", faq_page(lang), e.anchor),
-                                    generated: e.generated,
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    faq_href: g.map(|g| format!("{}#{}", faq_page(lang), g.anchor)),
+        Some(FaqGroup {
+            doc: p.doc.id.clone(),
+            title: p.doc.title.clone(),
+            href: p.href.clone(),
+            anchor: group_anchor(&p.doc.id),
+            entries,
+            generated,
+        })
+    };
+    let page_key = |what: &str, page: &ListPage| {
+        let mut k = Key::new(what);
+        k.put(&page.path).put(&base).put(if rules.is_some() { "rules" } else { "-" });
+        k.put(if alignment.is_some() { "alignment" } else { "-" });
+        if let Some(pg) = &page.pagination {
+            k.put(&serde_json::to_string(pg).expect("serialises"));
+        }
+        for &i in &page.docs {
+            k.put(&plans[i].doc.id).put(&final_keys[i]);
+        }
+        k.finish()
+    };
+    let try_reuse = |path: &str, key: &str| -> Result<bool> {
+        match prev_site {
+            Some(site) if prev_state.pages.get(path).map(String::as_str) == Some(key) => w.reuse(site, path),
+            _ => Ok(false),
+        }
+    };
+
+    // FAQ pages (one per language, or pages per programme with an index).
+    let faq_keys: Vec<(String, String)> = faq_pages
+        .par_iter()
+        .map(|page| -> Result<(String, String)> {
+            let key = page_key("faq", page);
+            if try_reuse(&page.path, &key)? {
+                return Ok((page.path.clone(), key));
+            }
+            let lang = page.lang;
+            let groups: Vec<FaqGroup> = page.docs.iter().filter_map(|&i| group_of(i)).collect();
+            let all: Vec<&FaqEntry> = groups.iter().flat_map(|g| g.entries.iter().chain(g.generated.iter())).collect();
+            let jsonld = serde_json::json!({
+                "@context": "https://schema.org",
+                "@type": "FAQPage",
+                "inLanguage": lang.code(),
+                "mainEntity": all.iter().map(|e| serde_json::json!({
+                    "@type": "Question",
+                    "name": e.question,
+                    "url": abs(&format!("{}#{}", page.path, e.anchor)),
+                    "acceptedAnswer": { "@type": "Answer", "text": e.answer_text },
+                })).collect::<Vec<_>>(),
+            });
+            let (alternates, switch) = list_links(page, "faq.html");
+            let title = match &page.pagination {
+                Some(pg) => format!("{} · {} · {}", text::ui(lang)["faq"], pg.programme, pg.number),
+                None => text::ui(lang)["faq"].to_string(),
+            };
+            let ctx = FaqCtx {
+                common: common(lang, &page.path, title, alternates, switch),
+                groups,
+                jsonld: Some(Value::from_safe_string(json_for_script(&jsonld))),
+                rules_available: rules.is_some(),
+                pagination: page.pagination.clone(),
+                programmes: Vec::new(),
+            };
+            let html = renderer.render("faq.html", &page.path, &ctx)?;
+            w.write(&page.path, html.as_bytes())?;
+            Ok((page.path.clone(), key))
+        })
+        .collect::<Result<_>>()?;
+    lap("faq pages");
+    stats.pages += faq_keys.len();
+    state.pages.extend(faq_keys);
+
+    // Document listing pages (the language's index, or pages per programme).
+    let list_keys: Vec<(String, String)> = list_pages
+        .par_iter()
+        .map(|page| -> Result<(String, String)> {
+            let key = page_key("list", page);
+            if try_reuse(&page.path, &key)? {
+                return Ok((page.path.clone(), key));
+            }
+            let lang = page.lang;
+            let documents: Vec<DocSummary> = page
+                .docs
+                .iter()
+                .map(|&i| {
+                    let p = &plans[i];
+                    let info = &infos[i];
+                    let count = info.faq + info.generated;
+                    let faq: Vec<FaqLink> = if count == 0 {
+                        Vec::new()
+                    } else {
+                        let page = faq_href_of[i].as_deref().and_then(|h| h.split_once('#')).map_or("", |(p, _)| p);
+                        let (questions, _, _) = faq::questions(p.doc, &p.rules, CARD_QUESTIONS);
+                        let links: Vec<FaqLink> = questions
+                            .into_iter()
+                            .map(|(anchor, question, generated)| FaqLink {
+                                question,
+                                href: format!("{page}#{anchor}"),
+                                generated,
+                            })
+                            .collect();
+                        links
+                    };
+                    DocSummary {
+                        id: p.doc.id.clone(),
+                        title: p.doc.title.clone(),
+                        path: p.doc.path.clone(),
+                        href: p.href.clone(),
+                        records: p.doc.records.len(),
+                        counterpart: counterpart_view(p, &hrefs),
+                        faq,
+                        faq_count: count,
+                        faq_href: faq_href_of[i].clone(),
+                    }
+                })
+                .collect();
+            let (alternates, switch) = list_links(page, "index.html");
+            let title = match &page.pagination {
+                Some(pg) => format!("{} · {} · {}", text::ui(lang)["documents"], pg.programme, pg.number),
+                None => text::ui(lang)["site_name"].to_string(),
+            };
+            let ctx = IndexCtx {
+                common: common(lang, &page.path, title, alternates, switch),
+                documents,
+                rules_available: rules.is_some(),
+                alignment_available: alignment.is_some(),
+                pagination: page.pagination.clone(),
+                programmes: Vec::new(),
+            };
+            let html = renderer.render("index.html", &page.path, &ctx)?;
+            w.write(&page.path, html.as_bytes())?;
+            Ok((page.path.clone(), key))
+        })
+        .collect::<Result<_>>()?;
+    lap("list pages");
+    stats.pages += list_keys.len();
+    state.pages.extend(list_keys);
+
+    // The indexes of paginated FAQ and listing pages.
+    for lang in LANGS {
+        let progs_of = |pages: &[ListPage], count: &dyn Fn(usize) -> usize| -> Vec<ProgrammeView> {
+            let mut out: Vec<ProgrammeView> = Vec::new();
+            for page in pages.iter().filter(|p| p.lang == lang) {
+                let Some(pg) = &page.pagination else { return Vec::new() };
+                if out.last().is_none_or(|v| v.name != pg.programme) {
+                    out.push(ProgrammeView {
+                        name: pg.programme.clone(),
+                        documents: 0,
+                        questions: 0,
+                        pages: pg.pages.iter().map(|l| PageLink { current: false, ..l.clone() }).collect(),
+                    });
                 }
-            })
-            .collect();
-
-        let path = lang_pages(lang, "index.html");
-        let ctx = IndexCtx {
-            common: common(
-                lang,
-                &path,
-                text::ui(lang)["site_name"].to_string(),
-                paired("index.html"),
-                switch("index.html"),
-            ),
-            documents: summaries,
-            rules_available: rules.is_some(),
-            alignment_available: alignment.is_some(),
+                let v = out.last_mut().expect("pushed");
+                v.documents += page.docs.len();
+                v.questions += page.docs.iter().map(|&i| count(i)).sum::<usize>();
+            }
+            out
         };
-        w.write(&path, renderer.render("index.html", &path, &ctx)?.as_bytes())?;
-        stats.pages += 1;
-        sitemap.push((path, paired("index.html")));
-
-        let path = faq_page(lang);
-        let all: Vec<&FaqEntry> = groups.iter().flat_map(|g| g.entries.iter().chain(g.generated.iter())).collect();
-        let jsonld = serde_json::json!({
-            "@context": "https://schema.org",
-            "@type": "FAQPage",
-            "inLanguage": lang.code(),
-            "mainEntity": all.iter().map(|e| serde_json::json!({
-                "@type": "Question",
-                "name": e.question,
-                "url": abs(&format!("{path}#{}", e.anchor)),
-                "acceptedAnswer": { "@type": "Answer", "text": e.answer_text },
-            })).collect::<Vec<_>>(),
-        });
-        let ctx = FaqCtx {
-            common: common(lang, &path, text::ui(lang)["faq"].to_string(), paired("faq.html"), switch("faq.html")),
-            groups,
-            jsonld: Value::from_safe_string(json_for_script(&jsonld)),
-            rules_available: rules.is_some(),
-        };
-        w.write(&path, renderer.render("faq.html", &path, &ctx)?.as_bytes())?;
-        stats.pages += 1;
-        sitemap.push((path, paired("faq.html")));
+        let faq_progs = progs_of(&faq_pages, &|i| infos[i].faq + infos[i].generated);
+        if !faq_progs.is_empty() {
+            let path = faq_index(lang);
+            let ctx = FaqCtx {
+                common: common(
+                    lang,
+                    &path,
+                    text::ui(lang)["faq"].to_string(),
+                    paired("faq.html"),
+                    switch_to(lang.other(), "faq.html"),
+                ),
+                groups: Vec::new(),
+                jsonld: None,
+                rules_available: rules.is_some(),
+                pagination: None,
+                programmes: faq_progs,
+            };
+            w.write(&path, renderer.render("faq.html", &path, &ctx)?.as_bytes())?;
+            stats.pages += 1;
+        }
+        let list_progs = progs_of(&list_pages, &|_| 0);
+        if !list_progs.is_empty() {
+            let path = lang_pages(lang, "index.html");
+            let ctx = IndexCtx {
+                common: common(
+                    lang,
+                    &path,
+                    text::ui(lang)["site_name"].to_string(),
+                    paired("index.html"),
+                    switch_to(lang.other(), "index.html"),
+                ),
+                documents: Vec::new(),
+                rules_available: rules.is_some(),
+                alignment_available: alignment.is_some(),
+                pagination: None,
+                programmes: list_progs,
+            };
+            w.write(&path, renderer.render("index.html", &path, &ctx)?.as_bytes())?;
+            stats.pages += 1;
+        }
 
         let path = lang_pages(lang, "search.html");
         let ctx = SimpleCtx {
@@ -561,18 +854,80 @@ pub(crate) fn render(
                 &path,
                 text::ui(lang)["search"].to_string(),
                 paired("search.html"),
-                switch("search.html"),
+                switch_to(lang.other(), "search.html"),
             ),
         };
         w.write(&path, renderer.render("search.html", &path, &ctx)?.as_bytes())?;
         stats.pages += 1;
-        sitemap.push((path, paired("search.html")));
-
-        let ix = &indexes[&lang];
-        stats.search_entries += ix.entries.len();
-        w.write_search_index(ix)?;
     }
 
+    lap("indexes");
+    // The search index: per language, blocks of documents, each block's
+    // files rebuilt only when one of its documents' pages changed.
+    for lang in LANGS {
+        let members: Vec<usize> = (0..plans.len()).filter(|&i| plans[i].doc.lang == lang).collect();
+        let nblocks = search::block_count(members.len());
+        let mut blocks: Vec<Vec<usize>> = vec![Vec::new(); nblocks];
+        for &i in &members {
+            blocks[search::block_of(&plans[i].doc.id, nblocks)].push(i);
+        }
+        let prev_blocks = prev_state.search.get(lang.code()).filter(|b| b.len() == nblocks);
+        let built: Vec<BlockState> = blocks
+            .par_iter()
+            .enumerate()
+            .map(|(b, idx)| -> Result<BlockState> {
+                let mut k = Key::new("search");
+                k.put(lang.code()).put(&nblocks.to_string()).put(&b.to_string());
+                for &i in idx {
+                    k.put(&plans[i].doc.id).put(&final_keys[i]);
+                }
+                let key = k.finish();
+                if let (Some(site), Some(prev)) = (prev_site, prev_blocks.map(|p| &p[b])) {
+                    if prev.key == key {
+                        let names = (0..prev.shards)
+                            .map(|s| format!("{b}/t{s}"))
+                            .chain((0..prev.entries.div_ceil(search::CHUNK)).map(|c| format!("{b}/e{c}")));
+                        let mut linked = Vec::new();
+                        let mut all = true;
+                        for n in names {
+                            let rel = format!("search/{}/{n}.js", lang.code());
+                            if !w.reuse(site, &rel)? {
+                                all = false;
+                                break;
+                            }
+                            linked.push(rel);
+                        }
+                        if all {
+                            return Ok(prev.clone());
+                        }
+                        // Never write through a link into the previous build's files.
+                        for rel in linked {
+                            w.unlink(&rel)?;
+                        }
+                    }
+                }
+                let mut block = search::Block::default();
+                for &i in idx {
+                    add_search_entries(&mut block, &plans[i], faq_href_of[i].as_deref());
+                }
+                let (files, shards) = block.files(lang.code(), b);
+                for (name, js) in files {
+                    w.write(&format!("search/{}/{name}.js", lang.code()), js.as_bytes())?;
+                }
+                Ok(BlockState { key, entries: block.entries.len(), shards })
+            })
+            .collect::<Result<_>>()?;
+        let manifest = Manifest::new(
+            lang.code(),
+            built.iter().map(|b| BlockInfo { entries: b.entries, shards: b.shards }).collect(),
+        );
+        stats.search_entries += manifest.entries;
+        w.write(&format!("search/index.{}.json", lang.code()), manifest.to_json().as_bytes())?;
+        w.write(&format!("search/index.{}.js", lang.code()), manifest.to_script().as_bytes())?;
+        state.search.insert(lang.code().to_string(), built);
+    }
+
+    lap("search");
     // The language chooser.
     let root_alts = vec![
         Alternate { hreflang: "zh", href: abs("zh/index.html") },
@@ -582,82 +937,310 @@ pub(crate) fn render(
     let ctx = RootCtx {
         canonical: abs("index.html"),
         alternates: root_alts.clone(),
-        zh: text::ui(Lang::Zh),
-        en: text::ui(Lang::En),
+        zh: ui[&Lang::Zh].clone(),
+        en: ui[&Lang::En].clone(),
         zh_count: sorted.iter().filter(|d| d.lang == Lang::Zh).count(),
         en_count: sorted.iter().filter(|d| d.lang == Lang::En).count(),
     };
     w.write("index.html", renderer.render("root.html", "index.html", &ctx)?.as_bytes())?;
     stats.pages += 1;
+
+    // sitemap.xml (an index of sitemap-<n>.xml files on a large site), sorted by URL.
+    let mut sitemap: Vec<(String, Vec<Alternate>)> = Vec::with_capacity(stats.pages);
     sitemap.push(("index.html".into(), root_alts));
-
-    // sitemap.xml, sorted by URL.
+    for p in &plans {
+        sitemap.push((p.href.clone(), doc_links(p, &hrefs, &abs, &lang_pages).0));
+    }
+    for page in faq_pages.iter() {
+        sitemap.push((page.path.clone(), list_links(page, "faq.html").0));
+    }
+    for page in list_pages.iter() {
+        sitemap.push((page.path.clone(), list_links(page, "index.html").0));
+    }
+    for lang in LANGS {
+        for (pages, name) in [(&faq_pages, "faq.html"), (&list_pages, "index.html")] {
+            if pages.iter().any(|p| p.lang == lang && p.pagination.is_some()) {
+                sitemap.push((lang_pages(lang, name), paired(name)));
+            }
+        }
+        sitemap.push((lang_pages(lang, "search.html"), paired("search.html")));
+    }
     sitemap.sort_by(|a, b| a.0.cmp(&b.0));
-    let urls: Vec<SitemapUrl> = sitemap
-        .iter()
-        .map(|(p, alts)| SitemapUrl {
-            loc: abs(p),
-            alternates: alts.iter().map(|a| Alternate { hreflang: a.hreflang, href: a.href.clone() }).collect(),
-        })
-        .collect();
-    let xml = renderer.render("sitemap.xml", "sitemap.xml", &SitemapCtx { urls })?;
-    w.write("sitemap.xml", xml.as_bytes())?;
+    let render_urls = |urls: &[(String, Vec<Alternate>)]| -> Result<String> {
+        let urls: Vec<SitemapUrl> = urls
+            .iter()
+            .map(|(p, alts)| SitemapUrl {
+                loc: abs(p),
+                alternates: alts.iter().map(|a| Alternate { hreflang: a.hreflang, href: a.href.clone() }).collect(),
+            })
+            .collect();
+        renderer.render("sitemap.xml", "sitemap.xml", &SitemapCtx { urls })
+    };
+    if sitemap.len() <= SITEMAP_URLS {
+        w.write("sitemap.xml", render_urls(&sitemap)?.as_bytes())?;
+    } else {
+        let parts: Vec<&[(String, Vec<Alternate>)]> = sitemap.chunks(SITEMAP_URLS).collect();
+        parts
+            .par_iter()
+            .enumerate()
+            .try_for_each(|(n, part)| w.write(&format!("sitemap-{}.xml", n + 1), render_urls(part)?.as_bytes()))?;
+        let mut xml = String::from(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+        );
+        for n in 1..=parts.len() {
+            xml.push_str(&format!(
+                "  <sitemap><loc>{}</loc></sitemap>\n",
+                crate::templates::html_escape(&abs(&format!("sitemap-{n}.xml")))
+            ));
+        }
+        xml.push_str("</sitemapindex>\n");
+        w.write("sitemap.xml", xml.as_bytes())?;
+    }
 
+    lap("root+sitemap");
     for name in STATIC_FILES {
         let body = templates.get(name)?.expect("static files are embedded");
         w.write(name, body.as_bytes())?;
     }
-    stats.files = w.files;
-    Ok((stats, (reused, keys)))
+    stats.files = w.files.load(Ordering::Relaxed);
+    let state = serde_json::to_vec(&state).expect("the state serialises");
+    Ok(Rendered { stats, reused, keys, state })
 }
 
-/// The fingerprint of everything a document page is rendered from. The
-/// document enters by its content hash, path, language and title (its
-/// records are what parsing those bytes gives); its rules in full; its
-/// counterpart by id, title, address and confidence.
-fn page_key(
-    d: &Document,
-    href: &str,
-    counterpart: Option<(&Document, &str, f64)>,
-    rules_by_record: &HashMap<&str, Vec<&Rule>>,
-    has_faq: bool,
-    rules_available: bool,
-    base: &str,
-) -> String {
-    let mut h = blake3::Hasher::new();
-    let mut put = |s: &str| {
-        h.update(&(s.len() as u64).to_le_bytes());
-        h.update(s.as_bytes());
-    };
-    put(concat!("kb-publish page ", env!("CARGO_PKG_VERSION")));
-    put(base);
-    put(&d.id);
-    put(&d.path);
-    put(d.lang.code());
-    put(&d.title);
-    put(&d.hash);
-    put(href);
-    put(if has_faq { "faq" } else { "-" });
-    put(if rules_available { "rules" } else { "-" });
-    match counterpart {
-        Some((o, o_href, c)) => {
-            put(&o.id);
-            put(&o.title);
-            put(o.lang.code());
-            put(o_href);
-            put(&c.to_bits().to_string());
-        }
-        None => put("no counterpart"),
+/// The element id of a document's group on its FAQ page.
+fn group_anchor(doc_id: &str) -> String {
+    format!("doc-{}", kb_model::short_hash(&[doc_id], 8))
+}
+
+fn rules_by_record<'a>(rules: &[&'a Rule]) -> std::collections::HashMap<&'a str, Vec<&'a Rule>> {
+    let mut m: std::collections::HashMap<&str, Vec<&Rule>> = std::collections::HashMap::new();
+    for r in rules {
+        m.entry(r.source.record.as_str()).or_default().push(r);
     }
+    m
+}
+
+fn counterpart_view(p: &DocPlan, hrefs: &HashMap<&str, String>) -> Option<CounterpartView> {
+    p.counterpart.map(|(o, c)| CounterpartView {
+        title: o.title.clone(),
+        href: hrefs[o.id.as_str()].clone(),
+        lang: o.lang.code(),
+        confidence: (c.clamp(0.0, 1.0) * 100.0).round() as u32,
+    })
+}
+
+/// A document page's alternates and language switch.
+fn doc_links(
+    p: &DocPlan,
+    hrefs: &HashMap<&str, String>,
+    abs: &dyn Fn(&str) -> String,
+    lang_pages: &dyn Fn(Lang, &str) -> String,
+) -> (Vec<Alternate>, Switch) {
+    let d = p.doc;
+    match p.counterpart {
+        Some((o, _)) => {
+            let (zh, en) =
+                if d.lang == Lang::Zh { (&p.href, &hrefs[o.id.as_str()]) } else { (&hrefs[o.id.as_str()], &p.href) };
+            (
+                vec![
+                    Alternate { hreflang: "zh", href: abs(zh) },
+                    Alternate { hreflang: "en", href: abs(en) },
+                    Alternate { hreflang: "x-default", href: abs(en) },
+                ],
+                Switch {
+                    lang: o.lang.code(),
+                    label: text::lang_name(o.lang),
+                    href: Some(hrefs[o.id.as_str()].clone()),
+                    index_href: lang_pages(o.lang, "index.html"),
+                },
+            )
+        }
+        None => (
+            vec![
+                Alternate { hreflang: d.lang.code(), href: abs(&p.href) },
+                Alternate { hreflang: "x-default", href: abs(&p.href) },
+            ],
+            Switch {
+                lang: d.lang.other().code(),
+                label: text::lang_name(d.lang.other()),
+                href: None,
+                index_href: lang_pages(d.lang.other(), "index.html"),
+            },
+        ),
+    }
+}
+
+/// Adds a document's searchable entries to a block: its records (with the
+/// section they are in) and the questions generated from its rules.
+fn add_search_entries(block: &mut search::Block, p: &DocPlan, faq_href: Option<&str>) {
+    use kb_model::RecordKind as K;
+    let d = p.doc;
+    let mut section = d.title.clone();
+    let mut text = String::new();
     for r in &d.records {
-        if let Some(rs) = rules_by_record.get(r.id.as_str()) {
-            put(&r.id);
-            for rule in rs {
-                put(&serde_json::to_string(rule).expect("rules serialise"));
+        if matches!(r.kind, K::Heading | K::Faq) || (r.kind == K::Step && r.level.is_some()) {
+            section = r.question.clone().unwrap_or_else(|| r.text.lines().next().unwrap_or("").to_string());
+        }
+        text.clear();
+        let shown: String = match r.kind {
+            K::FrontMatter | K::LinkDefinition | K::Separator | K::Image | K::Html | K::TableHeader => continue,
+            K::TableRow => {
+                for c in &r.cells {
+                    if !text.is_empty() {
+                        text.push(' ');
+                    }
+                    text.push_str(&c.header);
+                    text.push(' ');
+                    text.push_str(&c.text);
+                }
+                r.cells.iter().map(|c| c.text.replace('\n', " ")).collect::<Vec<_>>().join(" | ")
             }
+            K::Faq => {
+                text.push_str(r.question.as_deref().unwrap_or(""));
+                text.push(' ');
+                text.push_str(r.answer.as_deref().unwrap_or(&r.text));
+                r.answer.as_deref().filter(|a| !a.trim().is_empty()).unwrap_or(&r.text).to_string()
+            }
+            _ => {
+                text.push_str(&r.text);
+                r.text.clone()
+            }
+        };
+        block.add(
+            Entry {
+                page: p.href.clone(),
+                anchor: anchor(&r.id),
+                title: section.clone(),
+                doc: d.title.clone(),
+                kind: r.kind.as_str(),
+                snippet: search::snippet(&shown),
+            },
+            &text,
+        );
+    }
+    let Some(faq_page) = faq_href.and_then(|h| h.split_once('#')).map(|(p, _)| p) else {
+        return;
+    };
+    for (anchor, question, answer) in faq::generated_texts(d, &p.rules) {
+        let text = format!("{question} {answer}");
+        block.add(
+            Entry {
+                page: faq_page.to_string(),
+                anchor,
+                title: question,
+                doc: d.title.clone(),
+                kind: "generated",
+                snippet: search::snippet(&answer),
+            },
+            &text,
+        );
+    }
+}
+
+/// The fingerprint of everything a document page is rendered from except
+/// its FAQ link. The document enters by its content hash, path, language and
+/// title (its records are what parsing those bytes gives); its rules in
+/// full; its counterpart by id, title, address and confidence.
+fn content_key(p: &DocPlan, hrefs: &HashMap<&str, String>, rules_available: bool, base: &str) -> String {
+    let d = p.doc;
+    let mut k = Key::new("content");
+    k.put(base).put(&d.id).put(&d.path).put(d.lang.code()).put(&d.title).put(&d.hash).put(&p.href);
+    k.put(if rules_available { "rules" } else { "-" });
+    match p.counterpart {
+        Some((o, c)) => {
+            k.put(&o.id).put(&o.title).put(o.lang.code()).put(&hrefs[o.id.as_str()]).put(&c.to_bits().to_string());
+        }
+        None => {
+            k.put("no counterpart");
         }
     }
-    h.finalize().to_hex().to_string()
+    // The rules, in document order of their records (as the page shows them).
+    let order: HashMap<&str, usize> = d.records.iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
+    let mut rs: Vec<(usize, usize, &Rule)> = p
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(n, r)| order.get(r.source.record.as_str()).map(|&i| (i, n, *r)))
+        .collect();
+    rs.sort_unstable_by_key(|(i, n, _)| (*i, *n));
+    for (_, _, r) in rs {
+        hash_rule(&mut k, r);
+    }
+    k.finish()
+}
+
+/// Feeds every field of a rule to `k` (cheaper than hashing its JSON: a
+/// large corpus has a million rules). The exhaustive pattern makes a new
+/// field of [`Rule`] a compile error here, so none is forgotten.
+fn hash_rule(k: &mut Key, r: &Rule) {
+    let Rule {
+        id,
+        key,
+        scope,
+        scope_other,
+        subject,
+        qualifier,
+        op,
+        value,
+        range,
+        unit,
+        kind,
+        confidence,
+        clause,
+        source,
+        text,
+        logic,
+    } = r;
+    let kb_model::rules::RuleSource { doc, record, path, lines, counterpart } = source;
+    let kb_model::rules::BilingualText { zh, en } = text;
+    let opt = |k: &mut Key, s: &Option<String>| {
+        match s {
+            Some(s) => k.put("1").put(s),
+            None => k.put("0"),
+        };
+    };
+    let mut buf = String::new();
+    let mut fmt = |k: &mut Key, args: std::fmt::Arguments| {
+        use std::fmt::Write;
+        buf.clear();
+        let _ = buf.write_fmt(args);
+        k.put(&buf);
+    };
+    k.put(id).put(key).put(scope);
+    opt(k, scope_other);
+    opt(k, subject);
+    opt(k, qualifier);
+    k.put(op.map_or("-", |o| o.as_str()));
+    match value {
+        Some(serde_json::Value::String(v)) => {
+            k.put("s").put(v);
+        }
+        Some(serde_json::Value::Number(n)) => fmt(k, format_args!("{n}")),
+        Some(serde_json::Value::Bool(b)) => {
+            k.put(if *b { "true" } else { "false" });
+        }
+        Some(v) => {
+            k.put(&v.to_string());
+        }
+        None => {
+            k.put("-");
+        }
+    }
+    match range {
+        Some([a, b]) => fmt(k, format_args!("{}:{}", a.to_bits(), b.to_bits())),
+        None => {
+            k.put("-");
+        }
+    }
+    opt(k, unit);
+    k.put(kind).put(clause);
+    fmt(k, format_args!("{}", confidence.to_bits()));
+    k.put(doc).put(record).put(path);
+    fmt(k, format_args!("{}:{}", lines[0], lines[1]));
+    opt(k, counterpart);
+    opt(k, zh);
+    opt(k, en);
+    k.put(&logic.as_ref().map_or_else(|| "-".to_string(), |v| v.to_string()));
 }
 
 #[derive(Serialize)]
@@ -681,6 +1264,9 @@ struct IndexCtx {
     documents: Vec<DocSummary>,
     rules_available: bool,
     alignment_available: bool,
+    pagination: Option<Pagination>,
+    /// On the index of a paginated listing: the programmes and their pages.
+    programmes: Vec<ProgrammeView>,
 }
 
 #[derive(Serialize)]
@@ -689,8 +1275,11 @@ struct FaqCtx {
     common: Common,
     groups: Vec<FaqGroup>,
     /// Already escaped for a `<script>` element ([`json_for_script`]).
-    jsonld: Value,
+    jsonld: Option<Value>,
     rules_available: bool,
+    pagination: Option<Pagination>,
+    /// On the index of paginated FAQ pages: the programmes and their pages.
+    programmes: Vec<ProgrammeView>,
 }
 
 #[derive(Serialize)]
@@ -703,8 +1292,8 @@ struct SimpleCtx {
 struct RootCtx {
     canonical: String,
     alternates: Vec<Alternate>,
-    zh: BTreeMap<&'static str, &'static str>,
-    en: BTreeMap<&'static str, &'static str>,
+    zh: Value,
+    en: Value,
     zh_count: usize,
     en_count: usize,
 }

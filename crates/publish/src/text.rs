@@ -55,6 +55,14 @@ pub fn ui(lang: Lang) -> BTreeMap<&'static str, &'static str> {
         ("checked_hint", "可勾选以自查", "tick to check yourself"),
         ("results_count", "条结果", "results"),
         ("no_results", "没有找到结果。", "No results."),
+        ("programmes", "栏目", "Programmes"),
+        ("pages", "分页", "Pages"),
+        ("page", "第几页", "Page"),
+        ("previous_page", "上一页", "Previous page"),
+        ("next_page", "下一页", "Next page"),
+        ("all_questions", "全部常见问题", "All questions"),
+        ("all_documents", "全部文档", "All documents"),
+        ("more_questions", "查看全部问题", "all questions"),
     ];
     pairs.iter().map(|(k, zh, en)| (*k, if lang == Lang::Zh { *zh } else { *en })).collect()
 }

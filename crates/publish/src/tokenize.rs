@@ -90,6 +90,62 @@ pub fn query_terms(text: &str) -> Vec<String> {
     out
 }
 
+/// Calls `f` with every term of indexed text, in [`index_terms`]' order,
+/// without allocating a string per term (the index builder's hot path).
+pub fn for_each_index_term(text: &str, mut f: impl FnMut(&str)) {
+    let mut han: Vec<char> = Vec::new();
+    let mut word = String::new();
+    let mut buf = String::new();
+    let mut flush_han = |han: &mut Vec<char>, f: &mut dyn FnMut(&str)| {
+        if han.len() == 1 {
+            buf.clear();
+            buf.push(han[0]);
+            f(&buf);
+        } else if han.len() > 1 {
+            for pair in han.windows(2) {
+                buf.clear();
+                buf.push(pair[0]);
+                buf.push(pair[1]);
+                f(&buf);
+            }
+            for c in han.iter() {
+                buf.clear();
+                buf.push(*c);
+                f(&buf);
+            }
+        }
+        han.clear();
+    };
+    for c in text.chars() {
+        if is_han(c) {
+            if !word.is_empty() {
+                f(&word);
+                word.clear();
+            }
+            han.push(c);
+        } else if is_word(c) {
+            if !han.is_empty() {
+                flush_han(&mut han, &mut f);
+            }
+            word.extend(c.to_lowercase());
+        } else {
+            if !han.is_empty() {
+                flush_han(&mut han, &mut f);
+            }
+            if !word.is_empty() {
+                f(&word);
+                word.clear();
+            }
+        }
+    }
+    if !han.is_empty() {
+        flush_han(&mut han, &mut f);
+    }
+    if !word.is_empty() {
+        f(&word);
+    }
+}
+
 /// The terms of indexed text, in order, with repeats (term frequency counts):
 /// the query terms of the text plus every Han character alone.
 pub fn index_terms(text: &str) -> Vec<String> {
@@ -141,6 +197,16 @@ mod tests {
         assert_eq!(t, ["资本", "资", "本"]);
         assert!(!q("资本").contains(&"资".to_string()));
         assert!(index_terms("a 资").contains(&"资".to_string()));
+    }
+
+    #[test]
+    fn the_streaming_tokenizer_gives_the_index_terms() {
+        for s in ["注册资本 SaaS小程序100万", "云", "a 资 b", "ÉCOLE Straße 企业版(试用)x", "", "  ", "𠀀𠀁 ext-B 합"]
+        {
+            let mut got = Vec::new();
+            for_each_index_term(s, |t| got.push(t.to_string()));
+            assert_eq!(got, index_terms(s), "{s:?}");
+        }
     }
 
     #[test]

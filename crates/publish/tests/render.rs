@@ -2,6 +2,7 @@
 //! language switch, generated questions, escaping, determinism, and the
 //! JavaScript tokeniser agreeing with the Rust one.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use kb_model::alignment::{Alignment, DocumentPair};
@@ -407,18 +408,23 @@ fn the_shipped_script_finds_what_the_index_holds() {
     let dir = tempfile::tempdir().unwrap();
     render(dir.path(), true);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates/static/search.js");
+    // Loads part files as the page does, but with require(), and counts them.
     let program = format!(
-        "globalThis.window = globalThis; require({zh:?}); require({en:?}); const s = require({script:?});\
-         const r = ['注册资本', '云', 'registered CAPITAL', 'constructor', '不存在的词']\
-           .map(q => s.search(window.KB_SEARCH[/[a-z]/i.test(q) ? 'en' : 'zh'], q, 5));\
-         process.stdout.write(JSON.stringify(r));",
-        zh = dir.path().join("search/index.zh.js").to_str().unwrap(),
-        en = dir.path().join("search/index.en.js").to_str().unwrap(),
+        "globalThis.window = globalThis; const dir = {dir:?}; require(dir + '/index.zh.js'); require(dir + '/index.en.js');\
+         const s = require({script:?}); const loaded = [];\
+         const load = names => {{ names.forEach(n => {{ loaded.push(n); require(dir + '/' + n + '.js'); }}); return Promise.resolve(window.KB_SEARCH_PARTS || {{}}); }};\
+         Promise.all(['注册资本', '云', 'registered CAPITAL', 'constructor', '不存在的词']\
+           .map(q => s.search(window.KB_SEARCH[/[a-z]/i.test(q) ? 'en' : 'zh'], q, 5, load)))\
+           .then(r => process.stdout.write(JSON.stringify({{ results: r, loaded: loaded }})));",
+        dir = dir.path().join("search").to_str().unwrap(),
         script = script.to_str().unwrap()
     );
     let out = std::process::Command::new("node").arg("-e").arg(program).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let r: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = v["results"].as_array().unwrap();
+    let loaded: Vec<&str> = v["loaded"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    assert!(loaded.iter().all(|n| n.starts_with("zh/") || n.starts_with("en/")), "{loaded:?}");
     let first_url = |i: usize| r[i]["hits"][0]["url"].as_str().unwrap_or("").to_string();
     assert!(r[0]["hits"][0]["snippet"].as_str().unwrap().contains("注册资本"), "{}", r[0]);
     assert!(first_url(0).starts_with("zh/"), "{}", r[0]);
@@ -426,4 +432,71 @@ fn the_shipped_script_finds_what_the_index_holds() {
     assert!(r[2]["hits"][0]["snippet"].as_str().unwrap().to_lowercase().contains("registered capital"), "{}", r[2]);
     assert_eq!(r[3]["total"], 0, "object keys are not terms");
     assert_eq!(r[4]["total"], 0);
+}
+
+/// Every file under `dir`: relative path → (bytes, inode).
+fn tree(dir: &Path) -> BTreeMap<String, (Vec<u8>, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        for e in std::fs::read_dir(&p).unwrap().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, (std::fs::read(e.path()).unwrap(), e.metadata().unwrap().ino()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_rebuild_links_what_did_not_change_and_equals_a_clean_build() {
+    let (docs, alignment, mut rules) = inputs();
+    let opts = kb_publish::SiteOptions::default();
+    let first = tempfile::tempdir().unwrap();
+    let site1 = first.path().join("site");
+    let p1 = kb_publish::publish(&site1, &docs, Some(&alignment), Some(&rules), &opts, None).unwrap();
+    let state1 = first.path().join("state.json");
+    std::fs::write(&state1, &p1.state).unwrap();
+
+    // The English rule changes: its page, FAQ and search block change, the rest does not.
+    rules.rules[1].value = Some(serde_json::json!(2_000_000));
+    let reuse = kb_publish::PageReuse { site: &site1, keys: &p1.keys, state: Some(&state1) };
+    let second = tempfile::tempdir().unwrap();
+    let site2 = second.path().join("site");
+    let p2 = kb_publish::publish(&site2, &docs, Some(&alignment), Some(&rules), &opts, Some(&reuse)).unwrap();
+    assert_eq!(p2.reused, 2, "the two unchanged document pages are reused");
+    let clean = tempfile::tempdir().unwrap();
+    let p3 = kb_publish::publish(clean.path(), &docs, Some(&alignment), Some(&rules), &opts, None).unwrap();
+    assert_eq!(p2.state, p3.state, "the state does not depend on what was reused");
+    assert_eq!(p2.keys, p3.keys);
+    assert_eq!(p2.stats, p3.stats);
+
+    let (t1, t2, t3) = (tree(&site1), tree(&site2), tree(clean.path()));
+    assert_eq!(t2.keys().collect::<Vec<_>>(), t3.keys().collect::<Vec<_>>());
+    for (k, (bytes, _)) in &t2 {
+        assert!(bytes == &t3[k].0, "{k} differs from a clean build");
+    }
+    let linked = |k: &str| t1.get(k).is_some_and(|(_, ino)| *ino == t2[k].1);
+    assert!(linked("zh/docs/market.html"), "an unchanged page is a link to the previous one");
+    assert!(!linked("en/docs/market.html"), "the changed page is written anew");
+    assert!(linked("search/zh/0/t0.js"), "the unchanged language's search block is linked");
+    assert!(!linked("en/faq.html"));
+    assert!(t2["en/faq.html"].0 != t1["en/faq.html"].0, "the new value is shown");
+
+    // A previous site with a file missing, or an unreadable state: rendered, never wrong.
+    std::fs::remove_file(site1.join("zh/docs/market.html")).unwrap();
+    std::fs::remove_file(site1.join("search/zh/0/t0.js")).unwrap();
+    std::fs::write(&state1, "{ not json").unwrap();
+    let third = tempfile::tempdir().unwrap();
+    let site4 = third.path().join("site");
+    kb_publish::publish(&site4, &docs, Some(&alignment), Some(&rules), &opts, Some(&reuse)).unwrap();
+    let t4 = tree(&site4);
+    for (k, (bytes, _)) in &t3 {
+        assert!(bytes == &t4[k].0, "{k} differs from a clean build");
+    }
+    assert!(t1.contains_key("search/zh/0/e0.js") && t1["search/zh/0/e0.js"].0 == t3["search/zh/0/e0.js"].0);
 }

@@ -14,13 +14,22 @@
 //! The rules of both languages are then joined through the alignment: an
 //! English rule that its aligned Chinese record also states is dropped in
 //! favour of the Chinese one, which cites both texts.
+//!
+//! Extraction runs in two steps, so a build can cache the expensive one:
+//! [`Extractor::document`] reads one document's text into [`DocDrafts`]
+//! (a function of that document and the vocabulary alone), and
+//! [`Extractor::assemble`] joins every document's drafts with their
+//! counterparts through the alignment, sorts them and gives each its key.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use kb_model::alignment::Alignment;
 use kb_model::rules::{BilingualText, Op, Rule, RuleSet, RuleSource, RULES_FORMAT_VERSION};
 use kb_model::{Document, Lang, Record, RecordKind};
+use rayon::prelude::*;
 use regex::Regex;
 use serde_json::{json, Value};
 
@@ -30,13 +39,55 @@ use crate::vocab::{Subject, SubjectKind, Vocabulary};
 /// The least alignment confidence at which a counterpart's text is cited.
 pub const MIN_COUNTERPART_CONFIDENCE: f64 = 0.3;
 
-/// Words that make a statement firm in prose that is not a requirement list.
+/// Words that make a statement firm in prose that is not a requirement list
+/// (lowercase: they are looked for in lowercased text).
 const MUST: &[&str] = &["必须", "务必", "须", "只有", "仅限", "才能", "must", "only", "required", "requires"];
 /// Words that make a number approximate.
 const HEDGES: &[&str] =
     &["通常", "一般", "大约", "约", "左右", "usually", "about", "approximately", "typically", "around", "roughly"];
 /// Words that negate a yes/no subject (`无需服务费`).
 const NEGATIONS: &[&str] = &["无需", "不需", "不收取", "免", "无", "no ", "without", "free of", "waived"];
+/// Words before a yes/no subject that say it applies (`需缴纳服务费`).
+const PAYS: &[&str] = &["缴纳", "交纳", "支付", "pay"];
+
+/// A fast, deterministic hasher for the string-keyed maps of the join (the
+/// FxHash function; keys are record ids and rule keys, not adversarial).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0xf135_7aea_2e62_a9c5;
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(c.try_into().expect("8 bytes"))).wrapping_mul(K);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(b) ^ rest.len() as u64).wrapping_mul(K);
+        }
+        self.0 = h;
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(0xf135_7aea_2e62_a9c5);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.0 = (self.0.rotate_left(5) ^ i as u64).wrapping_mul(0xf135_7aea_2e62_a9c5);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A `HashMap` with [`FxHasher`].
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+pub(crate) fn fx_map<K, V>(capacity: usize) -> FxMap<K, V> {
+    FxMap::with_capacity_and_hasher(capacity, Default::default())
+}
 
 /// How closely a record is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,21 +98,118 @@ enum Mode {
     Firm,
 }
 
-/// A rule before ids, keys and citations are settled.
-#[derive(Debug, Clone)]
-struct Draft {
-    scope: String,
-    subject: Option<String>,
-    qualifier: Option<String>,
-    op: Option<Op>,
-    value: Option<Value>,
-    range: Option<[f64; 2]>,
-    unit: Option<String>,
-    kind: &'static str,
-    confidence: f64,
-    clause: String,
-    /// Index of the document, of the record in it, and of the rule in the record.
-    at: (usize, usize, usize),
+/// The kind of a rule ([`Rule::kind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Quantitative,
+    Boolean,
+    Enum,
+    Qualitative,
+}
+
+impl Kind {
+    pub(crate) const ALL: [Kind; 4] = [Kind::Quantitative, Kind::Boolean, Kind::Enum, Kind::Qualitative];
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Kind::Quantitative => Rule::QUANTITATIVE,
+            Kind::Boolean => Rule::BOOLEAN,
+            Kind::Enum => Rule::ENUM,
+            Kind::Qualitative => Rule::QUALITATIVE,
+        }
+    }
+
+    fn of(s: SubjectKind) -> Kind {
+        match s {
+            SubjectKind::Quantitative => Kind::Quantitative,
+            SubjectKind::Boolean => Kind::Boolean,
+            SubjectKind::Enum => Kind::Enum,
+        }
+    }
+}
+
+/// The value of a draft.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Val {
+    /// A number (an integer in JSON when it is whole).
+    Num(f64),
+    /// Yes or no.
+    Bool(bool),
+    /// The id of an enumerated value.
+    Str(String),
+}
+
+impl Val {
+    fn to_json(&self) -> Value {
+        match self {
+            Val::Num(x) => num_value(*x),
+            Val::Bool(b) => json!(b),
+            Val::Str(s) => json!(s),
+        }
+    }
+}
+
+/// A rule as read from one record, before ids, keys and citations are settled.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Draft {
+    pub(crate) scope: String,
+    /// Index of the subject in the vocabulary.
+    pub(crate) subject: Option<u16>,
+    /// Index of the qualifier in the subject's qualifiers.
+    pub(crate) qualifier: Option<u16>,
+    pub(crate) op: Option<Op>,
+    pub(crate) value: Option<Val>,
+    pub(crate) range: Option<[f64; 2]>,
+    pub(crate) kind: Kind,
+    pub(crate) confidence: f64,
+    pub(crate) clause: String,
+    /// Index of the record in its document.
+    pub(crate) record: u32,
+    /// Index of the rule among its record's.
+    pub(crate) k: u32,
+}
+
+impl Draft {
+    fn new(kind: Kind, clause: &str) -> Draft {
+        Draft {
+            scope: String::new(),
+            subject: None,
+            qualifier: None,
+            op: None,
+            value: None,
+            range: None,
+            kind,
+            confidence: 0.0,
+            clause: clause.trim().to_string(),
+            record: 0,
+            k: 0,
+        }
+    }
+}
+
+/// What [`Extractor::document`] reads from one document: its rules before
+/// they are joined with the other language's. Depends only on the document
+/// and the vocabulary, so a build may keep it and reuse it while the
+/// document's bytes do not change (see [`crate::cache`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DocDrafts(pub(crate) Vec<Draft>);
+
+impl DocDrafts {
+    /// How many rules the document gave (before English rules that merely
+    /// repeat their Chinese counterpart are dropped).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// True when the document gave no rule.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// The drafts of the record at index `record`, which are consecutive.
+    fn of_record(&self, record: u32) -> &[Draft] {
+        let start = self.0.partition_point(|d| d.record < record);
+        let end = start + self.0[start..].partition_point(|d| d.record == record);
+        &self.0[start..end]
+    }
 }
 
 /// A subject phrase found in a clause.
@@ -81,6 +229,19 @@ pub struct Extractor<'v> {
     phrase_set: regex::RegexSet,
     /// Lowercased preference words.
     preference: Vec<String>,
+    /// Per subject: its qualifiers' lowercased phrases (qualifier index, phrase).
+    qualifier_phrases: Vec<Vec<(u16, String)>>,
+    /// Per enum subject (subject index): its values' lowercased phrases, by value.
+    enum_phrases: Vec<(usize, Vec<Vec<String>>)>,
+    /// Every enum phrase (for the prefilter of prose).
+    any_enum_phrase: Vec<String>,
+    /// Lowercased words of headings over qualification tables.
+    qualification_heading: Vec<String>,
+    /// Lowercased cell texts that state no threshold.
+    no_minimum: Vec<String>,
+    /// Lowercased yes / no words.
+    yes: Vec<String>,
+    no: Vec<String>,
 }
 
 fn ordinal_re() -> &'static Regex {
@@ -124,8 +285,21 @@ fn is_question(text: &str) -> bool {
     t.ends_with('？') || t.ends_with('?')
 }
 
+/// True when `hay_lower` contains one of `words` (which are lowercase).
 fn contains_any(hay_lower: &str, words: &[&str]) -> bool {
-    words.iter().any(|w| hay_lower.contains(&w.to_ascii_lowercase()))
+    words.iter().any(|w| hay_lower.contains(w))
+}
+
+/// True when `text` may hold a quantity [`scan`] reads: a digit, a Chinese
+/// numeral or an English number word (or `ſ`, which folds to `s`).
+fn may_hold_number(text: &str, lower: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "fifteen",
+        "twenty", "thirty", "forty", "fifty", "hundred",
+    ];
+    text.bytes().any(|b| b.is_ascii_digit())
+        || text.chars().any(|c| "零〇一二两三四五六七八九十百千ſ".contains(c))
+        || WORDS.iter().any(|w| lower.contains(w))
 }
 
 fn num_value(x: f64) -> Value {
@@ -146,10 +320,10 @@ fn round2(x: f64) -> f64 {
 fn clauses(text: &str, lang: Lang) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut start = 0;
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    for (i, &(at, c)) in chars.iter().enumerate() {
-        let next = chars.get(i + 1).map(|x| x.1);
-        let prev = i.checked_sub(1).map(|p| chars[p].1);
+    let mut prev: Option<char> = None;
+    let mut it = text.char_indices().peekable();
+    while let Some((at, c)) = it.next() {
+        let next = it.peek().map(|x| x.1);
         let split = match c {
             '，' | '；' | '。' | '：' | '！' | '？' | '\n' => true,
             ',' => {
@@ -166,11 +340,13 @@ fn clauses(text: &str, lang: Lang) -> Vec<(usize, usize)> {
             }
             start = at + c.len_utf8();
         }
+        prev = Some(c);
     }
     if start < text.len() {
         out.push((start, text.len()));
     }
-    out.into_iter().filter(|&(s, e)| text[s..e].chars().any(|c| c.is_alphanumeric())).collect()
+    out.retain(|&(s, e)| text[s..e].chars().any(|c| c.is_alphanumeric()));
+    out
 }
 
 impl<'v> Extractor<'v> {
@@ -183,10 +359,46 @@ impl<'v> Extractor<'v> {
             .flat_map(|(i, s)| s.zh.iter().chain(s.en.iter()).map(move |p| (p.to_lowercase(), i)))
             .collect();
         phrases.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)).then(a.0.cmp(&b.0)));
-        let preference = vocab.preference.all().map(|w| w.to_lowercase()).collect();
+        let lower = |p: &crate::vocab::Phrases| p.all().map(|w| w.to_lowercase()).collect::<Vec<_>>();
         let phrase_set = regex::RegexSet::new(phrases.iter().map(|(p, _)| regex::escape(p)))
             .expect("escaped phrases are valid patterns");
-        Extractor { vocab, phrases, phrase_set, preference }
+        let qualifier_phrases = vocab
+            .subject
+            .iter()
+            .map(|s| {
+                s.qualifier
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(qi, q)| q.phrases().map(move |p| (qi as u16, p.to_lowercase())))
+                    .collect()
+            })
+            .collect();
+        let enum_phrases: Vec<(usize, Vec<Vec<String>>)> = vocab
+            .subject
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.kind == SubjectKind::Enum)
+            .map(|(i, s)| (i, s.value.iter().map(|v| v.phrases().map(|p| p.to_lowercase()).collect()).collect()))
+            .collect();
+        let any_enum_phrase = enum_phrases.iter().flat_map(|(_, vs)| vs.iter().flatten().cloned()).collect();
+        Extractor {
+            vocab,
+            phrases,
+            phrase_set,
+            preference: lower(&vocab.preference),
+            qualifier_phrases,
+            enum_phrases,
+            any_enum_phrase,
+            qualification_heading: lower(&vocab.qualification_heading),
+            no_minimum: lower(&vocab.no_minimum),
+            yes: lower(&vocab.boolean.yes),
+            no: lower(&vocab.boolean.no),
+        }
+    }
+
+    /// The vocabulary.
+    pub fn vocabulary(&self) -> &'v Vocabulary {
+        self.vocab
     }
 
     /// Subject phrases in `lower` (an ASCII-lowercased clause), longest first,
@@ -227,27 +439,21 @@ impl<'v> Extractor<'v> {
         &self.vocab.subject[i]
     }
 
-    /// The qualifier of `subject` that `text` names, if any.
-    fn qualifier(&self, subject: &Subject, text_lower: &str) -> Option<String> {
-        let mut best: Option<(&str, usize)> = None;
-        for q in &subject.qualifier {
-            for p in q.phrases() {
-                let p = p.to_lowercase();
-                if text_lower.contains(&p) && best.is_none_or(|(_, n)| p.len() > n) {
-                    best = Some((q.id.as_str(), p.len()));
-                }
+    /// The qualifier of subject `si` that `text_lower` names, if any (the
+    /// one with the longest phrase; the first of equally long ones).
+    fn qualifier(&self, si: usize, text_lower: &str) -> Option<u16> {
+        let mut best: Option<(u16, usize)> = None;
+        for (qi, p) in &self.qualifier_phrases[si] {
+            if text_lower.contains(p.as_str()) && best.is_none_or(|(_, n)| p.len() > n) {
+                best = Some((*qi, p.len()));
             }
         }
-        best.map(|(id, _)| id.to_string())
+        best.map(|(qi, _)| qi)
     }
 
-    /// The value of an enum subject that `text` states, if any.
-    fn enum_value<'a>(&self, subject: &'a Subject, text_lower: &str) -> Option<&'a str> {
-        subject
-            .value
-            .iter()
-            .find(|v| v.phrases().any(|p| text_lower.contains(&p.to_lowercase())))
-            .map(|v| v.id.as_str())
+    /// The value of an enum subject that `text_lower` states, if any.
+    fn enum_value(&self, values: &[Vec<String>], text_lower: &str) -> Option<usize> {
+        values.iter().position(|ps| ps.iter().any(|p| text_lower.contains(p.as_str())))
     }
 
     /// The subject of a quantity: the nearest subject phrase whose unit fits
@@ -278,18 +484,18 @@ impl<'v> Extractor<'v> {
         self.vocab.subject.iter().position(|s| s.implied_by_unit && s.unit == unit).map(|i| (i, false, usize::MAX))
     }
 
-    /// Rules of one clause. Returns the drafts (without scope and position).
-    fn clause_rules(&self, clause: &str, mode: Mode) -> Vec<Draft> {
+    /// Rules of one clause (without scope and position).
+    fn clause_rules(&self, clause: &str, mode: Mode, out: &mut Vec<Draft>) {
         let lower = clause.to_ascii_lowercase();
-        let mut out = Vec::new();
         if self.is_preference(&lower) {
-            return out;
+            return;
         }
         let hits = self.hits(&lower);
         let hedged = contains_any(&lower, HEDGES);
         let firm = contains_any(&lower, MUST);
         let mut used_subjects = Vec::new();
-        for m in scan(clause, self.vocab) {
+        let mentions = if mode == Mode::Firm && hits.is_empty() { Vec::new() } else { scan(clause, self.vocab) };
+        for m in mentions {
             let Some((si, by_phrase, distance)) = self.subject_of(&m, &hits) else {
                 continue;
             };
@@ -320,41 +526,28 @@ impl<'v> Extractor<'v> {
             if hedged {
                 conf -= 0.1;
             }
-            let qualifier = self.qualifier(s, &lower);
             used_subjects.push(si);
-            out.push(Draft {
-                scope: String::new(),
-                subject: Some(s.id.clone()),
-                qualifier,
-                op: Some(op),
-                value: Some(num_value(m.value)),
-                range: m.range.map(|(a, b)| [a, b]),
-                unit: Some(s.unit.clone()),
-                kind: Rule::QUANTITATIVE,
-                confidence: round2(conf),
-                clause: clause.trim().to_string(),
-                at: (0, 0, 0),
-            });
+            let mut d = Draft::new(Kind::Quantitative, clause);
+            d.subject = Some(si as u16);
+            d.qualifier = self.qualifier(si, &lower);
+            d.op = Some(op);
+            d.value = Some(Val::Num(m.value));
+            d.range = m.range.map(|(a, b)| [a, b]);
+            d.confidence = round2(conf);
+            out.push(d);
         }
         // enumerated values (企业法人单位, 企业认证的用户)
-        for s in self.vocab.subject.iter().filter(|s| s.kind == SubjectKind::Enum) {
+        for (si, values) in &self.enum_phrases {
             if mode == Mode::Firm && !firm {
                 continue;
             }
-            if let Some(v) = self.enum_value(s, &lower) {
-                out.push(Draft {
-                    scope: String::new(),
-                    subject: Some(s.id.clone()),
-                    qualifier: None,
-                    op: Some(Op::Eq),
-                    value: Some(json!(v)),
-                    range: None,
-                    unit: Some(s.unit.clone()),
-                    kind: Rule::ENUM,
-                    confidence: if firm { 0.9 } else { 0.75 },
-                    clause: clause.trim().to_string(),
-                    at: (0, 0, 0),
-                });
+            if let Some(v) = self.enum_value(values, &lower) {
+                let mut d = Draft::new(Kind::Enum, clause);
+                d.subject = Some(*si as u16);
+                d.op = Some(Op::Eq);
+                d.value = Some(Val::Str(self.subject(*si).value[v].id.clone()));
+                d.confidence = if firm { 0.9 } else { 0.75 };
+                out.push(d);
             }
         }
         // yes/no subjects named in a requirement (需缴纳服务费 / 无需服务费)
@@ -367,89 +560,82 @@ impl<'v> Extractor<'v> {
                 let before = &lower[..h.start];
                 let value = if contains_any(before, NEGATIONS) {
                     false
-                } else if firm || contains_any(before, &["缴纳", "交纳", "支付", "pay"]) {
+                } else if firm || contains_any(before, PAYS) {
                     true
                 } else {
                     continue;
                 };
                 used_subjects.push(h.subject);
-                out.push(Draft {
-                    scope: String::new(),
-                    subject: Some(s.id.clone()),
-                    qualifier: None,
-                    op: Some(Op::Eq),
-                    value: Some(json!(value)),
-                    range: None,
-                    unit: Some(s.unit.clone()),
-                    kind: Rule::BOOLEAN,
-                    confidence: 0.7,
-                    clause: clause.trim().to_string(),
-                    at: (0, 0, 0),
-                });
+                let mut d = Draft::new(Kind::Boolean, clause);
+                d.subject = Some(h.subject as u16);
+                d.op = Some(Op::Eq);
+                d.value = Some(Val::Bool(value));
+                d.confidence = 0.7;
+                out.push(d);
             }
         }
-        out
     }
 
     /// Rules of a requirement (or, in `Firm` mode, of other prose).
-    fn text_rules(&self, text: &str, lang: Lang, mode: Mode, scope: &str) -> Vec<Draft> {
+    fn text_rules(&self, text: &str, lang: Lang, mode: Mode, scope: impl FnOnce() -> String, out: &mut Vec<Draft>) {
+        if mode == Mode::Firm {
+            // Prose gives a rule only for a subject phrase with a number,
+            // or for an enumerated value: most of it gives none.
+            let lower = text.to_ascii_lowercase();
+            let number = self.phrase_set.is_match(&lower) && may_hold_number(text, &lower);
+            let named = self.any_enum_phrase.iter().any(|p| lower.contains(p.as_str()));
+            if !number && !named {
+                return;
+            }
+        }
+        let first = out.len();
         let mut text = strip_ordinal(text);
-        let mut scope = scope.to_string();
+        let mut own_scope = None;
         if let Some(c) = scope_intro_re().captures(text) {
             let s = clean_scope(&c["scope"]);
             if !s.is_empty() {
-                scope = s;
+                own_scope = Some(s);
             }
             text = &text[c.get(0).expect("match").end()..];
         }
-        let mut out = Vec::new();
         let mut rest = Vec::new();
         for (s, e) in clauses(text, lang) {
             let clause = &text[s..e];
-            let rules = self.clause_rules(clause, mode);
-            if rules.is_empty() && !self.is_preference(&clause.to_ascii_lowercase()) {
+            let before = out.len();
+            self.clause_rules(clause, mode, out);
+            if out.len() == before && !self.is_preference(&clause.to_ascii_lowercase()) {
                 rest.push(clause.trim());
             }
-            out.extend(rules);
         }
         if mode == Mode::Full && !rest.is_empty() {
             let sep = if lang == Lang::Zh { "，" } else { "; " };
-            out.push(Draft {
-                scope: String::new(),
-                subject: None,
-                qualifier: None,
-                op: None,
-                value: None,
-                range: None,
-                unit: None,
-                kind: Rule::QUALITATIVE,
-                confidence: 0.9,
-                clause: rest.join(sep),
-                at: (0, 0, 0),
-            });
+            let mut d = Draft::new(Kind::Qualitative, "");
+            d.confidence = 0.9;
+            d.clause = rest.join(sep);
+            out.push(d);
         }
-        for d in &mut out {
-            d.scope.clone_from(&scope);
+        if out.len() > first {
+            let scope = own_scope.unwrap_or_else(scope);
+            for d in &mut out[first..] {
+                d.scope.clone_from(&scope);
+            }
         }
-        out
     }
 
     /// Rules of one row of a qualification table: one a cell whose column
     /// header names a subject; the first cell is the scope.
-    fn row_rules(&self, r: &Record) -> Vec<Draft> {
+    fn row_rules(&self, r: &Record, out: &mut Vec<Draft>) {
         let Some(first) = r.cells.first() else {
-            return Vec::new();
+            return;
         };
         let scope = clean_scope(&first.text);
         if scope.is_empty() {
-            return Vec::new();
+            return;
         }
         let under_qualification = r.heading_path.iter().any(|h| {
             let l = h.to_lowercase();
-            self.vocab.qualification_heading.all().any(|w| l.contains(&w.to_lowercase()))
+            self.qualification_heading.iter().any(|w| l.contains(w.as_str()))
         });
-        let no_min: Vec<String> = self.vocab.no_minimum.all().map(|w| w.to_lowercase()).collect();
-        let mut out = Vec::new();
         for cell in &r.cells[1..] {
             let header_lower = cell.header.to_ascii_lowercase();
             let hits = self.hits(&header_lower);
@@ -464,30 +650,24 @@ impl<'v> Extractor<'v> {
             let text_lower = text.to_lowercase();
             let clause = format!("{}：{}", cell.header.split_whitespace().collect::<Vec<_>>().join(" "), text);
             let base: f64 = if under_qualification { 0.9 } else { 0.7 };
-            let mut d = Draft {
-                scope: scope.clone(),
-                subject: Some(s.id.clone()),
-                qualifier: self.qualifier(s, &header_lower),
-                op: Some(Op::Eq),
-                value: None,
-                range: None,
-                unit: Some(s.unit.clone()),
-                kind: s.kind.as_str(),
-                confidence: base,
-                clause,
-                at: (0, 0, 0),
-            };
+            let mut d = Draft::new(Kind::of(s.kind), "");
+            d.scope.clone_from(&scope);
+            d.subject = Some(h.subject as u16);
+            d.qualifier = self.qualifier(h.subject, &header_lower);
+            d.op = Some(Op::Eq);
+            d.confidence = base;
+            d.clause = clause;
             match s.kind {
                 SubjectKind::Boolean => {
-                    let yes = self.vocab.boolean.yes.all().any(|w| w.to_lowercase() == text_lower);
-                    let no = self.vocab.boolean.no.all().any(|w| w.to_lowercase() == text_lower);
+                    let yes = self.yes.contains(&text_lower);
+                    let no = self.no.contains(&text_lower);
                     if yes == no {
                         continue;
                     }
-                    d.value = Some(json!(yes));
+                    d.value = Some(Val::Bool(yes));
                 }
                 _ => {
-                    if no_min.contains(&text_lower) {
+                    if self.no_minimum.contains(&text_lower) {
                         continue; // no threshold
                     }
                     let Some(m) =
@@ -497,14 +677,13 @@ impl<'v> Extractor<'v> {
                     };
                     // a table of minimums: a bare count is the least allowed
                     d.op = Some(m.op.unwrap_or(Op::Ge));
-                    d.value = Some(num_value(m.value));
+                    d.value = Some(Val::Num(m.value));
                     d.range = m.range.map(|(a, b)| [a, b]);
                     d.confidence = round2(base - if m.op.is_some() { 0.0 } else { 0.05 });
                 }
             }
             out.push(d);
         }
-        out
     }
 
     /// The scope of a record from its heading path: the innermost heading
@@ -519,171 +698,376 @@ impl<'v> Extractor<'v> {
             .unwrap_or_else(|| doc.id.clone())
     }
 
-    /// The drafts of one record.
-    fn record_rules(&self, r: &Record, doc: &Document) -> Vec<Draft> {
+    /// The drafts of one record, appended to `out`.
+    fn record_rules(&self, r: &Record, doc: &Document, out: &mut Vec<Draft>) {
+        let scope = || self.heading_scope(r, doc);
         match r.kind {
-            RecordKind::Requirement => self.text_rules(&r.text, r.lang, Mode::Full, &self.heading_scope(r, doc)),
-            RecordKind::TableRow => self.row_rules(r),
+            RecordKind::Requirement => self.text_rules(&r.text, r.lang, Mode::Full, scope, out),
+            RecordKind::TableRow => self.row_rules(r, out),
             RecordKind::Faq => {
                 let body = r.answer.as_deref().filter(|a| !a.trim().is_empty()).unwrap_or(&r.text);
-                self.text_rules(body, r.lang, Mode::Firm, &self.heading_scope(r, doc))
+                self.text_rules(body, r.lang, Mode::Firm, scope, out)
             }
             RecordKind::Step | RecordKind::Note | RecordKind::Paragraph | RecordKind::ListItem => {
-                self.text_rules(&r.text, r.lang, Mode::Firm, &self.heading_scope(r, doc))
+                self.text_rules(&r.text, r.lang, Mode::Firm, scope, out)
             }
-            _ => Vec::new(),
+            _ => {}
         }
+    }
+
+    /// Reads the rules of one document, before they are joined with the
+    /// other language's (see [`Extractor::assemble`]).
+    pub fn document(&self, doc: &Document) -> DocDrafts {
+        let mut out = Vec::new();
+        for (ri, r) in doc.records.iter().enumerate() {
+            let first = out.len();
+            self.record_rules(r, doc, &mut out);
+            for (k, d) in out[first..].iter_mut().enumerate() {
+                d.record = ri as u32;
+                d.k = k as u32;
+            }
+        }
+        DocDrafts(out)
     }
 
     /// Extracts the rule set of `documents`, citing aligned counterparts
     /// through `alignment` when given.
     pub fn extract(&self, documents: &[Document], alignment: Option<&Alignment>) -> RuleSet {
-        // Documents are read in parallel; the drafts keep document order.
-        use rayon::prelude::*;
-        let per_doc: Vec<Vec<Draft>> = documents
+        let drafts: Vec<DocDrafts> = documents.par_iter().map(|d| self.document(d)).collect();
+        self.assemble(documents, &drafts, alignment).rules
+    }
+
+    /// Joins the drafts of every document (`drafts[i]` read from
+    /// `documents[i]`) into the rule set: each rule cites its record's
+    /// aligned counterpart, English rules that their Chinese counterpart
+    /// states too are dropped, and the rules are sorted by source (document
+    /// path, line) and given their keys.
+    pub fn assemble(&self, documents: &[Document], drafts: &[DocDrafts], alignment: Option<&Alignment>) -> Assembly {
+        assert_eq!(documents.len(), drafts.len(), "one DocDrafts per document");
+        let t = std::time::Instant::now();
+        // Records that gave rules, and so need their counterpart.
+        let needing: usize = drafts.iter().map(|d| d.0.len()).sum();
+        let mut slot_of: FxMap<&str, usize> = fx_map(needing);
+        let mut slots: Vec<(usize, u32)> = Vec::with_capacity(needing);
+        for (di, dd) in drafts.iter().enumerate() {
+            let mut last = None;
+            for d in &dd.0 {
+                if last == Some(d.record) {
+                    continue;
+                }
+                last = Some(d.record);
+                let id = documents[di].records[d.record as usize].id.as_str();
+                slot_of.entry(id).or_insert_with(|| {
+                    slots.push((di, d.record));
+                    slots.len() - 1
+                });
+            }
+        }
+        // Their counterparts, as `Alignment::counterpart` answers (the first
+        // pairing that lists the record).
+        // (found in parallel, then taken in the alignment's order)
+        let found: Vec<(usize, &str, f64)> = alignment
+            .map(|a| a.records.as_slice())
+            .unwrap_or(&[])
             .par_iter()
-            .enumerate()
-            .map(|(di, doc)| {
-                let mut v = Vec::new();
-                for (ri, r) in doc.records.iter().enumerate() {
-                    for (k, mut d) in self.record_rules(r, doc).into_iter().enumerate() {
-                        d.at = (di, ri, k);
-                        v.push(d);
+            .flat_map_iter(|p| {
+                let mut hits = Vec::new();
+                if let (Some(z), Some(e)) = (&p.zh, &p.en) {
+                    for (ids, other) in
+                        [(std::iter::once(z).chain(&p.zh_all), e), (std::iter::once(e).chain(&p.en_all), z)]
+                    {
+                        for id in ids {
+                            if let Some(&s) = slot_of.get(id.as_str()) {
+                                hits.push((s, other.as_str(), p.confidence));
+                            }
+                        }
                     }
                 }
-                v
+                hits
             })
             .collect();
-        let drafts: Vec<Draft> = per_doc.into_iter().flatten().collect();
-        let by_id: HashMap<&str, &Record> =
-            documents.iter().flat_map(|d| d.records.iter()).map(|r| (r.id.as_str(), r)).collect();
-        let doc_of: HashMap<&str, &Document> = documents.iter().map(|d| (d.id.as_str(), d)).collect();
-        let record = |d: &Draft| &documents[d.at.0].records[d.at.1];
-        // record id → (counterpart id, confidence), as Alignment::counterpart answers it
-        let mut pairs: HashMap<&str, (&str, f64)> = HashMap::new();
-        for p in alignment.map(|a| a.records.as_slice()).unwrap_or(&[]) {
-            let (Some(z), Some(e)) = (&p.zh, &p.en) else {
-                continue;
-            };
-            for id in std::iter::once(z).chain(&p.zh_all) {
-                pairs.entry(id.as_str()).or_insert((e.as_str(), p.confidence));
-            }
-            for id in std::iter::once(e).chain(&p.en_all) {
-                pairs.entry(id.as_str()).or_insert((z.as_str(), p.confidence));
-            }
+        let mut pair_of: Vec<Option<(&str, f64)>> = vec![None; slots.len()];
+        for (s, other, conf) in found {
+            pair_of[s].get_or_insert((other, conf));
         }
-        let counterpart = |r: &Record| -> Option<&Record> {
-            let &(id, conf) = pairs.get(r.id.as_str())?;
-            (conf >= MIN_COUNTERPART_CONFIDENCE).then(|| by_id.get(id).copied()).flatten()
-        };
-
-        // an English rule its aligned Chinese record states too is the Chinese rule
-        let mut by_record: HashMap<&str, Vec<&Draft>> = HashMap::new();
-        for d in &drafts {
-            by_record.entry(record(d).id.as_str()).or_default().push(d);
-        }
-        let same = |a: &Draft, b: &Draft| {
-            a.subject == b.subject && a.qualifier == b.qualifier && a.op == b.op && a.value == b.value
-        };
-        let keep: Vec<bool> = drafts
-            .iter()
-            .map(|d| {
-                let r = record(d);
-                if r.lang != Lang::En {
-                    return true;
-                }
-                let Some(c) = counterpart(r).filter(|c| c.lang == Lang::Zh) else {
-                    return true;
-                };
-                let theirs = by_record.get(c.id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-                if d.kind == Rule::QUALITATIVE {
-                    theirs.is_empty()
-                } else {
-                    !theirs.iter().any(|t| same(d, t))
-                }
-            })
+        drop(slot_of);
+        crate::trace("rules: counterpart ids", t);
+        let t = std::time::Instant::now();
+        let locator = Locator::new(documents);
+        let counterpart_of: Vec<Option<(usize, usize)>> = pair_of
+            .par_iter()
+            .map(|p| p.filter(|&(_, conf)| conf >= MIN_COUNTERPART_CONFIDENCE).and_then(|(id, _)| locator.find(id)))
             .collect();
-
-        let mut rules: Vec<(Draft, Rule)> = Vec::new();
-        for (d, keep) in drafts.into_iter().zip(keep) {
-            if !keep {
-                continue;
-            }
-            let r = record(&d);
-            let c = counterpart(r);
-            let mut text = BilingualText::default();
-            for x in std::iter::once(r).chain(c) {
-                let slot = match x.lang {
-                    Lang::Zh => &mut text.zh,
-                    Lang::En => &mut text.en,
-                };
-                if slot.is_none() {
-                    *slot = Some(x.text.clone());
+        // slot of each (document, record) with drafts, found by binary search
+        let mut doc_slots: Vec<Range<usize>> = vec![0..0; documents.len()];
+        {
+            let mut i = 0;
+            while i < slots.len() {
+                let di = slots[i].0;
+                let start = i;
+                while i < slots.len() && slots[i].0 == di {
+                    i += 1;
                 }
+                doc_slots[di] = start..i;
             }
-            let logic = logic_for(&d);
-            let scope_other = c
-                .and_then(|c| {
-                    if c.kind == RecordKind::TableRow {
-                        c.cells.first().map(|f| clean_scope(&f.text))
-                    } else {
-                        doc_of.get(c.doc.as_str()).map(|cd| self.heading_scope(c, cd))
+        }
+        let counterpart = |di: usize, ri: u32| -> Option<(usize, usize)> {
+            let range = doc_slots[di].clone();
+            let at = slots[range.clone()].binary_search_by_key(&ri, |s| s.1).ok()?;
+            counterpart_of[range.start + at]
+        };
+
+        crate::trace("rules: counterparts", t);
+        let t = std::time::Instant::now();
+        let mut order: Vec<usize> = (0..documents.len()).collect();
+        order.sort_by(|&a, &b| documents[a].path.cmp(&documents[b].path));
+        let per_doc: Vec<(Vec<Rule>, Option<[u8; 16]>)> = order
+            .par_iter()
+            .map_init(Vec::new, |inputs: &mut Vec<u8>, &di| {
+                let doc = &documents[di];
+                let mut rules: Vec<Rule> = Vec::with_capacity(drafts[di].0.len());
+                let mut at: Vec<(u32, u32)> = Vec::with_capacity(drafts[di].0.len());
+                inputs.clear();
+                for part in [doc.path.as_str(), &doc.id, &doc.hash, &doc.title, doc.lang.code()] {
+                    feed(inputs, part);
+                }
+                let mut last = None;
+                let mut cited: Option<(&Document, &Record)> = None;
+                let mut scope_other: Option<String> = None;
+                for d in &drafts[di].0 {
+                    let r = &doc.records[d.record as usize];
+                    let cp = counterpart(di, d.record);
+                    if last != Some(d.record) {
+                        last = Some(d.record);
+                        inputs.extend_from_slice(&d.record.to_le_bytes());
+                        cited = cp.map(|(cd, cr)| (&documents[cd], &documents[cd].records[cr]));
+                        if let Some((c, cr)) = cited {
+                            for part in [cr.id.as_str(), &c.path, &c.id, &c.title, c.lang.code(), &c.hash] {
+                                feed(inputs, part);
+                            }
+                        }
+                        inputs.push(0x1e);
+                        // the scope's name in the other language
+                        scope_other = cited.map(|(cd, c)| {
+                            if c.kind == RecordKind::TableRow {
+                                c.cells.first().map(|f| clean_scope(&f.text)).unwrap_or_default()
+                            } else {
+                                self.heading_scope(c, cd)
+                            }
+                        });
                     }
-                })
-                .filter(|s| !s.is_empty() && *s != d.scope);
-            let rule = Rule {
-                id: String::new(),
-                key: String::new(),
-                scope: d.scope.clone(),
-                scope_other,
-                subject: d.subject.clone(),
-                qualifier: d.qualifier.clone(),
-                op: d.op,
-                value: d.value.clone(),
-                range: d.range,
-                unit: d.unit.clone(),
-                kind: d.kind.to_string(),
-                confidence: d.confidence,
-                clause: d.clause.clone(),
-                source: RuleSource {
-                    doc: r.doc.clone(),
-                    record: r.id.clone(),
-                    path: r.path.clone(),
-                    lines: r.lines,
-                    counterpart: c.map(|c| c.id.clone()),
-                },
-                text,
-                logic,
-            };
-            rules.push((d, rule));
+                    // an English rule its aligned Chinese record states too is the Chinese rule
+                    if r.lang == Lang::En {
+                        if let Some((cd, cr)) = cp.filter(|&(cd, cr)| documents[cd].records[cr].lang == Lang::Zh) {
+                            let theirs = drafts[cd].of_record(cr as u32);
+                            let keep = if d.kind == Kind::Qualitative {
+                                theirs.is_empty()
+                            } else {
+                                !theirs.iter().any(|t| {
+                                    t.subject == d.subject
+                                        && t.qualifier == d.qualifier
+                                        && t.op == d.op
+                                        && t.value == d.value
+                                })
+                            };
+                            if !keep {
+                                continue;
+                            }
+                        }
+                    }
+                    let other = scope_other.as_ref().filter(|s| !s.is_empty() && **s != d.scope).cloned();
+                    rules.push(self.rule(d, r, cited.map(|c| c.1), other));
+                    at.push((d.record, d.k));
+                }
+                // sorted by source: the records' order unless lines say otherwise
+                let key = |i: usize| (rules[i].source.path.as_str(), rules[i].source.lines, at[i]);
+                if !(1..rules.len()).all(|i| key(i - 1) <= key(i)) {
+                    let mut idx: Vec<usize> = (0..rules.len()).collect();
+                    idx.sort_by(|&a, &b| key(a).cmp(&key(b)));
+                    let mut slots: Vec<Option<Rule>> = rules.into_iter().map(Some).collect();
+                    rules = idx.into_iter().map(|i| slots[i].take().expect("each once")).collect();
+                }
+                // without a content hash there is nothing to tell the inputs by
+                let digest: Option<[u8; 16]> =
+                    (!doc.hash.is_empty()).then(|| blake3::hash(inputs).as_bytes()[..16].try_into().expect("16 bytes"));
+                (rules, digest)
+            })
+            .collect();
+        let total = per_doc.iter().map(|(r, _)| r.len()).sum();
+        let mut rules = Vec::with_capacity(total);
+        let mut docs = Vec::with_capacity(documents.len());
+        for (&di, (rs, inputs)) in order.iter().zip(per_doc) {
+            let start = rules.len();
+            rules.extend(rs);
+            docs.push(DocSpan { doc: di, rules: start..rules.len(), inputs });
         }
-        rules.sort_by(|(a, ra), (b, rb)| {
-            (ra.source.path.as_str(), ra.source.lines, a.at).cmp(&(rb.source.path.as_str(), rb.source.lines, b.at))
-        });
-        let mut rules: Vec<Rule> = rules.into_iter().map(|(_, r)| r).collect();
+        crate::trace("rules: rules", t);
+        let t = std::time::Instant::now();
         assign_keys(&mut rules);
-        RuleSet { version: RULES_FORMAT_VERSION, rules }
+        crate::trace("rules: keys", t);
+        Assembly { rules: RuleSet { version: RULES_FORMAT_VERSION, rules }, docs }
+    }
+
+    /// The rule of a draft read from record `r`, citing `c`, its
+    /// counterpart, if any, whose scope is `scope_other` if that differs.
+    fn rule(&self, d: &Draft, r: &Record, c: Option<&Record>, scope_other: Option<String>) -> Rule {
+        let mut text = BilingualText::default();
+        for x in std::iter::once(r).chain(c) {
+            let slot = match x.lang {
+                Lang::Zh => &mut text.zh,
+                Lang::En => &mut text.en,
+            };
+            if slot.is_none() {
+                *slot = Some(x.text.clone());
+            }
+        }
+        let subject = d.subject.map(|s| self.subject(s as usize));
+        let qualifier = subject.zip(d.qualifier).map(|(s, q)| s.qualifier[q as usize].id.clone());
+        let value = d.value.as_ref().map(Val::to_json);
+        let logic = match (subject, d.op, &value) {
+            (Some(s), Some(op), Some(v)) => {
+                let var = match &qualifier {
+                    Some(q) => format!("{}.{q}", s.id),
+                    None => s.id.clone(),
+                };
+                Some(json!({ op.as_str(): [{ "var": var }, v] }))
+            }
+            _ => None,
+        };
+        Rule {
+            id: String::new(),
+            key: String::new(),
+            scope: d.scope.clone(),
+            scope_other,
+            subject: subject.map(|s| s.id.clone()),
+            qualifier,
+            op: d.op,
+            value,
+            range: d.range,
+            unit: subject.map(|s| s.unit.clone()),
+            kind: d.kind.as_str().to_string(),
+            confidence: d.confidence,
+            clause: d.clause.clone(),
+            source: RuleSource {
+                doc: r.doc.clone(),
+                record: r.id.clone(),
+                path: r.path.clone(),
+                lines: r.lines,
+                counterpart: c.map(|c| c.id.clone()),
+            },
+            text,
+            logic,
+        }
     }
 }
 
-/// The JSON Logic of a draft: `{op: [{"var": subject[.qualifier]}, value]}`.
-fn logic_for(d: &Draft) -> Option<Value> {
-    let subject = d.subject.as_ref()?;
-    let op = d.op?;
-    let value = d.value.clone()?;
-    let var = match &d.qualifier {
-        Some(q) => format!("{subject}.{q}"),
-        None => subject.clone(),
-    };
-    Some(json!({ op.as_str(): [{ "var": var }, value] }))
+/// Adds a string to the bytes of a digest, length first.
+fn feed(h: &mut Vec<u8>, s: &str) {
+    h.extend_from_slice(&(s.len() as u64).to_le_bytes());
+    h.extend_from_slice(s.as_bytes());
+}
+
+/// Finds records by id: in the document the id names (`doc#hash`), else
+/// in an index of every record, made when first needed.
+struct Locator<'a> {
+    documents: &'a [Document],
+    by_doc: FxMap<&'a str, usize>,
+    all: OnceLock<FxMap<&'a str, (usize, usize)>>,
+}
+
+impl<'a> Locator<'a> {
+    fn new(documents: &'a [Document]) -> Self {
+        let mut by_doc = fx_map(documents.len());
+        for (i, d) in documents.iter().enumerate() {
+            by_doc.insert(d.id.as_str(), i);
+        }
+        Locator { documents, by_doc, all: OnceLock::new() }
+    }
+
+    fn find(&self, id: &str) -> Option<(usize, usize)> {
+        if let Some(h) = id.rfind('#') {
+            if let Some(&di) = self.by_doc.get(&id[..h]) {
+                // the records of a document share the `doc#` part of their ids
+                let tail = &id.as_bytes()[h..];
+                let found = self.documents[di].records.iter().position(|r| {
+                    r.id.len() == id.len()
+                        && r.id.as_bytes()[h..] == *tail
+                        && r.id.as_bytes()[..h] == id.as_bytes()[..h]
+                });
+                if let Some(ri) = found {
+                    return Some((di, ri));
+                }
+            }
+        }
+        let all = self.all.get_or_init(|| {
+            let mut m = fx_map(self.documents.iter().map(|d| d.records.len()).sum());
+            for (di, d) in self.documents.iter().enumerate() {
+                for (ri, r) in d.records.iter().enumerate() {
+                    m.insert(r.id.as_str(), (di, ri));
+                }
+            }
+            m
+        });
+        all.get(id).copied()
+    }
+}
+
+/// The rules of a set of documents, with where each document's rules are.
+#[derive(Debug, Clone)]
+pub struct Assembly {
+    /// The rules, sorted by source.
+    pub rules: RuleSet,
+    /// Every document, in the order of `rules` (by path).
+    pub docs: Vec<DocSpan>,
+}
+
+/// Where one document's rules are in an [`Assembly`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocSpan {
+    /// Index of the document in the documents given to [`Extractor::assemble`].
+    pub doc: usize,
+    /// Its rules, a range of [`Assembly::rules`].
+    pub rules: Range<usize>,
+    /// A digest of everything its rules were made from, keys apart: the
+    /// document's path, id, title, language and bytes (its blake3), and for
+    /// each record that gave rules the id and document bytes of its aligned
+    /// counterpart. Equal digests, equal keys and the same kb binary give
+    /// the same rules. `None` for a document without a content hash.
+    pub inputs: Option<[u8; 16]>,
 }
 
 /// The part of a rule's key before any `~n`: `scope|subject[.qualifier]`,
 /// or `scope|qualitative|digest-of-clause`.
 pub fn base_key(r: &Rule) -> String {
-    match r.variable() {
-        Some(v) => format!("{}|{}", r.scope, v),
-        None => format!("{}|qualitative|{}", r.scope, kb_model::short_hash(&[&normalize(&r.clause)], 8)),
+    let mut k = String::with_capacity(r.scope.len() + 40);
+    k.push_str(&r.scope);
+    k.push('|');
+    match &r.subject {
+        Some(s) => {
+            k.push_str(s);
+            if let Some(q) = &r.qualifier {
+                k.push('.');
+                k.push_str(q);
+            }
+        }
+        None => {
+            k.push_str("qualitative|");
+            push_short_hash(&mut k, &normalize(&r.clause), 8);
+        }
+    }
+    k
+}
+
+/// Appends what [`kb_model::short_hash`]`(&[part], n)` gives (`n` even),
+/// without its allocations.
+fn push_short_hash(out: &mut String, part: &str, n: usize) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut h = blake3::Hasher::new();
+    h.update(part.as_bytes());
+    h.update(&[0x1f]);
+    for b in &h.finalize().as_bytes()[..n / 2] {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
     }
 }
 
@@ -693,14 +1077,28 @@ fn normalize(s: &str) -> String {
 
 /// Sets `key` (with `~2`, `~3` for repeats, in rule order) and `id` of every rule.
 pub fn assign_keys(rules: &mut [Rule]) {
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for r in rules.iter_mut() {
-        let base = base_key(r);
-        let n = seen.entry(base.clone()).or_insert(0);
-        *n += 1;
-        r.key = if *n == 1 { base } else { format!("{base}~{n}") };
-        r.id = format!("rule-{}", kb_model::short_hash(&[&r.key], 12));
-    }
+    let base: Vec<String> = rules.par_iter().map(base_key).collect();
+    let mut seen: FxMap<&str, u32> = fx_map(base.len() / 2 + 1);
+    let nth: Vec<u32> = base
+        .iter()
+        .map(|b| {
+            let n = seen.entry(b.as_str()).or_insert(0);
+            *n += 1;
+            *n
+        })
+        .collect();
+    drop(seen);
+    rules.par_iter_mut().zip(base).zip(nth).for_each(|((r, mut key), n)| {
+        if n > 1 {
+            key.push('~');
+            key.push_str(&n.to_string());
+        }
+        let mut id = String::with_capacity(17);
+        id.push_str("rule-");
+        push_short_hash(&mut id, &key, 12);
+        r.key = key;
+        r.id = id;
+    });
 }
 
 #[cfg(test)]
@@ -1019,6 +1417,15 @@ mod tests {
                     proptest::prop_assert!(v.is_finite() && v >= 0.0, "{}", v);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn short_hashes_are_those_of_the_model() {
+        for (text, n) in [("", 8), ("微信小程序市场|registered_capital", 12), ("abc", 8)] {
+            let mut s = String::new();
+            push_short_hash(&mut s, text, n);
+            assert_eq!(s, kb_model::short_hash(&[text], n));
         }
     }
 

@@ -16,6 +16,11 @@
 //! * [`schema`] is the JSON Schema of `rules.json`, generated from the types
 //!   in [`kb_model::rules`]; [`scope_files`] splits a rule set into one file
 //!   per scope.
+//! * [`build::run`] is the rules stage of `kb build`: it writes the rules
+//!   files in their compact layout (one rule a line, [`output`]) and keeps a
+//!   per-document cache ([`cache`]) so that a rebuild reads again only the
+//!   changed documents and copies the unchanged documents' rules from the
+//!   previous files — giving the same bytes as a clean build.
 //!
 //! ```
 //! use kb_model::{Document, Lang, Record, RecordKind};
@@ -31,10 +36,13 @@
 //! assert_eq!(r.logic, Some(serde_json::json!({">": [{"var": "registered_capital"}, 1000000]})));
 //! ```
 
+pub mod build;
+pub mod cache;
 pub mod check;
 pub mod diff;
 pub mod extract;
 pub mod numbers;
+pub mod output;
 pub mod vocab;
 
 use std::path::{Path, PathBuf};
@@ -108,6 +116,14 @@ pub enum Error {
         /// The engine's message.
         message: String,
     },
+    /// A rules file or the rules cache cannot be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// Typed and JSON Logic evaluation disagree (a bug in kb).
     #[error("rule {rule}: typed evaluation says {typed}, JSON Logic says {logic} for value {value}")]
     Disagree {
@@ -129,8 +145,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// alignment, each rule cites its counterpart record's text in the other
 /// language (else that text is `null`). The result is sorted by source.
 pub fn extract(documents: &[Document], alignment: Option<&Alignment>) -> RuleSet {
+    extractor().extract(documents, alignment)
+}
+
+/// The extractor of the shipped vocabulary (made once).
+pub fn extractor() -> &'static extract::Extractor<'static> {
     static EXTRACTOR: std::sync::OnceLock<extract::Extractor<'static>> = std::sync::OnceLock::new();
-    EXTRACTOR.get_or_init(|| extract::Extractor::new(vocab::Vocabulary::builtin())).extract(documents, alignment)
+    EXTRACTOR.get_or_init(|| extract::Extractor::new(vocab::Vocabulary::builtin()))
 }
 
 /// The JSON Schema of `rules.json` (and of every per-scope file), generated
@@ -146,11 +167,26 @@ pub fn schema_json() -> String {
     s
 }
 
-/// A rule set as pretty JSON with a final newline (what `rules.json` holds).
+/// A rule set as `rules.json` holds it: one JSON object with one rule a
+/// line (see [`output`]), and a final newline.
 pub fn to_json(rules: &RuleSet) -> String {
-    let mut s = serde_json::to_string_pretty(rules).expect("rules serialise");
-    s.push('\n');
-    s
+    String::from_utf8(output::to_bytes(rules)).expect("JSON is UTF-8")
+}
+
+/// With `KB_TRACE` set, prints how long a phase took to stderr (as `kb
+/// build` does), with the CPU time the process has used so far.
+pub(crate) fn trace(what: &str, since: std::time::Instant) {
+    if std::env::var_os("KB_TRACE").is_some() {
+        eprintln!("kb trace: {what:<24} {:>8.3}s  cpu {:.2}s", since.elapsed().as_secs_f64(), cpu_seconds());
+    }
+}
+
+/// CPU seconds (user and system) the process has used, where `/proc` tells.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<f64> =
+        stat.rsplit(')').next().unwrap_or_default().split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
+    (fields.get(11).copied().unwrap_or(0.0) + fields.get(12).copied().unwrap_or(0.0)) / 100.0
 }
 
 pub(crate) fn json_error(path: &Path, e: &serde_json::Error) -> Error {
@@ -166,12 +202,14 @@ pub(crate) fn json_error(path: &Path, e: &serde_json::Error) -> Error {
 /// output folder holding `rules.json`.
 pub fn read_rules(path: &Path) -> Result<RuleSet> {
     let file = if path.is_dir() { path.join(RULES_FILE) } else { path.to_path_buf() };
-    let text = std::fs::read_to_string(&file).map_err(|source| Error::Read { path: file.clone(), source })?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| json_error(&file, &e))?;
-    let rules: RuleSet = serde_json::from_value(value).map_err(|e| Error::Field {
-        path: file.clone(),
-        field: "rules".into(),
-        message: format!("not a kb rules file: {e}"),
+    let bytes = std::fs::read(&file).map_err(|source| Error::Read { path: file.clone(), source })?;
+    // Either layout (one rule a line, or the pretty-printed files of older
+    // kb versions) is the same JSON.
+    let rules: RuleSet = serde_json::from_slice(&bytes).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => {
+            Error::Field { path: file.clone(), field: "rules".into(), message: format!("not a kb rules file: {e}") }
+        }
+        _ => json_error(&file, &e),
     })?;
     if rules.version != RULES_FORMAT_VERSION {
         return Err(Error::Field {

@@ -131,15 +131,46 @@ const SUFFIX_OPS: &[(&str, Op)] = &[
 
 const CURRENCY_PREFIX: &[&str] = &["人民币", "rmb", "cny", "¥", "￥"];
 
+/// The pattern of a quantity, with word boundaries `wb` (`\b`, or `(?-u:\b)`).
+fn core_pattern(wb: &str) -> String {
+    let num = format!(
+        r"\d+(?:,\d{{3}})*(?:\.\d+)?|[零〇一二两三四五六七八九十百千]+|{wb}(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred){wb}"
+    );
+    format!(
+        r"(?i)(?P<a>{num})(?:\s*(?P<sep>[*×✕xX]|[–—\-~～至到]|{wb}to{wb})\s*(?P<b>{num}))?(?:\s*(?P<mul>千万|百万|万|亿|{wb}million{wb}|{wb}billion{wb}|{wb}thousand{wb}))?"
+    )
+}
+
+/// The quantity pattern with Unicode word boundaries: the definition.
 fn core_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(&core_pattern(r"\b")).expect("number pattern"))
+}
+
+/// The same pattern with ASCII word boundaries, which the regex crate's
+/// DFAs run on any text (a Unicode `\b` sends non-ASCII text to a much
+/// slower engine). It finds exactly what [`core_re`] finds unless
+/// [`needs_unicode_boundaries`]: every `\b` of the pattern sits beside an
+/// ASCII letter of the pattern, and the two kinds of boundary differ only
+/// beside a non-ASCII word character (or where case folding lets `s` match
+/// `ſ` and `k` match the Kelvin sign).
+fn core_re_ascii() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(&core_pattern(r"(?-u:\b)")).expect("number pattern"))
+}
+
+/// True when `text` has an ASCII letter next to a non-ASCII word character
+/// (`有one`), or a character that folds to an ASCII letter: there Unicode
+/// and ASCII word boundaries disagree.
+fn needs_unicode_boundaries(text: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    if text.is_ascii() {
+        return false;
+    }
     RE.get_or_init(|| {
-        let num = r"\d+(?:,\d{3})*(?:\.\d+)?|[零〇一二两三四五六七八九十百千]+|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred)\b";
-        Regex::new(&format!(
-            r"(?i)(?P<a>{num})(?:\s*(?P<sep>[*×✕xX]|[–—\-~～至到]|\bto\b)\s*(?P<b>{num}))?(?:\s*(?P<mul>千万|百万|万|亿|\bmillion\b|\bbillion\b|\bthousand\b))?"
-        ))
-        .expect("number pattern")
+        Regex::new(r"[A-Za-z][\w&&[^\x00-\x7F]]|[\w&&[^\x00-\x7F]][A-Za-z]|[ſK]").expect("boundary pattern")
     })
+    .is_match(text)
 }
 
 /// The value of a numeral: Arabic (`1,000.5`), Chinese (`二`, `两`, `十`,
@@ -279,7 +310,8 @@ fn is_unit_start(rest: &str) -> bool {
 /// Every quantity in `clause`, in order.
 pub fn scan(clause: &str, vocab: &Vocabulary) -> Vec<Mention> {
     let mut out = Vec::new();
-    for caps in core_re().captures_iter(clause) {
+    let re = if needs_unicode_boundaries(clause) { core_re() } else { core_re_ascii() };
+    for caps in re.captures_iter(clause) {
         let whole = caps.get(0).expect("match");
         let a = caps.name("a").expect("a");
         let before = &clause[..whole.start()];
@@ -483,6 +515,36 @@ mod tests {
         assert!(scan("有一定数量的客户", Vocabulary::builtin()).is_empty());
         assert!(scan("统一管理，第一名", Vocabulary::builtin()).is_empty());
         assert!(scan("GB18030 编码", Vocabulary::builtin()).is_empty());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        /// Outside the texts where the two kinds of word boundary differ, the
+        /// fast pattern finds exactly what the Unicode one finds.
+        #[test]
+        fn the_ascii_boundary_pattern_agrees_with_the_unicode_one(
+            text in "([0-9一二两十万亿.,*×–~ ]|one|two|ten|six|to|million|thousand|seven|[a-zA-Z]|人|年|有|é|ſ|_|\\PC){0,24}",
+        ) {
+            let spans = |re: &Regex| -> Vec<Vec<Option<(usize, usize)>>> {
+                re.captures_iter(&text)
+                    .map(|c| c.iter().map(|m| m.map(|m| (m.start(), m.end()))).collect())
+                    .collect()
+            };
+            if !needs_unicode_boundaries(&text) {
+                proptest::prop_assert_eq!(spans(core_re()), spans(core_re_ascii()));
+            }
+        }
+    }
+
+    #[test]
+    fn unicode_boundaries_are_needed_beside_han_and_folding_letters() {
+        assert!(needs_unicode_boundaries("有one个"));
+        assert!(needs_unicode_boundaries("ſix"));
+        assert!(!needs_unicode_boundaries("有 one 个"));
+        assert!(!needs_unicode_boundaries("at least 3 engineers"));
+        // and where they are, scanning still reads as the definition does
+        assert!(scan("有one个", Vocabulary::builtin()).is_empty());
+        assert_eq!(scan("有 one 个", Vocabulary::builtin()).len(), 1);
     }
 
     #[test]

@@ -53,6 +53,10 @@ fn progress() -> Option<(indicatif::ProgressBar, kb_build::StageHook)> {
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let mut opts = kb_build::BuildOptions::new(&args.corpus, &args.out);
     opts.full = args.full;
+    // The process exits right after: leave the old output to a background
+    // `rm` and the memory to the kernel.
+    opts.defer_cleanup = true;
+    opts.skip_free = true;
     let bar = if args.quiet || args.json { None } else { progress() };
     if let Some((_, hook)) = &bar {
         opts.on_stage = Some(hook.clone());
@@ -62,6 +66,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         bar.finish_and_clear();
     }
     let report = result.with_context(|| format!("building {}", args.corpus.display()))?;
+    if let Some(old) = &report.old_output {
+        kb_build::dispose_in_background(old);
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report.to_json())?);
     } else if !args.quiet {

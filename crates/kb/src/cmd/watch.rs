@@ -75,19 +75,27 @@ fn current_rules(out: &Path) -> Option<RuleSet> {
     path.is_file().then(|| kb_rules::read_rules(&path).ok()).flatten()
 }
 
-/// Builds once; prints the outcome and, when `old` is given, the rule diff.
-fn rebuild(args: &Args, old: Option<&RuleSet>) -> Option<RuleSet> {
+/// Builds once, handing the previous build's documents over in memory
+/// (`kept`); prints the outcome and, when `old` is given, the rule diff.
+fn rebuild(args: &Args, old: Option<&RuleSet>, kept: &mut Option<kb_build::Kept>) -> Option<RuleSet> {
     let t = Instant::now();
-    let opts = kb_build::BuildOptions::new(&args.corpus, &args.out);
+    let mut opts = kb_build::BuildOptions::new(&args.corpus, &args.out);
+    opts.defer_cleanup = true;
     let stdout = std::io::stdout();
-    match kb_build::build(&opts) {
-        Ok(report) => {
+    match kb_build::build_keeping(&opts, kept.take()) {
+        Ok((report, mut keep)) => {
+            // The rules the build made, without reading rules.json back.
+            let new = keep.rules.take();
+            *kept = Some(keep);
+            if let Some(old) = report.old_output.clone() {
+                // Removing the replaced output takes a while: not on the way to the next rebuild.
+                std::thread::spawn(move || std::fs::remove_dir_all(old));
+            }
             let records: usize = report.records_by_kind.iter().map(|(_, n)| n).sum();
             let what = match &report.changes {
                 Some(c) => format!("{} parsed, {} reused, {} removed", c.parsed.len(), c.reused, c.removed.len()),
                 None => "full build".into(),
             };
-            let new = current_rules(&args.out);
             let mut out = stdout.lock();
             let _ = writeln!(
                 out,
@@ -128,7 +136,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let mut watcher = notify::recommended_watcher(tx).context("starting the file watcher")?;
     watcher.watch(&corpus, RecursiveMode::Recursive).with_context(|| format!("watching {}", corpus.display()))?;
 
-    let mut rules = rebuild(&args, current_rules(&args.out).as_ref());
+    let mut kept = None;
+    let mut rules = rebuild(&args, current_rules(&args.out).as_ref(), &mut kept);
     println!("watching {} (rebuilding {} on change; Ctrl-C to stop)", args.corpus.display(), args.out.display());
     let debounce = Duration::from_millis(args.debounce_ms.max(10));
     let is_relevant = |ev: &notify::Event| {
@@ -156,7 +165,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             }
         }
         let old = rules.take().or_else(|| current_rules(&args.out));
-        rules = rebuild(&args, old.as_ref()).or(old);
+        rules = rebuild(&args, old.as_ref(), &mut kept).or(old);
     }
 }
 

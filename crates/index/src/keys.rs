@@ -1,0 +1,370 @@
+//! Which documents an incremental build must index again.
+//!
+//! A document's *key* fingerprints everything its tantivy documents are made
+//! of: its source's bytes (its records are what parsing them gives, and the
+//! build cache is only used by the same kb binary with the same `kb.toml`),
+//! the size of its block of lines in `records.jsonl` (where its records are
+//! read from), and the *facts* of the alignment and the rules that reach it:
+//! every record pairing that names one of its records, in alignment order
+//! (the first pairing of a record gives its counterpart), and every rule cut
+//! from one of its records or from a record of a document paired with it, in
+//! rule order (a rule's subject also goes to its record's counterpart).
+//!
+//! Facts are routed to documents by the document id inside each record id
+//! (`{document}#…`) in one pass over the alignment and one over the rules,
+//! so computing every key touches each pairing and rule once and no record
+//! at all: an incremental build costs little more than reading the changed
+//! documents.
+
+use rustc_hash::FxHashMap;
+
+use kb_model::alignment::{Alignment, RecordPair};
+use kb_model::rules::{Rule, RuleSet};
+use rayon::prelude::*;
+
+use crate::update::DocIn;
+use crate::INDEX_FORMAT;
+
+/// Document id → ordinal, and the document of a record id.
+pub(crate) struct DocIndex<'a> {
+    ix: FxHashMap<&'a str, usize>,
+}
+
+impl<'a> DocIndex<'a> {
+    pub fn new(docs: &[DocIn<'a>]) -> DocIndex<'a> {
+        DocIndex { ix: docs.iter().enumerate().map(|(i, d)| (d.id, i)).collect() }
+    }
+
+    /// The ordinal of the document a record id belongs to, with a memory of
+    /// the last document found (record ids come grouped by document).
+    pub fn cached(&self) -> DocOf<'_, 'a> {
+        DocOf { ix: self, last: None }
+    }
+}
+
+/// See [`DocIndex::cached`].
+pub(crate) struct DocOf<'i, 'a> {
+    ix: &'i DocIndex<'a>,
+    last: Option<(&'i str, usize)>,
+}
+
+/// Where the document id of a record id ends (its last `#`; the part after
+/// it is short, so this looks from the end).
+fn split(record_id: &str) -> Option<usize> {
+    record_id.bytes().rposition(|b| b == b'#')
+}
+
+impl<'i> DocOf<'i, '_> {
+    pub fn get(&mut self, record_id: &str) -> Option<usize> {
+        let doc = &record_id[..split(record_id)?];
+        if let Some((last, d)) = self.last {
+            if last == doc {
+                return Some(d);
+            }
+        }
+        let (k, d) = self.ix.ix.get_key_value(doc)?;
+        self.last = Some((k, *d));
+        Some(*d)
+    }
+}
+
+/// Facts for one document after another, hashed a run at a time: facts come
+/// grouped by document, so each document gets the digests of its runs, in
+/// order, instead of the facts themselves.
+struct Runs {
+    doc: Option<usize>,
+    buf: Vec<u8>,
+}
+
+impl Runs {
+    fn new() -> Runs {
+        Runs { doc: None, buf: Vec::with_capacity(1 << 16) }
+    }
+
+    /// The buffer to append a fact of document `d` to.
+    fn to(&mut self, d: usize, digests: &mut [Vec<[u8; 32]>]) -> &mut Vec<u8> {
+        if self.doc != Some(d) {
+            self.flush(digests);
+            self.doc = Some(d);
+        }
+        &mut self.buf
+    }
+
+    fn flush(&mut self, digests: &mut [Vec<[u8; 32]>]) {
+        if let Some(d) = self.doc.take() {
+            digests[d].push(*blake3::hash(&self.buf).as_bytes());
+            self.buf.clear();
+        }
+    }
+}
+
+/// The facts that reach each document, and where they come from.
+pub(crate) struct Facts {
+    /// Per document: digests of its facts, in order.
+    pub digests: Vec<Vec<[u8; 32]>>,
+    /// Per document: the documents some record of it is paired with.
+    pub paired: Vec<Vec<usize>>,
+    /// Per document: the alignment's record pairings that name one of its
+    /// records (indices, ascending).
+    pub pairs: Vec<Vec<u32>>,
+    /// Per document: the rules cut from one of its records (indices, ascending).
+    pub rules: Vec<Vec<u32>>,
+}
+
+fn put(buf: &mut Vec<u8>, s: &[u8]) {
+    buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    buf.extend_from_slice(s);
+}
+
+/// A record id without its document's part (the document a fact is routed
+/// to is known).
+fn local(record_id: &str) -> &[u8] {
+    &record_id.as_bytes()[split(record_id).unwrap_or(0)..]
+}
+
+fn push_new<T: PartialEq>(v: &mut Vec<T>, x: T) {
+    if v.last() != Some(&x) {
+        v.push(x);
+    }
+}
+
+/// Slices of about `len / cores` items, for passes done in parallel, cut
+/// only where `starts(i)` says item `i` begins a new document: the digests of
+/// a document's facts then do not depend on where the cuts fall.
+fn parts(len: usize, starts: impl Fn(usize) -> bool) -> Vec<std::ops::Range<usize>> {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
+    let n = if len < 20_000 { 1 } else { cores };
+    let mut cuts = vec![0];
+    for i in 1..n {
+        let mut at = (i * len / n).max(*cuts.last().expect("not empty"));
+        while at < len && !starts(at) {
+            at += 1;
+        }
+        cuts.push(at);
+    }
+    cuts.push(len);
+    cuts.windows(2).map(|w| w[0]..w[1]).filter(|r| !r.is_empty()).collect()
+}
+
+/// The document a pairing is grouped under (that of its Chinese record, or
+/// of its English one).
+fn group(p: &RecordPair) -> Option<&str> {
+    p.zh.as_deref().or(p.en.as_deref()).map(doc_part)
+}
+
+/// The document part of a record id (all of it when it has no `#`).
+fn doc_part(record_id: &str) -> &str {
+    &record_id[..split(record_id).unwrap_or(record_id.len())]
+}
+
+impl Facts {
+    fn empty(n: usize) -> Facts {
+        Facts {
+            digests: vec![Vec::new(); n],
+            paired: vec![Vec::new(); n],
+            pairs: vec![Vec::new(); n],
+            rules: vec![Vec::new(); n],
+        }
+    }
+
+    /// Appends `later`'s facts to each document's (`later` covers what came after).
+    fn append(&mut self, later: Facts) {
+        let lists = self.digests.iter_mut().zip(later.digests);
+        for (a, b) in lists {
+            a.extend(b);
+        }
+        for (a, b) in self.paired.iter_mut().zip(later.paired) {
+            for d in b {
+                if !a.contains(&d) {
+                    a.push(d);
+                }
+            }
+        }
+        for (a, b) in self.pairs.iter_mut().zip(later.pairs) {
+            a.extend(b);
+        }
+        for (a, b) in self.rules.iter_mut().zip(later.rules) {
+            a.extend(b);
+        }
+    }
+
+    /// Routes every record pairing and every rule to the documents it reaches
+    /// (a part of the alignment and of the rules at a time, in parallel).
+    pub fn new(docs: &DocIndex<'_>, n: usize, alignment: Option<&Alignment>, rules: Option<&RuleSet>) -> Facts {
+        let all_pairs = alignment.map_or(&[][..], |al| &al.records[..]);
+        let pair_starts = |i: usize| group(&all_pairs[i]) != group(&all_pairs[i - 1]);
+        let join = |mut a: Facts, b: Facts| {
+            a.append(b);
+            a
+        };
+        let mut f = parts(all_pairs.len(), pair_starts)
+            .into_par_iter()
+            .map(|range| Facts::of_pairs(docs, n, all_pairs, range))
+            .reduce(|| Facts::empty(n), join);
+        let all_rules = rules.map_or(&[][..], |rs| &rs.rules[..]);
+        let rule_starts = |i: usize| doc_part(&all_rules[i].source.record) != doc_part(&all_rules[i - 1].source.record);
+        let paired = &f.paired;
+        let of_rules = parts(all_rules.len(), rule_starts)
+            .into_par_iter()
+            .map(|range| Facts::of_rules(docs, paired, all_rules, range))
+            .reduce(|| Facts::empty(n), join);
+        f.append(of_rules);
+        f
+    }
+
+    /// The facts of `pairs[range]` (indices into all of `pairs`).
+    fn of_pairs(docs: &DocIndex<'_>, n: usize, pairs: &[RecordPair], range: std::ops::Range<usize>) -> Facts {
+        let mut f = Facts::empty(n);
+        // Chinese-side and English-side facts each come grouped by document.
+        let mut runs = [Runs::new(), Runs::new()];
+        let (mut zh_doc, mut en_doc) = (docs.cached(), docs.cached());
+        for k in range {
+            let p = &pairs[k];
+            let (Some(z), Some(e)) = (&p.zh, &p.en) else {
+                continue;
+            };
+            let conf = p.confidence.to_bits().to_le_bytes();
+            let (zd, ed) = (zh_doc.get(z), en_doc.get(e));
+            let sides =
+                [(0, std::iter::once(z).chain(&p.zh_all), e, ed), (1, std::iter::once(e).chain(&p.en_all), z, zd)];
+            for (side, ids, other, od) in sides {
+                let own = if side == 0 { &mut zh_doc } else { &mut en_doc };
+                for id in ids {
+                    let Some(d) = own.get(id) else {
+                        continue;
+                    };
+                    let b = runs[side].to(d, &mut f.digests);
+                    b.push(b'p');
+                    put(b, local(id));
+                    put(b, other.as_bytes());
+                    b.extend_from_slice(&conf);
+                    push_new(&mut f.pairs[d], k as u32);
+                    if let Some(od) = od {
+                        if !f.paired[d].contains(&od) {
+                            f.paired[d].push(od);
+                        }
+                    }
+                }
+            }
+        }
+        let [mut zh_runs, mut en_runs] = runs;
+        zh_runs.flush(&mut f.digests);
+        en_runs.flush(&mut f.digests);
+        f
+    }
+
+    /// The facts of `rules[range]`: a rule reaches its record's document,
+    /// and (through the counterpart) the documents paired with it.
+    fn of_rules(docs: &DocIndex<'_>, paired: &[Vec<usize>], rules: &[Rule], range: std::ops::Range<usize>) -> Facts {
+        let mut f = Facts::empty(paired.len());
+        let (mut own_runs, mut fan_runs) = (Runs::new(), Runs::new());
+        let mut rec_doc = docs.cached();
+        for k in range {
+            let rule = &rules[k];
+            let rec = rule.source.record.as_str();
+            let Some(d) = rec_doc.get(rec) else {
+                continue;
+            };
+            push_new(&mut f.rules[d], k as u32);
+            let subject = rule.subject.as_deref().unwrap_or("\u{0}").as_bytes();
+            let b = own_runs.to(d, &mut f.digests);
+            b.push(b'r');
+            put(b, local(rec));
+            put(b, subject);
+            put(b, rule.scope.as_bytes());
+            for &to in &paired[d] {
+                let b = fan_runs.to(to, &mut f.digests);
+                b.push(b'c');
+                put(b, rec.as_bytes());
+                put(b, subject);
+                put(b, rule.scope.as_bytes());
+            }
+        }
+        own_runs.flush(&mut f.digests);
+        fan_runs.flush(&mut f.digests);
+        f
+    }
+}
+
+/// The key of a document (hex), from what it is and the facts reaching it.
+/// `block` is the length of its lines in the records file.
+pub(crate) fn doc_key(d: &DocIn<'_>, facts: &[[u8; 32]], block: u64) -> String {
+    let mut h = blake3::Hasher::new();
+    let mut head = Vec::with_capacity(256);
+    put(&mut head, concat!("kb-index document ", env!("CARGO_PKG_VERSION")).as_bytes());
+    put(&mut head, &INDEX_FORMAT.to_le_bytes());
+    put(&mut head, d.id.as_bytes());
+    put(&mut head, d.path.as_bytes());
+    put(&mut head, d.lang.code().as_bytes());
+    put(&mut head, &(d.records.len() as u64).to_le_bytes());
+    put(&mut head, &block.to_le_bytes());
+    h.update(&head);
+    if d.hash.is_empty() {
+        // No source hash to stand for the records: take them in.
+        for r in &d.records {
+            let mut b = Vec::new();
+            put(&mut b, r.id.as_bytes());
+            put(&mut b, serde_json::to_string(r).expect("records serialise").as_bytes());
+            h.update(&b);
+        }
+    } else {
+        let mut b = Vec::new();
+        put(&mut b, d.hash.as_bytes());
+        h.update(&b);
+    }
+    for digest in facts {
+        h.update(digest);
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// A key as kept in the build cache: the hex fingerprint, then the counts
+/// the index description needs, so an unchanged document is not looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Key {
+    pub hex: String,
+    pub with_counterpart: usize,
+    pub with_subject: usize,
+}
+
+impl Key {
+    pub fn parse(s: &str) -> Option<Key> {
+        let mut it = s.split(':');
+        let hex = it.next()?.to_string();
+        let with_counterpart = it.next()?.parse().ok()?;
+        let with_subject = it.next()?.parse().ok()?;
+        Some(Key { hex, with_counterpart, with_subject }).filter(|_| it.next().is_none())
+    }
+
+    pub fn format(&self) -> String {
+        format!("{}:{}:{}", self.hex, self.with_counterpart, self.with_subject)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_are_cut_only_where_a_document_begins() {
+        let groups: Vec<usize> = (0..100_000).map(|i| i / 7).collect();
+        let ps = parts(groups.len(), |i| groups[i] != groups[i - 1]);
+        assert_eq!(ps.first().unwrap().start, 0);
+        assert_eq!(ps.last().unwrap().end, groups.len());
+        for w in ps.windows(2) {
+            assert_eq!(w[0].end, w[1].start);
+            assert_ne!(groups[w[1].start], groups[w[1].start - 1]);
+        }
+        assert_eq!(parts(10, |_| true), vec![0..10]);
+        assert!(parts(0, |_| true).is_empty());
+    }
+
+    #[test]
+    fn keys_round_trip_and_refuse_what_they_did_not_write() {
+        let k = Key { hex: "ab12".into(), with_counterpart: 3, with_subject: 0 };
+        assert_eq!(Key::parse(&k.format()), Some(k));
+        assert_eq!(Key::parse("ab12"), None);
+        assert_eq!(Key::parse("ab12:1:x"), None);
+        assert_eq!(Key::parse("ab12:1:2:3"), None);
+    }
+}

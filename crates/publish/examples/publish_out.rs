@@ -1,0 +1,71 @@
+//! Re-publishes the site of an existing kb output folder, for profiling the
+//! publish stage alone: `cargo run --release -p kb-publish --example
+//! publish_out -- OUT SITE_DIR [PREVIOUS_SITE_DIR]` reads OUT's
+//! `documents.json`, `records.jsonl`, `alignment.json` and `rules.json`,
+//! renders the site into SITE_DIR and prints the time it took (a second run
+//! with PREVIOUS_SITE_DIR reuses what it can, as an incremental build does;
+//! `KB_EDIT_DOC=<document id>` edits one document first).
+
+use std::io::BufRead;
+use std::path::PathBuf;
+
+fn main() {
+    let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
+    let (out, site) = (&args[0], &args[1]);
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        id: String,
+        path: String,
+        lang: kb_model::Lang,
+        title: String,
+        hash: String,
+        records: usize,
+    }
+    #[derive(serde::Deserialize)]
+    struct Docs {
+        documents: Vec<Entry>,
+    }
+    let t = std::time::Instant::now();
+    let docs: Docs = serde_json::from_slice(&std::fs::read(out.join("documents.json")).unwrap()).unwrap();
+    let f = std::fs::File::open(out.join("records.jsonl")).unwrap();
+    let mut lines = std::io::BufReader::new(f).lines();
+    let mut documents = Vec::new();
+    for e in docs.documents {
+        let records: Vec<kb_model::Record> =
+            (0..e.records).map(|_| serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap()).collect();
+        let mut d = kb_model::Document::new(e.id, e.path, e.lang, e.title, records);
+        d.hash = e.hash;
+        documents.push(d);
+    }
+    // KB_EDIT_DOC=<id> simulates an edit of that document (its last record's text).
+    if let Some(id) = std::env::var_os("KB_EDIT_DOC") {
+        let d = documents.iter_mut().find(|d| d.id == id.to_str().unwrap()).expect("KB_EDIT_DOC names a document");
+        d.records.last_mut().unwrap().text.push_str(" (edited)");
+        d.hash = blake3::hash(d.hash.as_bytes()).to_hex().to_string();
+    }
+    let alignment = std::fs::read(out.join("alignment.json")).ok().map(|b| serde_json::from_slice(&b).unwrap());
+    let rules = std::fs::read(out.join("rules.json")).ok().map(|b| serde_json::from_slice(&b).unwrap());
+    eprintln!("loaded in {:.2?}", t.elapsed());
+    let cache_file = site.with_extension("keys.json");
+    let prev = args.get(2);
+    let keys: std::collections::BTreeMap<String, kb_publish::PageKey> = prev
+        .and_then(|p| std::fs::read(p.with_extension("keys.json")).ok())
+        .map(|b| serde_json::from_slice(&b).unwrap())
+        .unwrap_or_default();
+    let prev_state = prev.map(|p| p.with_extension("state.json"));
+    let reuse = prev.map(|p| kb_publish::PageReuse { site: p, keys: &keys, state: prev_state.as_deref() });
+    let _ = std::fs::remove_dir_all(site);
+    let t = std::time::Instant::now();
+    let published = kb_publish::publish(
+        site,
+        &documents,
+        alignment.as_ref(),
+        rules.as_ref(),
+        &kb_publish::SiteOptions::default(),
+        reuse.as_ref(),
+    )
+    .unwrap();
+    eprintln!("published in {:.3?}: {} ({} reused)", t.elapsed(), published.stats.summary(), published.reused);
+    std::fs::write(cache_file, serde_json::to_vec(&published.keys).unwrap()).unwrap();
+    std::fs::write(site.with_extension("state.json"), &published.state).unwrap();
+}
