@@ -244,7 +244,11 @@ async function main() {
       for (let i = 0; i < hrefs.length; i++) {
         if (hrefs[i] && !/^https?:/i.test(hrefs[i])) {
           await x.locator('main a').nth(i).click({ timeout: 1000, noWaitAfter: true }).catch(() => {});
-          await x.goto(xbase + p, { waitUntil: 'load' });
+          // The click may have started a navigation of its own: let it
+          // settle, so that going back does not race it ("interrupted by
+          // another navigation").
+          await x.waitForLoadState('load').catch(() => {});
+          await x.goto(xbase + p, { waitUntil: 'load' }).catch(() => x.goto(xbase + p, { waitUntil: 'load' }));
         }
       }
     }
