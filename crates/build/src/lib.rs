@@ -3,9 +3,11 @@
 //! `kb build` is a sequence of [`Stage`]s handed one [`BuildContext`]: parse
 //! reads the corpus into [`kb_model::Document`]s, and each later stage (align,
 //! rules, index, publish) reads what the earlier ones left in the context and
-//! writes its files into the context's staging folder. Only when every stage
-//! has succeeded is the staging folder swapped in for the output folder, so a
-//! failed or interrupted build never leaves a half-written `out/`.
+//! writes its files into the context's staging folder. Consecutive stages
+//! that only read the context ([`Stage::is_shared`]: index and publish) run at
+//! the same time. Only when every stage has succeeded is the staging folder
+//! swapped in for the output folder, so a failed or interrupted build never
+//! leaves a half-written `out/`.
 //!
 //! ```no_run
 //! let report = kb_build::build(&kb_build::BuildOptions::new("corpus", "out")).unwrap();
@@ -151,11 +153,79 @@ impl BuildContext {
 }
 
 /// One stage of the pipeline.
-pub trait Stage {
+pub trait Stage: Send + Sync {
     /// Short name (`parse`, `align`, …).
     fn name(&self) -> &'static str;
     /// Runs the stage, returning a one-line summary of what it produced.
     fn run(&self, cx: &mut BuildContext) -> Result<String>;
+    /// True for a stage that only reads the context and writes files of its
+    /// own in the staging folder: consecutive such stages run at the same
+    /// time, through [`Stage::run_shared`] (index and publish do: both only
+    /// read the documents, alignment and rules).
+    fn is_shared(&self) -> bool {
+        false
+    }
+    /// Runs a shared stage ([`Stage::is_shared`]) on a context others read
+    /// at the same time; returns its summary and what it adds to the context
+    /// once all of them are done (say, its build-cache keys).
+    fn run_shared(&self, cx: &BuildContext) -> Result<(String, Finish)> {
+        let _ = cx;
+        Err(Error::Stage { stage: self.name(), source: "not a shared stage".into() })
+    }
+}
+
+/// What a shared stage adds to the context when it is done ([`Stage::run_shared`]).
+pub type Finish = Box<dyn FnOnce(&mut BuildContext) + Send>;
+
+/// Runs `stages` in order; a run of consecutive shared stages
+/// ([`Stage::is_shared`]) runs at the same time, each on a thread of its own,
+/// their results applied to the context in stage order.
+fn run_stages(opts: &BuildOptions, stages: &[Box<dyn Stage>], cx: &mut BuildContext) -> Result<Vec<StageReport>> {
+    let mut reports = Vec::new();
+    let mut i = 0;
+    while i < stages.len() {
+        let group = stages[i..].iter().take_while(|s| s.is_shared()).count();
+        if group < 2 {
+            let stage = &stages[i];
+            if let Some(hook) = &opts.on_stage {
+                hook(stage.name());
+            }
+            let t = Instant::now();
+            let summary = stage.run(cx)?;
+            trace(stage.name(), t);
+            reports.push(StageReport { name: stage.name(), summary, elapsed: t.elapsed() });
+            i += 1;
+            continue;
+        }
+        let shared = &stages[i..i + group];
+        if let Some(hook) = &opts.on_stage {
+            for stage in shared {
+                hook(stage.name());
+            }
+        }
+        let view: &BuildContext = cx;
+        let results: Vec<(Result<(String, Finish)>, Duration)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = shared
+                .iter()
+                .map(|stage| {
+                    scope.spawn(move || {
+                        let t = Instant::now();
+                        let r = stage.run_shared(view);
+                        trace(stage.name(), t);
+                        (r, t.elapsed())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        });
+        for (stage, (result, elapsed)) in shared.iter().zip(results) {
+            let (summary, finish) = result?;
+            finish(cx);
+            reports.push(StageReport { name: stage.name(), summary, elapsed });
+        }
+        i += group;
+    }
+    Ok(reports)
 }
 
 /// What one stage did.
@@ -263,6 +333,10 @@ fn run(
     kept: Option<Kept>,
     keep: bool,
 ) -> Result<(BuildReport, Option<Kept>)> {
+    if opts.full || !is_output_dir(&opts.out) {
+        // Every record will be indexed: jieba's dictionary loads meanwhile.
+        kb_index::load_jieba_in_background();
+    }
     let staging = Staging::new(&opts.out)?;
     let mut cx = BuildContext {
         corpus_dir: opts.corpus.clone(),
@@ -279,16 +353,7 @@ fn run(
         full: opts.full,
         kept,
     };
-    let mut reports = Vec::new();
-    for stage in stages {
-        if let Some(hook) = &opts.on_stage {
-            hook(stage.name());
-        }
-        let t = Instant::now();
-        let summary = stage.run(&mut cx)?;
-        trace(stage.name(), t);
-        reports.push(StageReport { name: stage.name(), summary, elapsed: t.elapsed() });
-    }
+    let reports = run_stages(opts, stages, &mut cx)?;
     let t = Instant::now();
     let cache = cache::cache_of(&cx);
     let mut json = serde_json::to_vec_pretty(&cache).expect("cache serialises");
@@ -338,4 +403,82 @@ pub fn trace(what: &str, since: Instant) {
 /// True when `dir` looks like a kb output folder (has `records.jsonl`).
 pub fn is_output_dir(dir: &Path) -> bool {
     dir.join(RECORDS_FILE).is_file()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::sync::Mutex;
+
+    /// A shared stage that tells its peer it started and waits to hear the
+    /// same from it: both must be running at once.
+    struct Meet {
+        name: &'static str,
+        tx: mpsc::Sender<()>,
+        rx: Mutex<mpsc::Receiver<()>>,
+        fail: bool,
+    }
+
+    impl Stage for Meet {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn run(&self, _: &mut BuildContext) -> Result<String> {
+            unreachable!("a shared stage runs through run_shared")
+        }
+        fn is_shared(&self) -> bool {
+            true
+        }
+        fn run_shared(&self, cx: &BuildContext) -> Result<(String, Finish)> {
+            assert!(!cx.documents.is_empty(), "runs after parse");
+            self.tx.send(()).unwrap();
+            let met = self.rx.lock().unwrap().recv_timeout(Duration::from_secs(20)).is_ok();
+            assert!(met, "{} ran alone", self.name);
+            if self.fail {
+                return Err(Error::Stage { stage: self.name, source: "failed on purpose".into() });
+            }
+            let name = self.name;
+            Ok((format!("{name} done"), Box::new(move |cx: &mut BuildContext| cx.notes.push(name.to_string()))))
+        }
+    }
+
+    /// Reads what the shared stages left in the context.
+    struct After;
+
+    impl Stage for After {
+        fn name(&self) -> &'static str {
+            "after"
+        }
+        fn run(&self, cx: &mut BuildContext) -> Result<String> {
+            Ok(cx.notes.join(","))
+        }
+    }
+
+    fn stages(fail_second: bool) -> Vec<Box<dyn Stage>> {
+        let (a_tx, b_rx) = mpsc::channel();
+        let (b_tx, a_rx) = mpsc::channel();
+        vec![
+            Box::new(stages::ParseStage),
+            Box::new(Meet { name: "first", tx: a_tx, rx: Mutex::new(a_rx), fail: false }),
+            Box::new(Meet { name: "second", tx: b_tx, rx: Mutex::new(b_rx), fail: fail_second }),
+            Box::new(After),
+        ]
+    }
+
+    #[test]
+    fn consecutive_shared_stages_run_at_once_and_finish_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus");
+        let out = dir.path().join("out");
+        let report = build_with(&BuildOptions::new(&corpus, &out), &stages(false)).unwrap();
+        let names: Vec<&str> = report.stages.iter().map(|s| s.name).collect();
+        assert_eq!(names, ["parse", "first", "second", "after"]);
+        assert_eq!(report.stages[1].summary, "first done");
+        assert_eq!(report.stages[3].summary, "first,second", "finishers applied in stage order, before the next stage");
+
+        let err = build_with(&BuildOptions::new(&corpus, dir.path().join("out2")), &stages(true)).unwrap_err();
+        assert!(err.to_string().contains("second stage failed: failed on purpose"), "{err}");
+        assert!(!dir.path().join("out2").exists(), "a failed build leaves no output");
+    }
 }

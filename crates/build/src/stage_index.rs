@@ -7,9 +7,11 @@
 //! and keeps the file's fingerprint, so `kb search` can tell when it no
 //! longer matches. In an incremental build it starts from a hard-linked
 //! copy of the previous index and deletes and re-adds only the changed
-//! documents.
+//! documents. It only reads the context, so it runs beside the publish
+//! stage ([`Stage::is_shared`]); its build-cache keys go into the context
+//! when both are done.
 
-use crate::{BuildContext, Error, Result, Stage, RECORDS_FILE};
+use crate::{BuildContext, Error, Finish, Result, Stage, RECORDS_FILE};
 
 /// Indexes the records for `kb search`.
 pub struct IndexStage;
@@ -20,6 +22,16 @@ impl Stage for IndexStage {
     }
 
     fn run(&self, cx: &mut BuildContext) -> Result<String> {
+        let (summary, finish) = self.run_shared(cx)?;
+        finish(cx);
+        Ok(summary)
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    fn run_shared(&self, cx: &BuildContext) -> Result<(String, Finish)> {
         let records = cx.staged(RECORDS_FILE);
         let dir = cx.staged(kb_index::INDEX_DIR);
         let prev_dir = cx.previous.as_ref().map(|p| p.out.join(kb_index::INDEX_DIR));
@@ -37,7 +49,6 @@ impl Stage for IndexStage {
             reuse.as_ref(),
         )
         .map_err(|e| Error::Stage { stage: "index", source: Box::new(e) })?;
-        cx.cache.index = u.keys;
         let m = u.meta;
         let mut extra = Vec::new();
         if m.aligned {
@@ -52,7 +63,7 @@ impl Stage for IndexStage {
         } else {
             String::new()
         };
-        Ok(format!(
+        let summary = format!(
             "{} records indexed ({} zh, {} en){}{} → {}/",
             m.records,
             m.zh_records,
@@ -60,6 +71,8 @@ impl Stage for IndexStage {
             extra,
             how,
             kb_index::INDEX_DIR
-        ))
+        );
+        let keys = u.keys;
+        Ok((summary, Box::new(move |cx: &mut BuildContext| cx.cache.index = keys)))
     }
 }

@@ -14,6 +14,10 @@ pub const STATE_FILE: &str = "cache/publish.json";
 /// instead of rendered: document pages by the build cache's `pages` keys,
 /// FAQ and listing pages and search blocks by the keys in
 /// [`STATE_FILE`] (a missing or unreadable state file just means rendering).
+/// In every build, a rendered file with the same bytes as its namesake in
+/// the replaced output's `site/` is hard-linked to it instead of written.
+/// It only reads the context, so it runs beside the index stage
+/// ([`Stage::is_shared`]); its page keys go into the context when both are done.
 pub struct PublishStage;
 
 impl Stage for PublishStage {
@@ -22,15 +26,29 @@ impl Stage for PublishStage {
     }
 
     fn run(&self, cx: &mut BuildContext) -> Result<String> {
+        let (summary, finish) = self.run_shared(cx)?;
+        finish(cx);
+        Ok(summary)
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    fn run_shared(&self, cx: &BuildContext) -> Result<(String, crate::Finish)> {
         let out = cx.staged("site");
         let opts = kb_publish::SiteOptions::from_env();
         let prev_site = cx.previous.as_ref().map(|p| p.out.join("site"));
         let prev_state = cx.previous.as_ref().map(|p| p.out.join(STATE_FILE));
+        // A full build still links the files that come out byte-identical
+        // from the output it replaces (no keys: nothing is taken on trust).
+        let no_keys = std::collections::BTreeMap::new();
+        let replaced_site = cx.out_dir.join("site");
         let reuse = match (&cx.previous, &prev_site) {
             (Some(p), Some(site)) => {
                 Some(kb_publish::PageReuse { site, keys: &p.cache.pages, state: prev_state.as_deref() })
             }
-            _ => None,
+            _ => Some(kb_publish::PageReuse { site: &replaced_site, keys: &no_keys, state: None }),
         };
         let published =
             kb_publish::publish(&out, &cx.documents, cx.alignment.as_ref(), cx.rules.as_ref(), &opts, reuse.as_ref())
@@ -46,10 +64,10 @@ impl Stage for PublishStage {
                 source: Box::new(kb_publish::Error::Io { what: "writing", path: state, source: e }),
             });
         }
-        cx.cache.pages = published.keys;
+        let keys = published.keys;
         let stats = published.stats;
         let mut summary = stats.summary();
-        if reuse.is_some() {
+        if cx.previous.is_some() {
             summary.push_str(&format!(
                 " ({} document pages rendered, {} reused)",
                 stats.documents - published.reused,
@@ -62,6 +80,6 @@ impl Stage for PublishStage {
         if cx.rules.is_none() {
             summary.push_str(" (no rules: none shown)");
         }
-        Ok(summary)
+        Ok((summary, Box::new(move |cx: &mut BuildContext| cx.cache.pages = keys)))
     }
 }

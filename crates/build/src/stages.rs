@@ -69,8 +69,9 @@ impl Stage for ParseStage {
         // from the previous records.jsonl (they are what serialising it again
         // would give).
         let previous = cx.previous.as_ref();
-        for chunk in cx.documents.chunks(256) {
-            let parts: Vec<(std::borrow::Cow<'_, [u8]>, usize)> = chunk
+        type Part<'a> = (std::borrow::Cow<'a, [u8]>, usize);
+        let serialise = |chunk: &'_ [kb_model::Document]| -> Vec<Part<'_>> {
+            chunk
                 .par_iter()
                 .map(|d| {
                     if let Some(lines) = previous.and_then(|p| p.record_lines(&d.path, &d.hash)) {
@@ -83,12 +84,23 @@ impl Stage for ParseStage {
                     }
                     (std::borrow::Cow::Owned(buf), d.records.len())
                 })
-                .collect();
+                .collect()
+        };
+        // Each chunk is written while the next one is serialised.
+        let mut write = |parts: Vec<Part<'_>>| -> Result<()> {
             for (buf, k) in parts {
                 w.write_all(&buf).map_err(|source| Error::Io { what: "writing", path: path.clone(), source })?;
                 n += k;
             }
+            Ok(())
+        };
+        let mut pending: Vec<Part<'_>> = Vec::new();
+        for chunk in cx.documents.chunks(256) {
+            let (written, next) = rayon::join(|| write(std::mem::take(&mut pending)), || serialise(chunk));
+            written?;
+            pending = next;
         }
+        write(pending)?;
         w.flush().map_err(|source| Error::Io { what: "writing", path: path.clone(), source })?;
 
         if let Some(p) = cx.previous.as_mut() {

@@ -21,6 +21,8 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let out = Path::new(args.get(1).expect("usage: reindex OUT [full|inc|both]"));
     let what = args.get(2).map(String::as_str).unwrap_or("both");
+    // As `kb build` does: the dictionary loads while the inputs are read.
+    kb_index::load_jieba_in_background();
     let t = Instant::now();
     let docs = read_documents(out);
     let alignment: Option<Alignment> =
@@ -33,6 +35,10 @@ fn main() {
         docs.iter().map(|d| d.records.len()).sum::<usize>(),
         t.elapsed().as_secs_f64()
     );
+    // In a build, parsing and aligning take longer than loading jieba: wait for it.
+    while !kb_index::jieba_loaded() {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
     let tmp = std::env::temp_dir().join(format!("kb-reindex-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).expect("temp folder");

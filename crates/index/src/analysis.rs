@@ -23,13 +23,18 @@
 //!
 //! The jieba dictionary costs about 0.1 s to load, so it is loaded on first
 //! use, by the first Han run that needs cutting: a process that only indexes
-//! or searches text without Han characters never loads it ([`jieba_loaded`]).
+//! or searches text without Han characters never loads it ([`jieba_loaded`]),
+//! unless it asks for it ahead of time ([`load_jieba_in_background`], as a
+//! full `kb build` does).
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use jieba_rs::Jieba;
+use rustc_hash::FxHashMap;
 use tantivy::tokenizer::{
-    Language, LowerCaser, RemoveLongFilter, Stemmer, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
+    Language, LowerCaser, RawTokenizer, RemoveLongFilter, Stemmer, TextAnalyzer, Token, TokenFilter, TokenStream,
+    Tokenizer,
 };
 
 /// Name of the analyzer of Chinese fields.
@@ -46,10 +51,16 @@ fn jieba() -> &'static Jieba {
     JIEBA.get_or_init(Jieba::new)
 }
 
-/// Loads the jieba dictionary on a thread of its own, unless it is loaded
-/// already (an indexing thread that needs it meanwhile waits for it).
-pub(crate) fn warm_up_in_background() {
-    if JIEBA.get().is_none() {
+/// Starts loading the jieba dictionary on a thread of its own, unless it is
+/// loaded or being loaded already; returns at once. A thread that needs
+/// jieba meanwhile waits for it.
+///
+/// A full `kb build` calls this as it starts, so that the dictionary (about
+/// 0.1 s) loads while the corpus is parsed and aligned rather than when the
+/// index stage meets its first Chinese record.
+pub fn load_jieba_in_background() {
+    static STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if JIEBA.get().is_none() && !STARTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
         std::thread::spawn(|| {
             jieba();
         });
@@ -113,6 +124,15 @@ impl Segmenter {
     /// The tokens of `text`, in order.
     pub fn tokens(&self, text: &str) -> Vec<Token> {
         let mut out = Vec::new();
+        self.each(text, |offset_from, offset_to, position, word| {
+            out.push(Token { offset_from, offset_to, position, text: word.to_string(), position_length: 1 });
+        });
+        out
+    }
+
+    /// Calls `f(offset_from, offset_to, position, word)` for each token of
+    /// `text`, in order ([`Segmenter::tokens`] without a `String` a token).
+    fn each(&self, text: &str, mut f: impl FnMut(usize, usize, usize, &str)) {
         let mut ordinal = 0usize;
         let mut chars = text.char_indices().enumerate().peekable();
         while let Some((ci, (bi, c))) = chars.next() {
@@ -139,13 +159,7 @@ impl Segmenter {
                             ordinal - 1
                         }
                     };
-                    out.push(Token {
-                        offset_from: bi,
-                        offset_to: end,
-                        position,
-                        text: fold_width(run),
-                        position_length: 1,
-                    });
+                    f(bi, end, position, &fold_width(run));
                 }
                 Class::Han => {
                     let words = match self.han {
@@ -164,19 +178,12 @@ impl Segmenter {
                                 ordinal - 1
                             }
                         };
-                        out.push(Token {
-                            offset_from: bi + w.byte_start,
-                            offset_to: bi + w.byte_end,
-                            position,
-                            text: w.word.to_string(),
-                            position_length: 1,
-                        });
+                        f(bi + w.byte_start, bi + w.byte_end, position, w.word);
                     }
                 }
                 Class::Other => unreachable!(),
             }
         }
-        out
     }
 }
 
@@ -198,7 +205,11 @@ fn class_of(c: char) -> Class {
 }
 
 /// Folds full-width ASCII letters and digits (`ＱＱ`, `１００`) to ASCII.
-fn fold_width(s: &str) -> String {
+fn fold_width(s: &str) -> Cow<'_, str> {
+    let full_width = |c: char| matches!(c, '\u{FF10}'..='\u{FF19}' | '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}');
+    if s.is_ascii() || !s.chars().any(full_width) {
+        return Cow::Borrowed(s);
+    }
     s.chars()
         .map(|c| match c {
             '\u{FF10}'..='\u{FF19}' | '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}' => {
@@ -294,14 +305,101 @@ impl<S: TokenStream> TokenStream for IfyTokenStream<S> {
 }
 
 /// A full analyzer: the segmenter, then long-token removal, lower-casing,
-/// English stemming and `-ify` conflation.
+/// English stemming and `-ify` conflation ([`Terms`]).
 pub fn analyzer(han: HanMode, positions: Positions) -> TextAnalyzer {
-    TextAnalyzer::builder(Segmenter::new(han, positions))
+    TextAnalyzer::from(Analyzer { seg: Segmenter::new(han, positions), terms: Terms::new(), tokens: Vec::new() })
+}
+
+/// The filters every word goes through, applied to one word at a time:
+/// long-token removal, lower-casing, English stemming, `-ify` conflation.
+fn word_filters() -> TextAnalyzer {
+    TextAnalyzer::builder(RawTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
         .filter(LowerCaser)
         .filter(Stemmer::new(Language::English))
         .filter(IfyFilter)
         .build()
+}
+
+/// A cache has at most this many words; when full, it starts over.
+const CACHE_WORDS: usize = 1 << 17;
+
+/// The term of each word, through [`word_filters`], remembered: each filter
+/// looks at one token's text only, so a word always gives the same term
+/// (or none, when too long), and a text's words repeat a great deal (the
+/// Snowball stemmer is the costliest step of indexing English).
+#[derive(Clone)]
+struct Terms {
+    filters: TextAnalyzer,
+    /// Word → index into `terms`.
+    index: FxHashMap<Box<str>, u32>,
+    terms: Vec<Option<Box<str>>>,
+}
+
+impl Terms {
+    fn new() -> Terms {
+        Terms { filters: word_filters(), index: FxHashMap::default(), terms: Vec::new() }
+    }
+
+    /// The term of `word`, or `None` when the filters drop it.
+    fn term(&mut self, word: &str) -> Option<&str> {
+        let i = match self.index.get(word) {
+            Some(&i) => i,
+            None => {
+                if self.terms.len() >= CACHE_WORDS {
+                    self.index.clear();
+                    self.terms.clear();
+                }
+                let mut s = self.filters.token_stream(word);
+                let term = s.next().map(|t| Box::from(t.text.as_str()));
+                drop(s);
+                let i = self.terms.len() as u32;
+                self.terms.push(term);
+                self.index.insert(Box::from(word), i);
+                i
+            }
+        };
+        self.terms[i as usize].as_deref()
+    }
+}
+
+/// [`Segmenter`] and [`Terms`] as one tokenizer, writing its tokens into
+/// buffers it keeps from one text to the next.
+#[derive(Clone)]
+struct Analyzer {
+    seg: Segmenter,
+    terms: Terms,
+    tokens: Vec<Token>,
+}
+
+impl Tokenizer for Analyzer {
+    type TokenStream<'a> = SliceStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> SliceStream<'a> {
+        let Analyzer { seg, terms, tokens } = self;
+        let mut n = 0;
+        seg.each(text, |offset_from, offset_to, position, word| {
+            let Some(term) = terms.term(word) else {
+                return;
+            };
+            if n == tokens.len() {
+                tokens.push(Token::default());
+            }
+            set(&mut tokens[n], offset_from, offset_to, position, term);
+            n += 1;
+        });
+        SliceStream { tokens: &mut tokens[..n], next: 0 }
+    }
+}
+
+/// Overwrites `t`, keeping its text's buffer.
+fn set(t: &mut Token, offset_from: usize, offset_to: usize, position: usize, text: &str) {
+    t.offset_from = offset_from;
+    t.offset_to = offset_to;
+    t.position = position;
+    t.position_length = 1;
+    t.text.clear();
+    t.text.push_str(text);
 }
 
 /// The analyzer the index is built with, for a language's fields.
@@ -333,7 +431,8 @@ const MEMO_SLOTS: usize = 4;
 #[derive(Clone)]
 pub struct Memo {
     inner: TextAnalyzer,
-    slots: Vec<(String, Vec<Token>)>,
+    /// (text, its tokens, how many of them are in use): the buffers are kept.
+    slots: Vec<(String, Vec<Token>, usize)>,
     next: usize,
 }
 
@@ -345,10 +444,10 @@ impl Memo {
 }
 
 impl Tokenizer for Memo {
-    type TokenStream<'a> = MemoStream<'a>;
+    type TokenStream<'a> = SliceStream<'a>;
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> MemoStream<'a> {
-        let i = match self.slots.iter().position(|(t, _)| t == text) {
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> SliceStream<'a> {
+        let i = match self.slots.iter().position(|(t, _, _)| t == text) {
             Some(i) => i,
             None => {
                 let i = if self.slots.len() < MEMO_SLOTS {
@@ -359,36 +458,36 @@ impl Tokenizer for Memo {
                     self.next = (oldest + 1) % MEMO_SLOTS;
                     oldest
                 };
-                let (key, tokens) = &mut self.slots[i];
+                let (key, tokens, n) = &mut self.slots[i];
                 key.clear();
                 key.push_str(text);
-                tokens.clear();
+                *n = 0;
                 let mut s = self.inner.token_stream(text);
                 while s.advance() {
-                    let t = s.token_mut();
-                    // The stream is done with the token once it moves on: take its text.
-                    tokens.push(Token {
-                        offset_from: t.offset_from,
-                        offset_to: t.offset_to,
-                        position: t.position,
-                        text: std::mem::take(&mut t.text),
-                        position_length: t.position_length,
-                    });
+                    let t = s.token();
+                    if *n == tokens.len() {
+                        tokens.push(Token::default());
+                    }
+                    set(&mut tokens[*n], t.offset_from, t.offset_to, t.position, &t.text);
+                    tokens[*n].position_length = t.position_length;
+                    *n += 1;
                 }
                 i
             }
         };
-        MemoStream { tokens: &mut self.slots[i].1, next: 0 }
+        let (_, tokens, n) = &mut self.slots[i];
+        SliceStream { tokens: &mut tokens[..*n], next: 0 }
     }
 }
 
-/// The token stream of a [`Memo`].
-pub struct MemoStream<'a> {
+/// A token stream over tokens computed up front, in a buffer its tokenizer
+/// keeps (the stream may change them: they are written afresh each time).
+pub struct SliceStream<'a> {
     tokens: &'a mut [Token],
     next: usize,
 }
 
-impl TokenStream for MemoStream<'_> {
+impl TokenStream for SliceStream<'_> {
     fn advance(&mut self) -> bool {
         if self.next < self.tokens.len() {
             self.next += 1;
@@ -506,6 +605,49 @@ mod tests {
         let w = query_words("SaaS小程序，");
         assert_eq!(w[0], "SaaS");
         assert_eq!(w[1..].concat(), "小程序", "punctuation dropped, Han kept: {w:?}");
+    }
+
+    /// The analyzers as a chain of tantivy filters over the segmenter's
+    /// tokens, with no cache: what [`analyzer`] must give.
+    fn chained(han: HanMode, positions: Positions) -> TextAnalyzer {
+        TextAnalyzer::builder(Segmenter::new(han, positions))
+            .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+            .filter(LowerCaser)
+            .filter(Stemmer::new(Language::English))
+            .filter(IfyFilter)
+            .build()
+    }
+
+    #[test]
+    fn the_cached_word_filters_give_the_chained_filters_tokens() {
+        let long = "x".repeat(MAX_TOKEN_BYTES);
+        let texts = [
+            "Certified Engineers; certification, CERTIFICATE certifies",
+            "ＱＱ群 123 SaaS 注册资本人民币100万元以上，技术团队20人",
+            "ÉCOLE Straße ΣΊΣΥΦΟΣ İstanbul running runs ran",
+            &format!("{long} {long}y short {}", "資".repeat(40)),
+            "申请条件\n注册资本 Partner Requirements partner requirement",
+            "",
+            "   ,,, ;",
+        ];
+        for han in [HanMode::Search, HanMode::Words, HanMode::Skip] {
+            for positions in [Positions::Chars, Positions::Ordinal] {
+                let mut cached = analyzer(han, positions);
+                let mut plain = chained(han, positions);
+                // Twice: the second time the words come from the cache.
+                for t in texts.iter().chain(&texts) {
+                    let all = |a: &mut TextAnalyzer| {
+                        let mut s = a.token_stream(t);
+                        let mut v = Vec::new();
+                        while let Some(t) = s.next() {
+                            v.push((t.text.clone(), t.position, t.offset_from, t.offset_to, t.position_length));
+                        }
+                        v
+                    };
+                    assert_eq!(all(&mut cached), all(&mut plain), "{han:?} {positions:?} {t:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -48,7 +48,7 @@ mod update;
 
 use std::path::PathBuf;
 
-pub use analysis::jieba_loaded;
+pub use analysis::{jieba_loaded, load_jieba_in_background};
 pub use baseline::{baseline_index, BaselineStats, PlainFile};
 pub use build::{build_index, indexed_text, BuildMeta, DocEntry, IndexMeta};
 pub use search::{Counterpart, Hit, SearchIndex, SearchOptions, SearchResults, Snippet};

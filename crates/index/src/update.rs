@@ -220,6 +220,18 @@ pub(crate) fn create(dir: &Path, schema: tantivy::schema::Schema) -> Result<Inde
     Index::create(d, schema, tantivy::IndexSettings::default()).map_err(tantivy_err)
 }
 
+/// With `KB_TRACE` set, prints the time since the index stage started and
+/// the CPU time the process has used so far to stderr (as `kb build` does).
+fn trace(what: &str, since: std::time::Instant) {
+    if std::env::var_os("KB_TRACE").is_some() {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        let f: Vec<f64> =
+            stat.rsplit(')').next().unwrap_or_default().split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
+        let cpu = (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0;
+        eprintln!("kb trace: {what:<24} {:>8.3}s  cpu {cpu:.2}s", since.elapsed().as_secs_f64());
+    }
+}
+
 /// Indexes `docs` into `t.dir` (see [`update_index`]).
 pub(crate) fn index_documents(
     t: &Target<'_>,
@@ -229,9 +241,10 @@ pub(crate) fn index_documents(
     reuse: Option<&IndexReuse<'_>>,
 ) -> Result<Updated> {
     let dir = t.dir;
+    let t0 = std::time::Instant::now();
     if docs.iter().any(|d| d.lang == Lang::Zh && !d.records.is_empty()) {
         // Chinese text will likely need jieba: load it on the side.
-        crate::analysis::warm_up_in_background();
+        crate::analysis::load_jieba_in_background();
     }
     let ix = DocIndex::new(docs);
     // Without a previous index every document is added: work out what each
@@ -251,6 +264,7 @@ pub(crate) fn index_documents(
         || reuse.is_none().then(|| Attrs::new(&ix, docs.len(), alignment, rules, None)),
     );
     let scan = scan?;
+    trace("index: records, facts", t0);
     let mut first = Vec::with_capacity(docs.len());
     let mut lines = 0usize;
     for d in docs {
@@ -278,6 +292,7 @@ pub(crate) fn index_documents(
             (create(dir, schema)?, None)
         }
     };
+    trace("index: keys, open", t0);
     schema::register_index_analyzers(index.tokenizers());
     let f = Fields::from_schema(&index.schema()).expect("kb index schema");
 
@@ -367,7 +382,9 @@ pub(crate) fn index_documents(
                 writer.run(ops).map_err(tantivy_err("adding records to"))?;
             }
         }
+        trace("index: records handed", t0);
         writer.commit().map_err(tantivy_err("committing index"))?;
+        trace("index: committed", t0);
         writer.wait_merging_threads().map_err(tantivy_err("finishing index"))?;
     }
     if reused {

@@ -56,6 +56,7 @@ fn main() {
     let reuse = prev.map(|p| kb_publish::PageReuse { site: p, keys: &keys, state: prev_state.as_deref() });
     let _ = std::fs::remove_dir_all(site);
     let t = std::time::Instant::now();
+    let cpu = cpu_seconds();
     let published = kb_publish::publish(
         site,
         &documents,
@@ -65,7 +66,18 @@ fn main() {
         reuse.as_ref(),
     )
     .unwrap();
-    eprintln!("published in {:.3?}: {} ({} reused)", t.elapsed(), published.stats.summary(), published.reused);
+    let cpu = cpu_seconds()
+        .zip(cpu)
+        .map_or(String::new(), |(b, a)| format!(", CPU {:.2} s user + {:.2} s system", b.0 - a.0, b.1 - a.1));
+    eprintln!("published in {:.3?}{cpu}: {} ({} reused)", t.elapsed(), published.stats.summary(), published.reused);
     std::fs::write(cache_file, serde_json::to_vec(&published.keys).unwrap()).unwrap();
     std::fs::write(site.with_extension("state.json"), &published.state).unwrap();
+}
+
+/// User and system CPU time of this process so far (Linux, from `/proc/self/stat`, in clock ticks of 10 ms).
+fn cpu_seconds() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    Some((f.get(11)?.parse::<f64>().ok()? / 100.0, f.get(12)?.parse::<f64>().ok()? / 100.0))
 }

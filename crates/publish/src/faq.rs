@@ -246,6 +246,10 @@ fn generated_groups<'a>(doc: &Document, rules: &[&'a Rule], by_id: &HashMap<&str
         .collect()
 }
 
+fn records_by_id(doc: &Document) -> HashMap<&str, &Record> {
+    doc.records.iter().map(|r| (r.id.as_str(), r)).collect()
+}
+
 fn generated_anchor(doc: &Document, scope: &str, subject: &str) -> String {
     format!("g-{}", kb_model::short_hash(&[&doc.id, scope, subject], 10))
 }
@@ -264,8 +268,7 @@ pub fn questions(doc: &Document, rules: &[&Rule], limit: usize) -> (Vec<(String,
             out.push((format!("q-{}", &anchor(&r.id)[2..]), q, false));
         }
     }
-    let by_id: HashMap<&str, &Record> = doc.records.iter().map(|r| (r.id.as_str(), r)).collect();
-    let groups = generated_groups(doc, rules, &by_id);
+    let groups = if rules.is_empty() { Vec::new() } else { generated_groups(doc, rules, &records_by_id(doc)) };
     for (scope, subject, q, _) in groups.iter().take(limit.saturating_sub(out.len())) {
         out.push((generated_anchor(doc, scope, subject), q.clone(), true));
     }
@@ -307,8 +310,11 @@ fn generated_with<T>(
     rules: &[&Rule],
     mut make: impl FnMut(&Record, &str, &str, String, &[&Rule], Vec<(String, &Record)>) -> T,
 ) -> Vec<T> {
-    let by_id: HashMap<&str, &Record> = doc.records.iter().map(|r| (r.id.as_str(), r)).collect();
     let mut out = Vec::new();
+    if rules.is_empty() {
+        return out;
+    }
+    let by_id = records_by_id(doc);
     for (scope, subject, q, rs) in generated_groups(doc, rules, &by_id) {
         let first = by_id[rs[0].source.record.as_str()];
         let mut lines: Vec<(String, &Record)> = Vec::new();

@@ -26,13 +26,17 @@
 //! * `sitemap.xml` with `xhtml:link` alternates (beyond 2,000 URLs, a
 //!   sitemap index of `sitemap-<n>.xml`); `static/` (CSS, script).
 //!
-//! Pages are rendered in parallel (rayon) and written as they are made; no
-//! file's size grows with the corpus beyond a page of a programme, a block
-//! of the search index or a sitemap part. A rebuild ([`publish`] with a
-//! [`PageReuse`]) hard-links every file whose inputs did not change from the
-//! previous site: document pages by their [`PageKey`], FAQ and listing
-//! pages and search blocks by keys kept in a state file the caller stores
-//! (`cache/publish.json` in a kb build).
+//! Document pages, search blocks (each block's documents tokenised in
+//! parallel and merged in order), FAQ and listing pages are made at the
+//! same time (rayon) and written as they are made; no file's size grows with
+//! the corpus beyond a page of a programme, a block of the search index or a
+//! sitemap part. A rebuild ([`publish`] with a [`PageReuse`]) hard-links
+//! every file whose inputs did not change from the previous site: document
+//! pages by their [`PageKey`], FAQ and listing pages and search blocks by
+//! keys kept in a state file the caller stores (`cache/publish.json` in a kb
+//! build); and any build given a previous site hard-links a rendered file
+//! that comes out byte for byte the same as its namesake there instead of
+//! writing a new one.
 //!
 //! Every page carries a language switcher to its aligned counterpart (or says
 //! there is none), `<link rel="alternate" hreflang>` tags including
@@ -41,8 +45,9 @@
 //! every URL put in `href`/`src` passes [`sanitize::safe_href`]. The output is
 //! deterministic: the same input gives the same bytes.
 //!
-//! `KB_PUBLISH_TIMING=1` prints the time of each phase (plan, document
-//! pages, FAQ pages, listing pages, search blocks, sitemap) to stderr.
+//! `KB_PUBLISH_TIMING=1` prints the time of each phase (plan; document
+//! pages, search blocks, FAQ and listing pages together; indexes and
+//! manifests; sitemap) to stderr.
 //!
 //! Templates are embedded in the binary ([`templates::EMBEDDED`]); a folder
 //! given in [`SiteOptions::templates`] overrides them file by file.
@@ -203,12 +208,13 @@ pub fn render_site_with(
     rules: Option<&RuleSet>,
     opts: &SiteOptions,
 ) -> Result<SiteStats> {
-    site::render(out_dir, docs, alignment, rules, opts, None).map(|r| r.stats)
+    site::render(out_dir, docs, alignment, rules, opts, None, None).map(|r| r.stats)
 }
 
-/// What an incremental site build may reuse: the previous build's `site/`
-/// folder, the [`PageKey`]s it rendered its document pages with, and the
-/// state file it left ([`Published::state`]).
+/// What a site build may reuse: the previous build's `site/` folder, the
+/// [`PageKey`]s it rendered its document pages with, and the state file it
+/// left ([`Published::state`]). With no keys and no state (a full build),
+/// only files whose bytes come out the same are taken from it.
 #[derive(Debug, Clone)]
 pub struct PageReuse<'a> {
     /// The previous build's site folder.
@@ -261,10 +267,13 @@ pub struct Published {
 /// [`render_site_with`] for a rebuild: every file whose inputs match
 /// `reuse`'s keys is hard-linked (or copied) from the previous site instead
 /// of being rendered — document pages, FAQ and listing pages, search
-/// blocks; the manifests, sitemap and the small pages are always written.
-/// The result is byte-identical to a build without `reuse`. Templates
-/// overridden by [`SiteOptions::templates`] disable reuse (their content is
-/// not part of the keys).
+/// blocks; the manifests, sitemap and the small pages are always rendered.
+/// Every file rendered with the same bytes as its namesake in the previous
+/// site is hard-linked to it rather than written (no new inode; checked
+/// byte for byte, so it holds for a full build with empty keys too). The
+/// result is byte-identical to a build without `reuse`. Templates
+/// overridden by [`SiteOptions::templates`] disable the reuse by keys
+/// (their content is not part of the keys).
 pub fn publish(
     out_dir: &Path,
     docs: &[Document],
@@ -273,8 +282,9 @@ pub fn publish(
     opts: &SiteOptions,
     reuse: Option<&PageReuse<'_>>,
 ) -> Result<Published> {
+    let link_from = reuse.map(|r| r.site);
     let reuse = reuse.filter(|_| opts.templates.is_none());
-    site::render(out_dir, docs, alignment, rules, opts, reuse).map(|r| Published {
+    site::render(out_dir, docs, alignment, rules, opts, reuse, link_from).map(|r| Published {
         stats: r.stats,
         reused: r.reused,
         keys: r.keys,

@@ -155,17 +155,45 @@ pub fn json_for_script(value: &serde_json::Value) -> String {
 /// [`json_for_script`] for JSON text already serialised.
 pub fn escape_json_for_script(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 16);
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
+    push_json_for_script(&mut out, s);
+    out
+}
+
+/// Appends [`escape_json_for_script`] of `s` to `out`.
+pub fn push_json_for_script(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
+    // The next `<`, `>` or `&`, and the next U+2028 / U+2029 (E2 80 A8 / A9), from a byte offset.
+    let markup = |from: usize| memchr::memchr3(b'<', b'>', b'&', &bytes[from..]).map_or(bytes.len(), |i| from + i);
+    let separator = |mut from: usize| {
+        while let Some(i) = memchr::memchr(0xE2, &bytes[from..]) {
+            let i = from + i;
+            if bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xA8 | 0xA9)) {
+                return i;
+            }
+            from = i + 1;
+        }
+        bytes.len()
+    };
+    let (mut m, mut sep) = (markup(0), separator(0));
+    let mut done = 0;
+    while m.min(sep) < bytes.len() {
+        if m < sep {
+            out.push_str(&s[done..m]);
+            out.push_str(match bytes[m] {
+                b'<' => "\\u003c",
+                b'>' => "\\u003e",
+                _ => "\\u0026",
+            });
+            done = m + 1;
+            m = markup(done);
+        } else {
+            out.push_str(&s[done..sep]);
+            out.push_str(if bytes[sep + 2] == 0xA8 { "\\u2028" } else { "\\u2029" });
+            done = sep + 3;
+            sep = separator(done);
         }
     }
-    out
+    out.push_str(&s[done..]);
 }
 
 #[cfg(test)]
@@ -220,6 +248,36 @@ mod tests {
         }
         assert!(clean.contains(r#"href="https://ok.invalid/""#), "{clean}");
         assert!(clean.contains("noopener"), "{clean}");
+    }
+
+    #[test]
+    fn script_escaping_replaces_exactly_markup_and_line_separators() {
+        let reference = |s: &str| {
+            let mut out = String::new();
+            for c in s.chars() {
+                match c {
+                    '<' => out.push_str("\\u003c"),
+                    '>' => out.push_str("\\u003e"),
+                    '&' => out.push_str("\\u0026"),
+                    '\u{2028}' => out.push_str("\\u2028"),
+                    '\u{2029}' => out.push_str("\\u2029"),
+                    c => out.push(c),
+                }
+            }
+            out
+        };
+        let pool: Vec<char> = "a<>&\u{2028}\u{2029}\u{2027}\u{202a}“”…注 ".chars().collect();
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        for len in 0..300 {
+            let mut s = String::new();
+            for _ in 0..len {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.push(pool[(x % pool.len() as u64) as usize]);
+            }
+            assert_eq!(escape_json_for_script(&s), reference(&s), "{s:?}");
+        }
     }
 
     #[test]

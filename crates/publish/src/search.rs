@@ -35,6 +35,8 @@
 //! previous one (the first: the entry number), followed by `tf` when
 //! `tf > 1`.
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
@@ -55,13 +57,13 @@ pub const SHARD_MAX: usize = 512 * 1024;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     /// Site-relative URL of the page.
-    pub page: String,
+    pub page: Arc<str>,
     /// The element's anchor on the page.
     pub anchor: String,
     /// The title shown for a hit (section heading or question).
-    pub title: String,
+    pub title: Arc<str>,
     /// The document's title.
-    pub doc: String,
+    pub doc: Arc<str>,
     /// The record kind (or `generated` for questions from rules).
     pub kind: &'static str,
     /// The start of the text.
@@ -91,75 +93,145 @@ pub fn term_shard(term: &str, shards: usize) -> usize {
     (h as usize) % shards.max(1)
 }
 
-/// `(entry, term frequency)` pairs, by entry.
-type Postings = Vec<(u32, u32)>;
+/// A term of at most 8 bytes packed into an integer (terms hold no NUL, so
+/// zero padding keeps them apart): most terms are Han bigrams or short
+/// words, and an integer key hashes and compares in one step.
+fn short_key(term: &str) -> Option<u64> {
+    let b = term.as_bytes();
+    (b.len() <= 8).then(|| {
+        let mut k = [0u8; 8];
+        k[..b.len()].copy_from_slice(b);
+        u64::from_le_bytes(k)
+    })
+}
 
 /// The entries and postings of one block of one language.
 #[derive(Debug, Default)]
 pub struct Block {
     /// The entries, in the order they were added.
     pub entries: Vec<Entry>,
-    /// term → its number in `postings`.
-    ids: FxHashMap<Box<str>, u32>,
-    /// By term number: the term and its `(entry, term frequency)`, by entry.
-    postings: Vec<(Box<str>, Postings)>,
-    /// Scratch: the term numbers of the entry being added.
-    scratch: Vec<u32>,
+    /// Short term ([`short_key`]) → its number.
+    short: FxHashMap<u64, u32>,
+    /// Longer term → its number.
+    long: FxHashMap<Box<str>, u32>,
+    /// The terms, by number.
+    terms: Vec<Box<str>>,
+    /// Every occurrence of a term, in text order: `(term, entry)` (grouped
+    /// into postings when the files are written).
+    occurrences: Vec<(u32, u32)>,
 }
 
 impl Block {
-    /// Adds an entry whose searchable text is `text`; entries with no terms are skipped.
-    pub fn add(&mut self, entry: Entry, text: &str) {
-        let Block { ids, postings, scratch, .. } = self;
-        scratch.clear();
-        crate::tokenize::for_each_index_term(text, |t| {
-            let id = match ids.get(t) {
+    /// The number of `term`, numbering it when new.
+    fn term_id(&mut self, term: &str) -> u32 {
+        let Block { short, long, terms, .. } = self;
+        let next = terms.len() as u32;
+        let id = match short_key(term) {
+            Some(k) => *short.entry(k).or_insert(next),
+            None => match long.get(term) {
                 Some(&id) => id,
                 None => {
-                    let id = postings.len() as u32;
-                    ids.insert(t.into(), id);
-                    postings.push((t.into(), Vec::new()));
-                    id
+                    long.insert(term.into(), next);
+                    next
                 }
-            };
-            scratch.push(id);
+            },
+        };
+        if id == next {
+            terms.push(term.into());
+        }
+        id
+    }
+
+    fn id_of(&self, term: &str) -> Option<u32> {
+        match short_key(term) {
+            Some(k) => self.short.get(&k).copied(),
+            None => self.long.get(term).copied(),
+        }
+    }
+
+    /// Adds an entry whose searchable text is `text`; entries with no terms are skipped.
+    pub fn add(&mut self, entry: Entry, text: &str) {
+        let n = self.entries.len() as u32;
+        let before = self.occurrences.len();
+        crate::tokenize::for_each_index_term(text, |t| {
+            let id = self.term_id(t);
+            self.occurrences.push((id, n));
         });
-        if scratch.is_empty() {
+        if self.occurrences.len() > before {
+            self.entries.push(entry);
+        }
+    }
+
+    /// Appends the entries of `other` after this block's, with their postings:
+    /// the same block as adding them here one by one.
+    pub fn append(&mut self, other: Block) {
+        if self.entries.is_empty() {
+            *self = other;
             return;
         }
-        scratch.sort_unstable();
-        let n = self.entries.len() as u32;
-        let mut i = 0;
-        while i < scratch.len() {
-            let id = scratch[i];
-            let mut j = i + 1;
-            while j < scratch.len() && scratch[j] == id {
-                j += 1;
-            }
-            self.postings[id as usize].1.push((n, (j - i) as u32));
-            i = j;
-        }
-        self.entries.push(entry);
+        let offset = self.entries.len() as u32;
+        let ids: Vec<u32> = other.terms.iter().map(|t| self.term_id(t)).collect();
+        self.occurrences.extend(other.occurrences.into_iter().map(|(t, e)| (ids[t as usize], e + offset)));
+        self.entries.extend(other.entries);
     }
 
     /// The postings of `term`: `(entry, term frequency)`, by entry.
-    pub fn postings(&self, term: &str) -> &[(u32, u32)] {
-        self.ids.get(term).map_or(&[], |&id| &self.postings[id as usize].1)
+    pub fn postings(&self, term: &str) -> Vec<(u32, u32)> {
+        let Some(id) = self.id_of(term) else { return Vec::new() };
+        let mut out: Vec<(u32, u32)> = Vec::new();
+        for &(_, e) in self.occurrences.iter().filter(|(t, _)| *t == id) {
+            match out.last_mut() {
+                Some((last, f)) if *last == e => *f += 1,
+                _ => out.push((e, 1)),
+            }
+        }
+        out
+    }
+
+    /// Every term's occurrences' entries, grouped by term (a stable counting
+    /// sort: by entry within a term, an entry repeated as often as the term
+    /// occurs in it): the entries, and where each term's run starts (one
+    /// more than there are terms).
+    fn grouped(&self) -> (Vec<u32>, Vec<usize>) {
+        let mut starts = vec![0usize; self.terms.len() + 1];
+        for &(t, _) in &self.occurrences {
+            starts[t as usize + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut next = starts.clone();
+        let mut entries = vec![0u32; self.occurrences.len()];
+        for &(t, e) in &self.occurrences {
+            let slot = &mut next[t as usize];
+            entries[*slot] = e;
+            *slot += 1;
+        }
+        (entries, starts)
     }
 
     /// The block's files: `(name, script)` pairs, `name` relative to the
     /// language's folder under `search/` (`<b>/t<s>`, `<b>/e<c>`), and the
     /// number of term shards.
     pub fn files(&self, lang: &str, block: usize) -> (Vec<(String, String)>, usize) {
-        // Encode every term's postings once, then deal them into shards.
-        let mut encoded: Vec<(&str, String)> = self
-            .postings
-            .iter()
-            .map(|(t, ps)| {
-                let mut s = String::with_capacity(ps.len() * 3);
+        use rayon::prelude::*;
+        // Encode every term's postings once (as `"term":[…]`), then deal them into shards.
+        let (occurrences, starts) = self.grouped();
+        let mut encoded: Vec<(&str, String, usize)> = self
+            .terms
+            .par_iter()
+            .enumerate()
+            .with_min_len(256)
+            .map(|(id, t)| {
+                let run = &occurrences[starts[id]..starts[id + 1]];
+                let mut s = String::with_capacity(t.len() + 5 + run.len() * 4);
+                push_json_str(&mut s, t);
+                s.push_str(":[");
+                let head = s.len();
                 let mut prev = 0u32;
-                for (i, &(e, f)) in ps.iter().enumerate() {
-                    if i > 0 {
+                for ps in run.chunk_by(|a, b| a == b) {
+                    let (e, f) = (ps[0], ps.len());
+                    if head < s.len() {
                         s.push(',');
                     }
                     let gap = (e - prev) as u64;
@@ -170,20 +242,27 @@ impl Block {
                         push_num(&mut s, f as u64);
                     }
                 }
-                (&**t, s)
+                let postings = s.len() - head;
+                s.push(']');
+                (&**t, s, postings)
             })
             .collect();
-        encoded.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let total: usize = encoded.iter().map(|(t, p)| t.len() + p.len() + 8).sum();
+        encoded.par_sort_unstable_by(|a, b| a.0.cmp(b.0));
+        // What a term counts for in its shard's size: its text, its postings
+        // and 8 for the punctuation.
+        let size = |t: &str, postings: usize| t.len() + postings + 8;
+        let total: usize = encoded.iter().map(|(t, _, n)| size(t, *n)).sum();
         let mut shards = total.div_ceil(SHARD_TARGET).max(1);
         let assign = |shards: usize| {
             let mut sizes = vec![0usize; shards];
-            let mut of = Vec::with_capacity(encoded.len());
-            for (t, p) in &encoded {
-                let s = term_shard(t, shards);
-                sizes[s] += t.len() + p.len() + 8;
-                of.push(s);
-            }
+            let of: Vec<usize> = encoded
+                .iter()
+                .map(|(t, _, n)| {
+                    let s = term_shard(t, shards);
+                    sizes[s] += size(t, *n);
+                    s
+                })
+                .collect();
             (sizes, of)
         };
         let (mut sizes, mut of) = assign(shards);
@@ -193,35 +272,58 @@ impl Block {
             shards *= 2;
             (sizes, of) = assign(shards);
         }
-        let mut bodies: Vec<String> = sizes.iter().map(|&n| String::with_capacity(n + 2)).collect();
-        for ((t, p), &s) in encoded.iter().zip(&of) {
-            let b = &mut bodies[s];
-            b.push(if b.is_empty() { '{' } else { ',' });
-            b.push_str(&serde_json::to_string(t).expect("strings serialise"));
-            b.push_str(":[");
-            b.push_str(p);
-            b.push(']');
+        let mut members: Vec<Vec<&str>> = sizes.iter().map(|_| Vec::new()).collect();
+        for ((_, p, _), &s) in encoded.iter().zip(&of) {
+            members[s].push(p);
         }
-        let mut files = Vec::with_capacity(shards + self.entries.len().div_ceil(CHUNK));
-        for (s, mut body) in bodies.into_iter().enumerate() {
-            if body.is_empty() {
-                body.push('{');
+        let shard_files = members.into_par_iter().enumerate().map(|(s, parts)| {
+            let mut body = String::with_capacity(sizes[s] + 2);
+            body.push('{');
+            for (i, p) in parts.iter().enumerate() {
+                if i > 0 {
+                    body.push(',');
+                }
+                body.push_str(p);
             }
             body.push('}');
             let name = format!("{block}/t{s}");
-            files.push((name.clone(), part_script(lang, &name, &body)));
-        }
-        for (c, chunk) in self.entries.chunks(CHUNK).enumerate() {
+            let script = part_script(lang, &name, &body);
+            (name, script)
+        });
+        let chunk_files = self.entries.par_chunks(CHUNK).enumerate().map(|(c, chunk)| {
             let name = format!("{block}/e{c}");
-            files.push((name.clone(), part_script(lang, &name, &chunk_json(chunk))));
-        }
+            let script = part_script(lang, &name, &chunk_json(chunk));
+            (name, script)
+        });
+        let mut files: Vec<(String, String)> = shard_files.collect();
+        files.par_extend(chunk_files);
         (files, shards)
     }
 }
 
-fn push_num(s: &mut String, n: u64) {
-    use std::fmt::Write;
-    let _ = write!(s, "{n}");
+/// Appends `s` as a JSON string.
+fn push_json_str(out: &mut String, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::to_string(s).expect("strings serialise"));
+    }
+}
+
+fn push_num(s: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    s.push_str(std::str::from_utf8(&digits[i..]).expect("ASCII digits"));
 }
 
 /// The JSON of an entry chunk: a table of pages and the entries pointing into it.
@@ -230,12 +332,12 @@ fn chunk_json(entries: &[Entry]) -> String {
     let mut index: FxHashMap<(&str, &str), usize> = FxHashMap::default();
     let mut rows = Vec::with_capacity(entries.len());
     for e in entries {
-        let key = (e.page.as_str(), e.doc.as_str());
+        let key = (&*e.page, &*e.doc);
         let d = *index.entry(key).or_insert_with(|| {
             pages.push(key);
             pages.len() - 1
         });
-        rows.push((d, e.anchor.as_str(), e.title.as_str(), e.kind, e.snippet.as_str()));
+        rows.push((d, e.anchor.as_str(), &*e.title, e.kind, e.snippet.as_str()));
     }
     #[derive(Serialize)]
     struct Chunk<'a> {
@@ -248,11 +350,13 @@ fn chunk_json(entries: &[Entry]) -> String {
 /// A part file: assigns `json` to `window.KB_SEARCH_PARTS["<lang>/<name>"]`,
 /// escaped so that it cannot end a `<script>` element.
 fn part_script(lang: &str, name: &str, json: &str) -> String {
-    let key = serde_json::to_string(&format!("{lang}/{name}")).expect("strings serialise");
-    format!(
-        "(window.KB_SEARCH_PARTS = window.KB_SEARCH_PARTS || {{}})[{key}] = {};\n",
-        crate::sanitize::escape_json_for_script(json)
-    )
+    let mut out = String::with_capacity(json.len() + 96);
+    out.push_str("(window.KB_SEARCH_PARTS = window.KB_SEARCH_PARTS || {})[");
+    push_json_str(&mut out, &format!("{lang}/{name}"));
+    out.push_str("] = ");
+    crate::sanitize::push_json_for_script(&mut out, json);
+    out.push_str(";\n");
+    out
 }
 
 /// What the manifest says of one block.
@@ -307,27 +411,33 @@ impl Manifest {
     }
 }
 
-/// The start of `text` on one line, cut at a character boundary.
+/// The start of `text` on one line, cut at a character boundary: its
+/// words (runs of non-whitespace) joined by one space, at most
+/// 160 characters, then `…` when more follows.
 pub fn snippet(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(SNIPPET_CHARS * 3 + 3));
     let mut n = 0;
-    for w in text.split_whitespace() {
-        if n > 0 {
-            if n == SNIPPET_CHARS {
-                out.push('…');
-                return out;
-            }
+    let mut space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            space = n > 0;
+            continue;
+        }
+        if n == SNIPPET_CHARS {
+            out.push('…');
+            return out;
+        }
+        if space {
             out.push(' ');
             n += 1;
-        }
-        for c in w.chars() {
+            space = false;
             if n == SNIPPET_CHARS {
                 out.push('…');
                 return out;
             }
-            out.push(c);
-            n += 1;
         }
+        out.push(c);
+        n += 1;
     }
     out
 }
@@ -436,6 +546,77 @@ mod tests {
         assert_eq!(term_shard("", 1000), 0x811c_9dc5 % 1000);
         // FNV-1a of "a" is 0xe40c292c.
         assert_eq!(term_shard("a", 1 << 31), 0xe40c_292c % (1 << 31));
+    }
+
+    #[test]
+    fn appended_blocks_give_the_files_of_one_block() {
+        let texts: Vec<String> =
+            (0..300).map(|i| format!("w{} 注册资本{} common{} x{}", i % 37, i % 5, i % 3, i % 211)).collect();
+        let mut whole = Block::default();
+        for (i, t) in texts.iter().enumerate() {
+            whole.add(entry(&i.to_string()), if i % 50 == 7 { " " } else { t });
+        }
+        for cut in [1, 7, 150, 299] {
+            let mut parts = [Block::default(), Block::default(), Block::default()];
+            for (i, t) in texts.iter().enumerate() {
+                let part = if i < cut {
+                    0
+                } else if i < cut + 20 {
+                    1
+                } else {
+                    2
+                };
+                parts[part].add(entry(&i.to_string()), if i % 50 == 7 { " " } else { t });
+            }
+            let [mut a, b, c] = parts;
+            a.append(b);
+            a.append(c);
+            assert_eq!(a.files("zh", 0), whole.files("zh", 0), "cut at {cut}");
+        }
+    }
+
+    /// The snippet as first written: words joined by a space, cut at [`SNIPPET_CHARS`].
+    fn snippet_by_words(text: &str) -> String {
+        let mut out = String::new();
+        let mut n = 0;
+        for w in text.split_whitespace() {
+            if n > 0 {
+                if n == SNIPPET_CHARS {
+                    out.push('…');
+                    return out;
+                }
+                out.push(' ');
+                n += 1;
+            }
+            for c in w.chars() {
+                if n == SNIPPET_CHARS {
+                    out.push('…');
+                    return out;
+                }
+                out.push(c);
+                n += 1;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn snippets_collapse_whitespace_as_splitting_into_words_does() {
+        let pool: Vec<char> = "ab 注\n\t\u{3000}\u{a0}x".chars().collect();
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for len in (0..400).step_by(3) {
+            let mut s = String::new();
+            for _ in 0..len {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.push(pool[(x % pool.len() as u64) as usize]);
+            }
+            assert_eq!(snippet(&s), snippet_by_words(&s), "{s:?}");
+        }
+        for s in ["a".repeat(160), "a".repeat(161), format!("{} ", "a".repeat(160)), format!("{} b", "a".repeat(159))] {
+            assert_eq!(snippet(&s), snippet_by_words(&s), "{s:?}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use kb_model::alignment::Alignment;
 use kb_model::rules::{Rule, RuleSet};
@@ -258,10 +259,17 @@ fn create_parent(path: &Path) -> Result<()> {
 struct Writer<'a> {
     out: &'a Path,
     files: AtomicUsize,
+    /// The previous build's site: a file about to be written with the bytes
+    /// its namesake there holds is hard-linked instead (no new inode).
+    previous: Option<&'a Path>,
 }
 
 impl Writer<'_> {
     fn write(&self, rel: &str, bytes: &[u8]) -> Result<()> {
+        if self.link_same(rel, bytes) {
+            self.files.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
         let path = self.out.join(rel);
         let res = std::fs::write(&path, bytes);
         let res = match res {
@@ -274,6 +282,30 @@ impl Writer<'_> {
         res.map_err(|source| Error::Io { what: "writing", path, source })?;
         self.files.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Hard-links the previous site's `rel` to `rel` when it is a file holding
+    /// exactly `bytes`: true when linked. Allocating a file costs more than
+    /// reading one (on ext4 without a journal, much more while many files
+    /// were recently deleted, as when an output folder is replaced), and the
+    /// replaced output's removal then frees no inodes either.
+    fn link_same(&self, rel: &str, bytes: &[u8]) -> bool {
+        let Some(prev) = self.previous else { return false };
+        let from = prev.join(rel);
+        match std::fs::symlink_metadata(&from) {
+            Ok(m) if m.is_file() && m.len() == bytes.len() as u64 => {}
+            _ => return false,
+        }
+        if !std::fs::read(&from).is_ok_and(|old| old == bytes) {
+            return false;
+        }
+        let path = self.out.join(rel);
+        match std::fs::hard_link(&from, &path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                create_parent(&path).is_ok() && std::fs::hard_link(&from, &path).is_ok()
+            }
+            r => r.is_ok(),
+        }
     }
 
     /// Removes a file put at `rel` by [`Writer::reuse`].
@@ -367,6 +399,7 @@ pub(crate) fn render(
     rules: Option<&RuleSet>,
     opts: &SiteOptions,
     reuse: Option<&crate::PageReuse<'_>>,
+    link_from: Option<&Path>,
 ) -> Result<Rendered> {
     let timing = std::env::var_os("KB_PUBLISH_TIMING").is_some();
     let clock = std::cell::Cell::new(std::time::Instant::now());
@@ -378,7 +411,7 @@ pub(crate) fn render(
     };
     let templates = Templates::new(opts.templates.as_deref());
     let renderer = Renderer { env: templates.environment() };
-    let w = Writer { out: out_dir, files: AtomicUsize::new(0) };
+    let w = Writer { out: out_dir, files: AtomicUsize::new(0), previous: link_from };
     std::fs::create_dir_all(out_dir).map_err(|source| Error::Io {
         what: "creating folder",
         path: out_dir.to_path_buf(),
@@ -573,72 +606,136 @@ pub(crate) fn render(
         }
     };
 
-    // Document pages, in parallel; unchanged ones are linked from the previous site.
-    let doc_results: Vec<(PageKey, bool)> = plans
-        .par_iter()
-        .enumerate()
-        .map(|(i, p)| -> Result<(PageKey, bool)> {
-            let d = p.doc;
-            let key = &final_keys[i];
-            let info = &infos[i];
-            if let Some((site, k)) = reuse.and_then(|r| r.keys.get(&d.id).map(|k| (r.site, k))) {
-                if &k.key == key && k.href == p.href && w.reuse(site, &p.href)? {
-                    return Ok((k.clone(), true));
-                }
+    // The search index: per language, blocks of documents, each block's
+    // files rebuilt only when one of its documents' pages changed. Built
+    // alongside the document pages, every block at once, each block's
+    // documents in parallel.
+    let search_blocks = || -> Result<Vec<(Lang, Vec<BlockState>)>> {
+        let mut jobs: Vec<(Lang, usize, usize, Vec<usize>)> = Vec::new();
+        for lang in LANGS {
+            let members: Vec<usize> = (0..plans.len()).filter(|&i| plans[i].doc.lang == lang).collect();
+            let nblocks = search::block_count(members.len());
+            let mut blocks: Vec<Vec<usize>> = vec![Vec::new(); nblocks];
+            for &i in &members {
+                blocks[search::block_of(&plans[i].doc.id, nblocks)].push(i);
             }
-            let (alternates, switch) = doc_links(p, &hrefs, &abs, &lang_pages);
-            let rules_by_record = rules_by_record(&p.rules);
-            let mut bb = BlockBuilder::new(d.lang, &rules_by_record);
-            let blocks = bb.build(d);
-            let toc: Vec<TocEntry> = blocks
-                .iter()
-                .filter_map(|b| match b {
-                    Block::Heading { anchor, level: 2, text, .. } => {
-                        Some(TocEntry { anchor: anchor.clone(), text: text.clone() })
+            jobs.extend(blocks.into_iter().enumerate().map(|(b, idx)| (lang, nblocks, b, idx)));
+        }
+        let built: Vec<BlockState> = jobs
+            .par_iter()
+            .map(|(lang, nblocks, b, idx)| -> Result<BlockState> {
+                let (lang, b) = (*lang, *b);
+                let mut k = Key::new("search");
+                k.put(lang.code()).put(&nblocks.to_string()).put(&b.to_string());
+                for &i in idx {
+                    k.put(&plans[i].doc.id).put(&final_keys[i]);
+                }
+                let key = k.finish();
+                let prev_blocks = prev_state.search.get(lang.code()).filter(|p| p.len() == *nblocks);
+                if let (Some(site), Some(prev)) = (prev_site, prev_blocks.map(|p| &p[b])) {
+                    if prev.key == key {
+                        let names = (0..prev.shards)
+                            .map(|s| format!("{b}/t{s}"))
+                            .chain((0..prev.entries.div_ceil(search::CHUNK)).map(|c| format!("{b}/e{c}")));
+                        let mut linked = Vec::new();
+                        let mut all = true;
+                        for n in names {
+                            let rel = format!("search/{}/{n}.js", lang.code());
+                            if !w.reuse(site, &rel)? {
+                                all = false;
+                                break;
+                            }
+                            linked.push(rel);
+                        }
+                        if all {
+                            return Ok(prev.clone());
+                        }
+                        // Never write through a link into the previous build's files.
+                        for rel in linked {
+                            w.unlink(&rel)?;
+                        }
                     }
-                    _ => None,
-                })
-                .collect();
-            let ctx = DocCtx {
-                common: common(d.lang, &p.href, d.title.clone(), alternates, switch),
-                doc_title: d.title.clone(),
-                title_anchor: crate::blocks::title_record(d).map(|i| anchor(&d.records[i].id)),
-                source_path: d.path.clone(),
-                counterpart: counterpart_view(p, &hrefs),
-                blocks,
-                toc,
-                faq_href: faq_href_of[i].clone(),
-                rules_available: rules.is_some(),
-            };
-            let html = renderer.render("document.html", &p.href, &ctx)?;
-            w.write(&p.href, html.as_bytes())?;
-            Ok((
-                PageKey {
-                    key: key.clone(),
-                    href: p.href.clone(),
-                    rules_shown: bb.rules_shown,
-                    content: info.content.clone(),
-                    faq: info.faq,
-                    generated: info.generated,
-                },
-                false,
-            ))
-        })
-        .collect::<Result<_>>()?;
-    lap("document pages");
-    let mut stats = SiteStats::default();
-    let mut keys = BTreeMap::new();
-    let mut reused = 0;
-    for (p, (k, was_reused)) in plans.iter().zip(doc_results) {
-        stats.rules_shown += k.rules_shown;
-        stats.faq_entries += k.faq;
-        stats.generated_questions += k.generated;
-        stats.pages += 1;
-        stats.documents += 1;
-        reused += usize::from(was_reused);
-        keys.insert(p.doc.id.clone(), k);
-    }
+                }
+                // Documents in parallel, each run of them into a block of its
+                // own, appended in document order.
+                let block = idx
+                    .par_iter()
+                    .fold(search::Block::default, |mut block, &i| {
+                        add_search_entries(&mut block, &plans[i], faq_href_of[i].as_deref());
+                        block
+                    })
+                    .reduce(search::Block::default, |mut a, b| {
+                        a.append(b);
+                        a
+                    });
+                let (files, shards) = block.files(lang.code(), b);
+                files
+                    .par_iter()
+                    .try_for_each(|(name, js)| w.write(&format!("search/{}/{name}.js", lang.code()), js.as_bytes()))?;
+                Ok(BlockState { key, entries: block.entries.len(), shards })
+            })
+            .collect::<Result<_>>()?;
+        let mut by_lang: Vec<(Lang, Vec<BlockState>)> = LANGS.iter().map(|l| (*l, Vec::new())).collect();
+        for ((lang, ..), state) in jobs.iter().zip(built) {
+            by_lang.iter_mut().find(|(l, _)| l == lang).expect("a language of LANGS").1.push(state);
+        }
+        Ok(by_lang)
+    };
 
+    // Document pages, in parallel; unchanged ones are linked from the previous site.
+    let doc_pages = || -> Result<Vec<(PageKey, bool)>> {
+        plans
+            .par_iter()
+            .enumerate()
+            .map(|(i, p)| -> Result<(PageKey, bool)> {
+                let d = p.doc;
+                let key = &final_keys[i];
+                let info = &infos[i];
+                if let Some((site, k)) = reuse.and_then(|r| r.keys.get(&d.id).map(|k| (r.site, k))) {
+                    if &k.key == key && k.href == p.href && w.reuse(site, &p.href)? {
+                        return Ok((k.clone(), true));
+                    }
+                }
+                let (alternates, switch) = doc_links(p, &hrefs, &abs, &lang_pages);
+                let rules_by_record = rules_by_record(&p.rules);
+                let mut bb = BlockBuilder::new(d.lang, &rules_by_record);
+                let blocks = bb.build(d);
+                let toc: Vec<TocEntry> = blocks
+                    .iter()
+                    .filter_map(|b| match b {
+                        Block::Heading { anchor, level: 2, text, .. } => {
+                            Some(TocEntry { anchor: anchor.clone(), text: text.clone() })
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                let ctx = DocCtx {
+                    common: common(d.lang, &p.href, d.title.clone(), alternates, switch),
+                    doc_title: d.title.clone(),
+                    title_anchor: crate::blocks::title_record(d).map(|i| anchor(&d.records[i].id)),
+                    source_path: d.path.clone(),
+                    counterpart: counterpart_view(p, &hrefs),
+                    blocks,
+                    toc,
+                    faq_href: faq_href_of[i].clone(),
+                    rules_available: rules.is_some(),
+                };
+                let html = renderer.render("document.html", &p.href, &ctx)?;
+                w.write(&p.href, html.as_bytes())?;
+                Ok((
+                    PageKey {
+                        key: key.clone(),
+                        href: p.href.clone(),
+                        rules_shown: bb.rules_shown,
+                        content: info.content.clone(),
+                        faq: info.faq,
+                        generated: info.generated,
+                    },
+                    false,
+                ))
+            })
+            .collect::<Result<_>>()
+    };
     let mut state = State { version: STATE_VERSION, ..State::default() };
     // The FAQ entries of a document, as its group on a FAQ page.
     let group_of = |i: usize| -> Option<FaqGroup> {
@@ -677,113 +774,133 @@ pub(crate) fn render(
     };
 
     // FAQ pages (one per language, or pages per programme with an index).
-    let faq_keys: Vec<(String, String)> = faq_pages
-        .par_iter()
-        .map(|page| -> Result<(String, String)> {
-            let key = page_key("faq", page);
-            if try_reuse(&page.path, &key)? {
-                return Ok((page.path.clone(), key));
-            }
-            let lang = page.lang;
-            let groups: Vec<FaqGroup> = page.docs.iter().filter_map(|&i| group_of(i)).collect();
-            let all: Vec<&FaqEntry> = groups.iter().flat_map(|g| g.entries.iter().chain(g.generated.iter())).collect();
-            let jsonld = serde_json::json!({
-                "@context": "https://schema.org",
-                "@type": "FAQPage",
-                "inLanguage": lang.code(),
-                "mainEntity": all.iter().map(|e| serde_json::json!({
-                    "@type": "Question",
-                    "name": e.question,
-                    "url": abs(&format!("{}#{}", page.path, e.anchor)),
-                    "acceptedAnswer": { "@type": "Answer", "text": e.answer_text },
-                })).collect::<Vec<_>>(),
-            });
-            let (alternates, switch) = list_links(page, "faq.html");
-            let title = match &page.pagination {
-                Some(pg) => format!("{} · {} · {}", text::ui(lang)["faq"], pg.programme, pg.number),
-                None => text::ui(lang)["faq"].to_string(),
-            };
-            let ctx = FaqCtx {
-                common: common(lang, &page.path, title, alternates, switch),
-                groups,
-                jsonld: Some(Value::from_safe_string(json_for_script(&jsonld))),
-                rules_available: rules.is_some(),
-                pagination: page.pagination.clone(),
-                programmes: Vec::new(),
-            };
-            let html = renderer.render("faq.html", &page.path, &ctx)?;
-            w.write(&page.path, html.as_bytes())?;
-            Ok((page.path.clone(), key))
-        })
-        .collect::<Result<_>>()?;
-    lap("faq pages");
-    stats.pages += faq_keys.len();
-    state.pages.extend(faq_keys);
+    let faq_run = || -> Result<Vec<(String, String)>> {
+        faq_pages
+            .par_iter()
+            .map(|page| -> Result<(String, String)> {
+                let key = page_key("faq", page);
+                if try_reuse(&page.path, &key)? {
+                    return Ok((page.path.clone(), key));
+                }
+                let lang = page.lang;
+                let groups: Vec<FaqGroup> = page.docs.iter().filter_map(|&i| group_of(i)).collect();
+                let all: Vec<&FaqEntry> =
+                    groups.iter().flat_map(|g| g.entries.iter().chain(g.generated.iter())).collect();
+                let jsonld = serde_json::json!({
+                    "@context": "https://schema.org",
+                    "@type": "FAQPage",
+                    "inLanguage": lang.code(),
+                    "mainEntity": all.iter().map(|e| serde_json::json!({
+                        "@type": "Question",
+                        "name": e.question,
+                        "url": abs(&format!("{}#{}", page.path, e.anchor)),
+                        "acceptedAnswer": { "@type": "Answer", "text": e.answer_text },
+                    })).collect::<Vec<_>>(),
+                });
+                let (alternates, switch) = list_links(page, "faq.html");
+                let title = match &page.pagination {
+                    Some(pg) => format!("{} · {} · {}", text::ui(lang)["faq"], pg.programme, pg.number),
+                    None => text::ui(lang)["faq"].to_string(),
+                };
+                let ctx = FaqCtx {
+                    common: common(lang, &page.path, title, alternates, switch),
+                    groups,
+                    jsonld: Some(Value::from_safe_string(json_for_script(&jsonld))),
+                    rules_available: rules.is_some(),
+                    pagination: page.pagination.clone(),
+                    programmes: Vec::new(),
+                };
+                let html = renderer.render("faq.html", &page.path, &ctx)?;
+                w.write(&page.path, html.as_bytes())?;
+                Ok((page.path.clone(), key))
+            })
+            .collect::<Result<_>>()
+    };
 
     // Document listing pages (the language's index, or pages per programme).
-    let list_keys: Vec<(String, String)> = list_pages
-        .par_iter()
-        .map(|page| -> Result<(String, String)> {
-            let key = page_key("list", page);
-            if try_reuse(&page.path, &key)? {
-                return Ok((page.path.clone(), key));
-            }
-            let lang = page.lang;
-            let documents: Vec<DocSummary> = page
-                .docs
-                .iter()
-                .map(|&i| {
-                    let p = &plans[i];
-                    let info = &infos[i];
-                    let count = info.faq + info.generated;
-                    let faq: Vec<FaqLink> = if count == 0 {
-                        Vec::new()
-                    } else {
-                        let page = faq_href_of[i].as_deref().and_then(|h| h.split_once('#')).map_or("", |(p, _)| p);
-                        let (questions, _, _) = faq::questions(p.doc, &p.rules, CARD_QUESTIONS);
-                        let links: Vec<FaqLink> = questions
-                            .into_iter()
-                            .map(|(anchor, question, generated)| FaqLink {
-                                question,
-                                href: format!("{page}#{anchor}"),
-                                generated,
-                            })
-                            .collect();
-                        links
-                    };
-                    DocSummary {
-                        id: p.doc.id.clone(),
-                        title: p.doc.title.clone(),
-                        path: p.doc.path.clone(),
-                        href: p.href.clone(),
-                        records: p.doc.records.len(),
-                        counterpart: counterpart_view(p, &hrefs),
-                        faq,
-                        faq_count: count,
-                        faq_href: faq_href_of[i].clone(),
-                    }
-                })
-                .collect();
-            let (alternates, switch) = list_links(page, "index.html");
-            let title = match &page.pagination {
-                Some(pg) => format!("{} · {} · {}", text::ui(lang)["documents"], pg.programme, pg.number),
-                None => text::ui(lang)["site_name"].to_string(),
-            };
-            let ctx = IndexCtx {
-                common: common(lang, &page.path, title, alternates, switch),
-                documents,
-                rules_available: rules.is_some(),
-                alignment_available: alignment.is_some(),
-                pagination: page.pagination.clone(),
-                programmes: Vec::new(),
-            };
-            let html = renderer.render("index.html", &page.path, &ctx)?;
-            w.write(&page.path, html.as_bytes())?;
-            Ok((page.path.clone(), key))
-        })
-        .collect::<Result<_>>()?;
-    lap("list pages");
-    stats.pages += list_keys.len();
+    let list_run = || -> Result<Vec<(String, String)>> {
+        list_pages
+            .par_iter()
+            .map(|page| -> Result<(String, String)> {
+                let key = page_key("list", page);
+                if try_reuse(&page.path, &key)? {
+                    return Ok((page.path.clone(), key));
+                }
+                let lang = page.lang;
+                let documents: Vec<DocSummary> = page
+                    .docs
+                    .iter()
+                    .map(|&i| {
+                        let p = &plans[i];
+                        let info = &infos[i];
+                        let count = info.faq + info.generated;
+                        let faq: Vec<FaqLink> = if count == 0 {
+                            Vec::new()
+                        } else {
+                            let page = faq_href_of[i].as_deref().and_then(|h| h.split_once('#')).map_or("", |(p, _)| p);
+                            let (questions, _, _) = faq::questions(p.doc, &p.rules, CARD_QUESTIONS);
+                            let links: Vec<FaqLink> = questions
+                                .into_iter()
+                                .map(|(anchor, question, generated)| FaqLink {
+                                    question,
+                                    href: format!("{page}#{anchor}"),
+                                    generated,
+                                })
+                                .collect();
+                            links
+                        };
+                        DocSummary {
+                            id: p.doc.id.clone(),
+                            title: p.doc.title.clone(),
+                            path: p.doc.path.clone(),
+                            href: p.href.clone(),
+                            records: p.doc.records.len(),
+                            counterpart: counterpart_view(p, &hrefs),
+                            faq,
+                            faq_count: count,
+                            faq_href: faq_href_of[i].clone(),
+                        }
+                    })
+                    .collect();
+                let (alternates, switch) = list_links(page, "index.html");
+                let title = match &page.pagination {
+                    Some(pg) => format!("{} · {} · {}", text::ui(lang)["documents"], pg.programme, pg.number),
+                    None => text::ui(lang)["site_name"].to_string(),
+                };
+                let ctx = IndexCtx {
+                    common: common(lang, &page.path, title, alternates, switch),
+                    documents,
+                    rules_available: rules.is_some(),
+                    alignment_available: alignment.is_some(),
+                    pagination: page.pagination.clone(),
+                    programmes: Vec::new(),
+                };
+                let html = renderer.render("index.html", &page.path, &ctx)?;
+                w.write(&page.path, html.as_bytes())?;
+                Ok((page.path.clone(), key))
+            })
+            .collect::<Result<_>>()
+    };
+
+    // Everything above at once: document pages, search blocks, FAQ and listing pages.
+    let ((doc_results, search_built), (faq_keys, list_keys)) =
+        rayon::join(|| rayon::join(doc_pages, search_blocks), || rayon::join(faq_run, list_run));
+    let (doc_results, search_built, faq_keys, list_keys) = (doc_results?, search_built?, faq_keys?, list_keys?);
+    lap("document pages, search blocks, FAQ and listing pages");
+    let mut stats = SiteStats::default();
+    let mut keys = BTreeMap::new();
+    let mut reused = 0;
+    for (p, (k, was_reused)) in plans.iter().zip(doc_results) {
+        stats.rules_shown += k.rules_shown;
+        stats.faq_entries += k.faq;
+        stats.generated_questions += k.generated;
+        stats.pages += 1;
+        stats.documents += 1;
+        reused += usize::from(was_reused);
+        keys.insert(p.doc.id.clone(), k);
+    }
+    stats.pages += faq_keys.len() + list_keys.len();
+    state.pages.extend(faq_keys);
     state.pages.extend(list_keys);
 
     // The indexes of paginated FAQ and listing pages.
@@ -862,61 +979,7 @@ pub(crate) fn render(
     }
 
     lap("indexes");
-    // The search index: per language, blocks of documents, each block's
-    // files rebuilt only when one of its documents' pages changed.
-    for lang in LANGS {
-        let members: Vec<usize> = (0..plans.len()).filter(|&i| plans[i].doc.lang == lang).collect();
-        let nblocks = search::block_count(members.len());
-        let mut blocks: Vec<Vec<usize>> = vec![Vec::new(); nblocks];
-        for &i in &members {
-            blocks[search::block_of(&plans[i].doc.id, nblocks)].push(i);
-        }
-        let prev_blocks = prev_state.search.get(lang.code()).filter(|b| b.len() == nblocks);
-        let built: Vec<BlockState> = blocks
-            .par_iter()
-            .enumerate()
-            .map(|(b, idx)| -> Result<BlockState> {
-                let mut k = Key::new("search");
-                k.put(lang.code()).put(&nblocks.to_string()).put(&b.to_string());
-                for &i in idx {
-                    k.put(&plans[i].doc.id).put(&final_keys[i]);
-                }
-                let key = k.finish();
-                if let (Some(site), Some(prev)) = (prev_site, prev_blocks.map(|p| &p[b])) {
-                    if prev.key == key {
-                        let names = (0..prev.shards)
-                            .map(|s| format!("{b}/t{s}"))
-                            .chain((0..prev.entries.div_ceil(search::CHUNK)).map(|c| format!("{b}/e{c}")));
-                        let mut linked = Vec::new();
-                        let mut all = true;
-                        for n in names {
-                            let rel = format!("search/{}/{n}.js", lang.code());
-                            if !w.reuse(site, &rel)? {
-                                all = false;
-                                break;
-                            }
-                            linked.push(rel);
-                        }
-                        if all {
-                            return Ok(prev.clone());
-                        }
-                        // Never write through a link into the previous build's files.
-                        for rel in linked {
-                            w.unlink(&rel)?;
-                        }
-                    }
-                }
-                let mut block = search::Block::default();
-                for &i in idx {
-                    add_search_entries(&mut block, &plans[i], faq_href_of[i].as_deref());
-                }
-                let (files, shards) = block.files(lang.code(), b);
-                for (name, js) in files {
-                    w.write(&format!("search/{}/{name}.js", lang.code()), js.as_bytes())?;
-                }
-                Ok(BlockState { key, entries: block.entries.len(), shards })
-            })
-            .collect::<Result<_>>()?;
+    for (lang, built) in search_built {
         let manifest = Manifest::new(
             lang.code(),
             built.iter().map(|b| BlockInfo { entries: b.entries, shards: b.shards }).collect(),
@@ -1075,60 +1138,67 @@ fn doc_links(
 fn add_search_entries(block: &mut search::Block, p: &DocPlan, faq_href: Option<&str>) {
     use kb_model::RecordKind as K;
     let d = p.doc;
-    let mut section = d.title.clone();
+    let page: Arc<str> = Arc::from(p.href.as_str());
+    let doc: Arc<str> = Arc::from(d.title.as_str());
+    let mut section = doc.clone();
+    // Scratch for the texts of table rows and questions.
     let mut text = String::new();
+    let mut shown = String::new();
     for r in &d.records {
         if matches!(r.kind, K::Heading | K::Faq) || (r.kind == K::Step && r.level.is_some()) {
-            section = r.question.clone().unwrap_or_else(|| r.text.lines().next().unwrap_or("").to_string());
+            section = Arc::from(r.question.as_deref().unwrap_or_else(|| r.text.lines().next().unwrap_or("")));
         }
-        text.clear();
-        let shown: String = match r.kind {
+        // The searchable text and the text the snippet is cut from.
+        let (text, shown): (&str, &str) = match r.kind {
             K::FrontMatter | K::LinkDefinition | K::Separator | K::Image | K::Html | K::TableHeader => continue,
             K::TableRow => {
-                for c in &r.cells {
-                    if !text.is_empty() {
+                text.clear();
+                shown.clear();
+                for (i, c) in r.cells.iter().enumerate() {
+                    if i > 0 {
                         text.push(' ');
+                        shown.push_str(" | ");
                     }
                     text.push_str(&c.header);
                     text.push(' ');
                     text.push_str(&c.text);
+                    shown.extend(c.text.split('\n').enumerate().flat_map(|(i, l)| [if i > 0 { " " } else { "" }, l]));
                 }
-                r.cells.iter().map(|c| c.text.replace('\n', " ")).collect::<Vec<_>>().join(" | ")
+                (&text, &shown)
             }
             K::Faq => {
+                text.clear();
                 text.push_str(r.question.as_deref().unwrap_or(""));
                 text.push(' ');
                 text.push_str(r.answer.as_deref().unwrap_or(&r.text));
-                r.answer.as_deref().filter(|a| !a.trim().is_empty()).unwrap_or(&r.text).to_string()
+                (&text, r.answer.as_deref().filter(|a| !a.trim().is_empty()).unwrap_or(&r.text))
             }
-            _ => {
-                text.push_str(&r.text);
-                r.text.clone()
-            }
+            _ => (&r.text, &r.text),
         };
         block.add(
             Entry {
-                page: p.href.clone(),
+                page: page.clone(),
                 anchor: anchor(&r.id),
                 title: section.clone(),
-                doc: d.title.clone(),
+                doc: doc.clone(),
                 kind: r.kind.as_str(),
-                snippet: search::snippet(&shown),
+                snippet: search::snippet(shown),
             },
-            &text,
+            text,
         );
     }
     let Some(faq_page) = faq_href.and_then(|h| h.split_once('#')).map(|(p, _)| p) else {
         return;
     };
+    let faq_page: Arc<str> = Arc::from(faq_page);
     for (anchor, question, answer) in faq::generated_texts(d, &p.rules) {
         let text = format!("{question} {answer}");
         block.add(
             Entry {
-                page: faq_page.to_string(),
+                page: faq_page.clone(),
                 anchor,
-                title: question,
-                doc: d.title.clone(),
+                title: Arc::from(question),
+                doc: doc.clone(),
                 kind: "generated",
                 snippet: search::snippet(&answer),
             },
@@ -1140,7 +1210,7 @@ fn add_search_entries(block: &mut search::Block, p: &DocPlan, faq_href: Option<&
 /// The fingerprint of everything a document page is rendered from except
 /// its FAQ link. The document enters by its content hash, path, language and
 /// title (its records are what parsing those bytes gives); its rules in
-/// full; its counterpart by id, title, address and confidence.
+/// full and in order; its counterpart by id, title, address and confidence.
 fn content_key(p: &DocPlan, hrefs: &HashMap<&str, String>, rules_available: bool, base: &str) -> String {
     let d = p.doc;
     let mut k = Key::new("content");
@@ -1154,16 +1224,8 @@ fn content_key(p: &DocPlan, hrefs: &HashMap<&str, String>, rules_available: bool
             k.put("no counterpart");
         }
     }
-    // The rules, in document order of their records (as the page shows them).
-    let order: HashMap<&str, usize> = d.records.iter().enumerate().map(|(i, r)| (r.id.as_str(), i)).collect();
-    let mut rs: Vec<(usize, usize, &Rule)> = p
-        .rules
-        .iter()
-        .enumerate()
-        .filter_map(|(n, r)| order.get(r.source.record.as_str()).map(|&i| (i, n, *r)))
-        .collect();
-    rs.sort_unstable_by_key(|(i, n, _)| (*i, *n));
-    for (_, _, r) in rs {
+    // The rules, in the order the page and its questions take them.
+    for r in &p.rules {
         hash_rule(&mut k, r);
     }
     k.finish()

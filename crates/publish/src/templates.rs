@@ -80,7 +80,7 @@ impl Templates {
         env.set_formatter(|out, state, value| {
             if matches!(state.auto_escape(), minijinja::AutoEscape::Html) && !value.is_safe() {
                 if let Some(s) = value.as_str() {
-                    return out.write_str(&html_escape(s)).map_err(|_| {
+                    return write_escaped(out, s).map_err(|_| {
                         minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "writing template output")
                     });
                 }
@@ -98,17 +98,28 @@ impl Templates {
 /// Escapes text for HTML and XML text and quoted attribute values.
 pub fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
+    write_escaped(&mut out, s).expect("writing to a string cannot fail");
     out
+}
+
+/// Writes [`html_escape`] of `s` to `out`, unchanged runs at once.
+fn write_escaped(out: &mut impl std::fmt::Write, s: &str) -> std::fmt::Result {
+    let bytes = s.as_bytes();
+    let mut done = 0;
+    for (i, b) in bytes.iter().enumerate() {
+        let esc = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#x27;",
+            _ => continue,
+        };
+        out.write_str(&s[done..i])?;
+        out.write_str(esc)?;
+        done = i + 1;
+    }
+    out.write_str(&s[done..])
 }
 
 #[cfg(test)]

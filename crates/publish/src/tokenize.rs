@@ -91,59 +91,96 @@ pub fn query_terms(text: &str) -> Vec<String> {
 }
 
 /// Calls `f` with every term of indexed text, in [`index_terms`]' order,
-/// without allocating a string per term (the index builder's hot path).
+/// without allocating a string per term (the index builder's hot path):
+/// Han terms and words already in lower case are slices of `text`, other
+/// words are lower-cased into one reused buffer.
 pub fn for_each_index_term(text: &str, mut f: impl FnMut(&str)) {
-    let mut han: Vec<char> = Vec::new();
-    let mut word = String::new();
+    let bytes = text.as_bytes();
     let mut buf = String::new();
-    let mut flush_han = |han: &mut Vec<char>, f: &mut dyn FnMut(&str)| {
-        if han.len() == 1 {
-            buf.clear();
-            buf.push(han[0]);
-            f(&buf);
-        } else if han.len() > 1 {
-            for pair in han.windows(2) {
-                buf.clear();
-                buf.push(pair[0]);
-                buf.push(pair[1]);
-                f(&buf);
-            }
-            for c in han.iter() {
-                buf.clear();
-                buf.push(*c);
-                f(&buf);
-            }
-        }
-        han.clear();
-    };
-    for c in text.chars() {
-        if is_han(c) {
-            if !word.is_empty() {
-                f(&word);
-                word.clear();
-            }
-            han.push(c);
-        } else if is_word(c) {
-            if !han.is_empty() {
-                flush_han(&mut han, &mut f);
-            }
-            word.extend(c.to_lowercase());
+    // The open run: Han characters from `han` (a byte offset), or a word
+    // from `word` whose lower-cased form is the slice itself unless `lower`.
+    let mut han: Option<usize> = None;
+    let mut word: Option<usize> = None;
+    let mut lower = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (c, len) = if b < 0x80 {
+            (b as char, 1)
         } else {
-            if !han.is_empty() {
-                flush_han(&mut han, &mut f);
-            }
-            if !word.is_empty() {
-                f(&word);
-                word.clear();
+            let c = text[i..].chars().next().expect("i is a character boundary");
+            (c, c.len_utf8())
+        };
+        let is_h = b >= 0x80 && is_han(c);
+        let is_w = !is_h && if b < 0x80 { b.is_ascii_alphanumeric() } else { c.is_alphanumeric() };
+        if !is_h {
+            if let Some(start) = han.take() {
+                han_run(&text[start..i], &mut f);
             }
         }
+        if !is_w {
+            if let Some(start) = word.take() {
+                f(if lower { &buf } else { &text[start..i] });
+            }
+        }
+        if is_h {
+            han.get_or_insert(i);
+        } else if is_w {
+            let start = *word.get_or_insert_with(|| {
+                lower = false;
+                i
+            });
+            let unchanged = if b < 0x80 { !b.is_ascii_uppercase() } else { lower_is_itself(c) };
+            if !unchanged && !lower {
+                lower = true;
+                buf.clear();
+                buf.push_str(&text[start..i]);
+            }
+            if lower {
+                if b < 0x80 {
+                    buf.push(b.to_ascii_lowercase() as char);
+                } else {
+                    buf.extend(c.to_lowercase());
+                }
+            }
+        }
+        i += len;
     }
-    if !han.is_empty() {
-        flush_han(&mut han, &mut f);
+    if let Some(start) = han {
+        han_run(&text[start..], &mut f);
     }
-    if !word.is_empty() {
-        f(&word);
+    if let Some(start) = word {
+        f(if lower { &buf } else { &text[start..] });
     }
+}
+
+/// True when `c` lower-cases to itself alone.
+fn lower_is_itself(c: char) -> bool {
+    let mut l = c.to_lowercase();
+    l.next() == Some(c) && l.next().is_none()
+}
+
+/// The index terms of a run of Han characters: its bigrams then every
+/// character alone (a run of one: that character once).
+fn han_run(run: &str, f: &mut impl FnMut(&str)) {
+    // Character boundaries after the first character.
+    let mut ends = run.char_indices().map(|(i, _)| i).skip(1).chain(std::iter::once(run.len()));
+    let Some(mut mid) = ends.next() else { return };
+    if mid == run.len() {
+        f(run);
+        return;
+    }
+    let mut first = 0;
+    for end in ends {
+        f(&run[first..end]);
+        (first, mid) = (mid, end);
+    }
+    let mut prev = 0;
+    for (i, _) in run.char_indices().skip(1) {
+        f(&run[prev..i]);
+        prev = i;
+    }
+    f(&run[prev..]);
 }
 
 /// The terms of indexed text, in order, with repeats (term frequency counts):
@@ -206,6 +243,34 @@ mod tests {
             let mut got = Vec::new();
             for_each_index_term(s, |t| got.push(t.to_string()));
             assert_eq!(got, index_terms(s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn the_streaming_tokenizer_gives_the_index_terms_on_mixed_scripts_and_cases() {
+        let fixed = ["İstanbul ǅemal ΣΑΣ", "abcDEF aBc ABC", "资a资 a资a", "ＱＱ群 ٣٤ x²", "Ⅻ ß ẞ Kelvin\u{212a}"];
+        for s in fixed {
+            let mut got = Vec::new();
+            for_each_index_term(s, |t| got.push(t.to_string()));
+            assert_eq!(got, index_terms(s), "{s:?}");
+        }
+        // Pseudo-random strings over a pool of every kind of code point.
+        let pool: Vec<char> = "aZ09 注册资本云𠀀-_.,ÉéİıßΣσςǅＱｑ٣²Ⅻ\n\t、。（）".chars().collect();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..2000 {
+            let mut s = String::new();
+            for _ in 0..(x % 24) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.push(pool[(x % pool.len() as u64) as usize]);
+            }
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut got = Vec::new();
+            for_each_index_term(&s, |t| got.push(t.to_string()));
+            assert_eq!(got, index_terms(&s), "{s:?}");
         }
     }
 

@@ -500,3 +500,39 @@ fn a_rebuild_links_what_did_not_change_and_equals_a_clean_build() {
     }
     assert!(t1.contains_key("search/zh/0/e0.js") && t1["search/zh/0/e0.js"].0 == t3["search/zh/0/e0.js"].0);
 }
+
+#[test]
+fn a_full_build_links_the_files_that_come_out_the_same_and_writes_the_rest() {
+    let (docs, alignment, mut rules) = inputs();
+    let opts = kb_publish::SiteOptions::default();
+    let first = tempfile::tempdir().unwrap();
+    let site1 = first.path().join("site");
+    kb_publish::publish(&site1, &docs, Some(&alignment), Some(&rules), &opts, None).unwrap();
+    let before = tree(&site1);
+
+    // No keys and no state: nothing is taken on trust, only equal bytes are linked.
+    rules.rules[1].value = Some(serde_json::json!(2_000_000));
+    let no_keys = std::collections::BTreeMap::new();
+    let reuse = kb_publish::PageReuse { site: &site1, keys: &no_keys, state: None };
+    let second = tempfile::tempdir().unwrap();
+    let site2 = second.path().join("site");
+    let p2 = kb_publish::publish(&site2, &docs, Some(&alignment), Some(&rules), &opts, Some(&reuse)).unwrap();
+    assert_eq!(p2.reused, 0, "no page is reused by key");
+    let clean = tempfile::tempdir().unwrap();
+    let p3 = kb_publish::publish(clean.path(), &docs, Some(&alignment), Some(&rules), &opts, None).unwrap();
+    assert_eq!((&p2.state, &p2.keys, &p2.stats), (&p3.state, &p3.keys, &p3.stats));
+
+    let (t1, t2, t3) = (tree(&site1), tree(&site2), tree(clean.path()));
+    assert_eq!(t2.keys().collect::<Vec<_>>(), t3.keys().collect::<Vec<_>>());
+    for (k, (bytes, _)) in &t2 {
+        assert!(bytes == &t3[k].0, "{k} differs from a clean build");
+        let linked = t1.get(k).is_some_and(|(_, ino)| *ino == t2[k].1);
+        let same = t1.get(k).is_some_and(|(b, _)| b == bytes);
+        assert_eq!(linked, same, "{k}: linked exactly when its bytes did not change");
+    }
+    assert!(t2["zh/docs/market.html"].1 == t1["zh/docs/market.html"].1, "an unchanged page is linked");
+    assert!(t2["en/docs/market.html"].0 != t1["en/docs/market.html"].0, "the changed page is written anew");
+    for (k, (bytes, _)) in &before {
+        assert!(bytes == &t1[k].0, "{k} of the previous site was written through a link");
+    }
+}
