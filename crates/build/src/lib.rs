@@ -182,9 +182,10 @@ pub type Finish = Box<dyn FnOnce(&mut BuildContext) + Send>;
 /// their results applied to the context in stage order.
 fn run_stages(opts: &BuildOptions, stages: &[Box<dyn Stage>], cx: &mut BuildContext) -> Result<Vec<StageReport>> {
     let mut reports = Vec::new();
+    let sequential = std::env::var_os("KB_SEQUENTIAL").is_some();
     let mut i = 0;
     while i < stages.len() {
-        let group = stages[i..].iter().take_while(|s| s.is_shared()).count();
+        let group = if sequential { 1 } else { stages[i..].iter().take_while(|s| s.is_shared()).count() };
         if group < 2 {
             let stage = &stages[i];
             if let Some(hook) = &opts.on_stage {
