@@ -116,6 +116,10 @@ pub struct SiteOptions {
     /// Documents per listing page; a language with no more lists them all
     /// on `index.html`.
     pub docs_per_list_page: usize,
+    /// URLs per sitemap file; a site with more has `sitemap.xml` as a
+    /// sitemap index of `sitemap-<n>.xml` files (the protocol allows 50,000;
+    /// 2,000 keep a file near 1 MB).
+    pub sitemap_urls: usize,
 }
 
 /// The default base URL: where `kb serve` serves the site by default.
@@ -128,6 +132,7 @@ impl Default for SiteOptions {
             templates: None,
             faq_docs_per_page: 25,
             docs_per_list_page: 200,
+            sitemap_urls: 2_000,
         }
     }
 }

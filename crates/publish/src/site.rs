@@ -27,8 +27,6 @@ use crate::{Error, PageKey, Result, SiteOptions, SiteStats};
 const LANGS: [Lang; 2] = [Lang::Zh, Lang::En];
 /// FAQ questions listed on a document's card before "N more".
 const CARD_QUESTIONS: usize = 5;
-/// URLs per sitemap file (the protocol allows 50,000; 2,000 keep a file near 1 MB).
-const SITEMAP_URLS: usize = 2_000;
 /// The version of `cache/publish.json`.
 const STATE_VERSION: u32 = 1;
 
@@ -1039,10 +1037,11 @@ pub(crate) fn render(
             .collect();
         renderer.render("sitemap.xml", "sitemap.xml", &SitemapCtx { urls })
     };
-    if sitemap.len() <= SITEMAP_URLS {
+    let per_file = opts.sitemap_urls.max(1);
+    if sitemap.len() <= per_file {
         w.write("sitemap.xml", render_urls(&sitemap)?.as_bytes())?;
     } else {
-        let parts: Vec<&[(String, Vec<Alternate>)]> = sitemap.chunks(SITEMAP_URLS).collect();
+        let parts: Vec<&[(String, Vec<Alternate>)]> = sitemap.chunks(per_file).collect();
         parts
             .par_iter()
             .enumerate()

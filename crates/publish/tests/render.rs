@@ -536,3 +536,39 @@ fn a_full_build_links_the_files_that_come_out_the_same_and_writes_the_rest() {
         assert!(bytes == &t1[k].0, "{k} of the previous site was written through a link");
     }
 }
+
+/// The `<loc>` URLs of a sitemap file, in order.
+fn locs(xml: &str) -> Vec<String> {
+    xml.split("<loc>").skip(1).map(|s| s[..s.find("</loc>").expect("closed")].to_string()).collect()
+}
+
+#[test]
+fn a_large_sitemap_becomes_an_index_of_bounded_files_with_the_same_urls() {
+    let (docs, alignment, rules) = inputs();
+    let whole = tempfile::tempdir().unwrap();
+    kb_publish::render_site(whole.path(), &docs, Some(&alignment), Some(&rules)).unwrap();
+    let all = locs(&read(&whole.path().join("sitemap.xml")));
+    assert!(all.len() > 5, "enough URLs to split: {all:?}");
+    assert!(!read(&whole.path().join("sitemap.xml")).contains("<sitemapindex"));
+    assert!(!whole.path().join("sitemap-1.xml").exists());
+
+    let split = tempfile::tempdir().unwrap();
+    let opts = kb_publish::SiteOptions { sitemap_urls: 3, ..Default::default() };
+    kb_publish::render_site_with(split.path(), &docs, Some(&alignment), Some(&rules), &opts).unwrap();
+    let index = read(&split.path().join("sitemap.xml"));
+    assert!(index.contains("<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">"), "{index}");
+    let parts = locs(&index);
+    assert_eq!(parts.len(), all.len().div_ceil(3), "{parts:?}");
+    let mut urls = Vec::new();
+    for (n, loc) in parts.iter().enumerate() {
+        let name = format!("sitemap-{}.xml", n + 1);
+        assert_eq!(loc, &format!("{}{name}", kb_publish::DEFAULT_BASE_URL), "absolute URLs, in order");
+        let part = read(&split.path().join(&name));
+        assert!(part.contains("<urlset") && part.contains("xhtml:link"), "a part is a sitemap with alternates");
+        let these = locs(&part);
+        assert!(!these.is_empty() && these.len() <= 3, "{name}: {these:?}");
+        urls.extend(these);
+    }
+    assert_eq!(urls, all, "the parts hold every URL of the single sitemap, once, in order");
+    assert!(!split.path().join(format!("sitemap-{}.xml", parts.len() + 1)).exists());
+}
