@@ -83,3 +83,24 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Asserts that `dir` (the parent of an output folder) is left with no kb
+/// staging or replaced-output folder: a staging folder means a swap went
+/// wrong; replaced outputs (`.kb-old-`) are removed by a background process,
+/// so they get up to 30 s to go.
+pub fn assert_no_leftover_folders(dir: &Path) {
+    let leftovers = || -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".kb-"))
+            .collect()
+    };
+    let t = std::time::Instant::now();
+    while !leftovers().is_empty() && t.elapsed() < std::time::Duration::from_secs(30) {
+        assert!(leftovers().iter().all(|n| n.contains(".kb-old-")), "{:?}", leftovers());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(leftovers().is_empty(), "{:?}", leftovers());
+}

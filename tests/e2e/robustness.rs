@@ -36,19 +36,5 @@ fn killed_build_leaves_previous_output_intact_and_next_build_succeeds() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(fs::read(out.join("records.jsonl")).unwrap(), before);
     assert!(!staging.exists(), "the dead build's staging folder is removed by the next build");
-    // The output the last build replaced is removed by a background process.
-    let leftovers = || -> Vec<String> {
-        fs::read_dir(dir.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.contains(".kb-"))
-            .collect()
-    };
-    let t = Instant::now();
-    while !leftovers().is_empty() && t.elapsed() < Duration::from_secs(30) {
-        assert!(leftovers().iter().all(|n| n.contains(".kb-old-")), "{:?}", leftovers());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(leftovers().is_empty(), "{:?}", leftovers());
+    crate::assert_no_leftover_folders(dir.path());
 }

@@ -75,22 +75,7 @@ fn search_during_rebuilds_sees_the_old_or_the_new_index_never_a_broken_one() {
     builder.join().expect("the rebuild loop never fails");
     let n = rebuilds.load(Ordering::Relaxed);
     assert!(n >= 2 && searches >= 10, "only {n} rebuilds and {searches} searches in {:?}", t.elapsed());
-    // Leftover staging folders would mean a swap went wrong; replaced
-    // outputs (`.kb-old-`) are removed by a background process, soon.
-    let leftovers = || -> Vec<String> {
-        fs::read_dir(dir.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.contains(".kb-"))
-            .collect()
-    };
-    let waited = Instant::now();
-    while !leftovers().is_empty() && waited.elapsed() < Duration::from_secs(30) {
-        assert!(leftovers().iter().all(|n| n.contains(".kb-old-")), "{:?}", leftovers());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(leftovers().is_empty(), "{:?}", leftovers());
+    crate::assert_no_leftover_folders(dir.path());
     eprintln!("{searches} searches during {n} rebuilds; saw the extra document: {seen_extra:?}");
 }
 

@@ -215,7 +215,7 @@ fn record_spans<'a>(
 
 type Documents = (HashMap<String, Document>, HashMap<String, std::ops::Range<usize>>);
 
-/// The previous documents, rebuilt from `documents.json` and the mapped `records.jsonl`.
+/// The previous documents, rebuilt from `documents.json` and the bytes of `records.jsonl`.
 fn read_documents(out: &Path, cache: &Cache, bytes: &[u8]) -> std::result::Result<Documents, String> {
     #[derive(Deserialize)]
     struct Entry {
