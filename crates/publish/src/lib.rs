@@ -296,3 +296,40 @@ pub fn publish(
         state: r.state,
     })
 }
+
+/// Pseudo-random text for the tests that compare two implementations:
+/// xorshift64 over a pool of characters, the same strings on every run.
+#[cfg(test)]
+pub(crate) struct RandomText {
+    x: u64,
+    pool: Vec<char>,
+}
+
+#[cfg(test)]
+impl RandomText {
+    /// A generator over the characters of `pool`, from `seed` (not 0).
+    pub(crate) fn new(pool: &str, seed: u64) -> Self {
+        RandomText { x: seed, pool: pool.chars().collect() }
+    }
+    /// The current state, before the next step.
+    pub(crate) fn peek(&self) -> u64 {
+        self.x
+    }
+    /// One xorshift step.
+    pub(crate) fn step(&mut self) -> u64 {
+        self.x ^= self.x << 13;
+        self.x ^= self.x >> 7;
+        self.x ^= self.x << 17;
+        self.x
+    }
+    /// `len` characters of the pool, one step each.
+    pub(crate) fn string(&mut self, len: u64) -> String {
+        let n = self.pool.len() as u64;
+        let mut s = String::new();
+        for _ in 0..len {
+            let i = (self.step() % n) as usize;
+            s.push(self.pool[i]);
+        }
+        s
+    }
+}

@@ -266,16 +266,9 @@ mod tests {
             }
             out
         };
-        let pool: Vec<char> = "a<>&\u{2028}\u{2029}\u{2027}\u{202a}“”…注 ".chars().collect();
-        let mut x: u64 = 0x1234_5678_9abc_def1;
+        let mut text = crate::RandomText::new("a<>&\u{2028}\u{2029}\u{2027}\u{202a}“”…注 ", 0x1234_5678_9abc_def1);
         for len in 0..300 {
-            let mut s = String::new();
-            for _ in 0..len {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                s.push(pool[(x % pool.len() as u64) as usize]);
-            }
+            let s = text.string(len);
             assert_eq!(escape_json_for_script(&s), reference(&s), "{s:?}");
         }
     }

@@ -602,16 +602,9 @@ mod tests {
 
     #[test]
     fn snippets_collapse_whitespace_as_splitting_into_words_does() {
-        let pool: Vec<char> = "ab 注\n\t\u{3000}\u{a0}x".chars().collect();
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut text = crate::RandomText::new("ab 注\n\t\u{3000}\u{a0}x", 0x2545_f491_4f6c_dd1d);
         for len in (0..400).step_by(3) {
-            let mut s = String::new();
-            for _ in 0..len {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                s.push(pool[(x % pool.len() as u64) as usize]);
-            }
+            let s = text.string(len);
             assert_eq!(snippet(&s), snippet_by_words(&s), "{s:?}");
         }
         for s in ["a".repeat(160), "a".repeat(161), format!("{} ", "a".repeat(160)), format!("{} b", "a".repeat(159))] {

@@ -190,6 +190,22 @@ fn rel_root(path: &str) -> String {
 /// `_`, other characters as `-`; a hash of `text` when nothing is left or the
 /// name is taken (in `taken`, under `space`).
 fn slug_of(text: &str, space: &str, taken: &mut HashSet<String>) -> String {
+    slug_with(text, text, "p", space, taken)
+}
+
+/// A URL-safe file name for a document: its id without the language folder,
+/// lower-cased, other characters as `-`; a hash when nothing is left or the
+/// name is taken in the document's language folder.
+fn slug(doc: &Document, taken: &mut HashSet<String>) -> String {
+    let id = doc.id.as_str();
+    let rest = id.strip_prefix(&format!("{}/", doc.lang.code())).unwrap_or(id);
+    slug_with(rest, id, "doc", doc.lang.code(), taken)
+}
+
+/// `text` as a URL-safe name, made unique under `space` in `taken`; when
+/// nothing is left of it, `<empty>-` and a hash of `key`; when the name is
+/// taken, the name and a shorter hash of `key`.
+fn slug_with(text: &str, key: &str, empty: &str, space: &str, taken: &mut HashSet<String>) -> String {
     let mut s = String::new();
     for c in text.chars() {
         if c.is_ascii_alphanumeric() || c == '_' {
@@ -200,36 +216,11 @@ fn slug_of(text: &str, space: &str, taken: &mut HashSet<String>) -> String {
     }
     let mut s = s.trim_matches('-').to_string();
     if s.is_empty() {
-        s = format!("p-{}", kb_model::short_hash(&[text], 8));
+        s = format!("{empty}-{}", kb_model::short_hash(&[key], 8));
     }
     if !taken.insert(format!("{space}/{s}")) {
-        s = format!("{s}-{}", kb_model::short_hash(&[text], 6));
+        s = format!("{s}-{}", kb_model::short_hash(&[key], 6));
         taken.insert(format!("{space}/{s}"));
-    }
-    s
-}
-
-/// A URL-safe file name for a document: its id without the language folder,
-/// lower-cased, other characters as `-`; a hash when nothing is left or the
-/// name is taken in the document's language folder.
-fn slug(doc: &Document, taken: &mut HashSet<String>) -> String {
-    let id = doc.id.as_str();
-    let rest = id.strip_prefix(&format!("{}/", doc.lang.code())).unwrap_or(id);
-    let mut s = String::new();
-    for c in rest.chars() {
-        if c.is_ascii_alphanumeric() || c == '_' {
-            s.push(c.to_ascii_lowercase());
-        } else if !s.ends_with('-') && !s.is_empty() {
-            s.push('-');
-        }
-    }
-    let mut s = s.trim_matches('-').to_string();
-    if s.is_empty() {
-        s = format!("doc-{}", kb_model::short_hash(&[id], 8));
-    }
-    if !taken.insert(format!("{}/{s}", doc.lang.code())) {
-        s = format!("{s}-{}", kb_model::short_hash(&[id], 6));
-        taken.insert(format!("{}/{s}", doc.lang.code()));
     }
     s
 }
