@@ -228,15 +228,22 @@ impl Tokenizer for Segmenter {
     }
 }
 
-/// A token stream over tokens computed up front.
-pub struct VecTokenStream {
-    tokens: Vec<Token>,
+/// A token stream over tokens computed up front, owned (`Vec<Token>`) or in
+/// a buffer its tokenizer keeps (`&mut [Token]`: the stream may change them,
+/// they are written afresh each time).
+pub struct TokenCursor<T> {
+    tokens: T,
     next: usize,
 }
 
-impl TokenStream for VecTokenStream {
+/// A token stream that owns its tokens.
+pub type VecTokenStream = TokenCursor<Vec<Token>>;
+/// A token stream over its tokenizer's buffer.
+pub type SliceStream<'a> = TokenCursor<&'a mut [Token]>;
+
+impl<T: AsRef<[Token]> + AsMut<[Token]>> TokenStream for TokenCursor<T> {
     fn advance(&mut self) -> bool {
-        if self.next < self.tokens.len() {
+        if self.next < self.tokens.as_ref().len() {
             self.next += 1;
             true
         } else {
@@ -245,11 +252,11 @@ impl TokenStream for VecTokenStream {
     }
 
     fn token(&self) -> &Token {
-        &self.tokens[self.next - 1]
+        &self.tokens.as_ref()[self.next - 1]
     }
 
     fn token_mut(&mut self) -> &mut Token {
-        &mut self.tokens[self.next - 1]
+        &mut self.tokens.as_mut()[self.next - 1]
     }
 }
 
@@ -477,32 +484,6 @@ impl Tokenizer for Memo {
         };
         let (_, tokens, n) = &mut self.slots[i];
         SliceStream { tokens: &mut tokens[..*n], next: 0 }
-    }
-}
-
-/// A token stream over tokens computed up front, in a buffer its tokenizer
-/// keeps (the stream may change them: they are written afresh each time).
-pub struct SliceStream<'a> {
-    tokens: &'a mut [Token],
-    next: usize,
-}
-
-impl TokenStream for SliceStream<'_> {
-    fn advance(&mut self) -> bool {
-        if self.next < self.tokens.len() {
-            self.next += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn token(&self) -> &Token {
-        &self.tokens[self.next - 1]
-    }
-
-    fn token_mut(&mut self) -> &mut Token {
-        &mut self.tokens[self.next - 1]
     }
 }
 
