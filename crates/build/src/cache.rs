@@ -289,6 +289,29 @@ fn read_documents(out: &Path, cache: &Cache, bytes: &[u8]) -> std::result::Resul
     Ok((map, spans))
 }
 
+/// Finds what the build may reuse of the previous one (unless `--full`): the
+/// documents the same process kept ([`Kept`]), else the previous output
+/// folder; a note says why a build cache was not usable.
+pub(crate) fn load_previous(cx: &mut BuildContext) {
+    let kept = cx.kept.take();
+    if cx.full {
+        return;
+    }
+    let t = std::time::Instant::now();
+    let previous = match kept {
+        Some(k) => Previous::from_kept(&cx.out_dir, &cx.corpus_dir, k).or_else(|why| {
+            crate::trace(&format!("parse: kept state unusable ({why})"), t);
+            Previous::load(&cx.out_dir, &cx.corpus_dir)
+        }),
+        None => Previous::load(&cx.out_dir, &cx.corpus_dir),
+    };
+    match previous {
+        Ok(p) => cx.previous = Some(p),
+        Err(why) if cx.out_dir.join(CACHE_FILE).exists() => cx.notes.push(format!("full build: {why}")),
+        Err(_) => {}
+    }
+}
+
 /// Loads the corpus for the parse stage, reusing the previous build's
 /// documents when `cx.previous` has them, and records in `cx.changes` what
 /// had to be parsed.

@@ -29,21 +29,7 @@ impl Stage for ParseStage {
 
     fn run(&self, cx: &mut BuildContext) -> Result<String> {
         let t = std::time::Instant::now();
-        let kept = cx.kept.take();
-        if !cx.full {
-            let previous = match kept {
-                Some(k) => crate::Previous::from_kept(&cx.out_dir, &cx.corpus_dir, k).or_else(|why| {
-                    crate::trace(&format!("parse: kept state unusable ({why})"), t);
-                    crate::Previous::load(&cx.out_dir, &cx.corpus_dir)
-                }),
-                None => crate::Previous::load(&cx.out_dir, &cx.corpus_dir),
-            };
-            match previous {
-                Ok(p) => cx.previous = Some(p),
-                Err(why) if cx.out_dir.join(crate::CACHE_FILE).exists() => cx.notes.push(format!("full build: {why}")),
-                Err(_) => {}
-            }
-        }
+        crate::cache::load_previous(cx);
         crate::trace("parse: load previous", t);
         let t = std::time::Instant::now();
         let corpus = crate::cache::load_corpus(cx)?;
@@ -60,7 +46,6 @@ impl Stage for ParseStage {
             source,
         })?;
         let mut w = std::io::BufWriter::new(file);
-        let mut n = 0usize;
         // Serialised in parallel a chunk of documents at a time, written in
         // order: the bytes are those of one serial pass, and at most one
         // chunk's worth of JSON is held in memory.
@@ -69,28 +54,27 @@ impl Stage for ParseStage {
         // from the previous records.jsonl (they are what serialising it again
         // would give).
         let previous = cx.previous.as_ref();
-        type Part<'a> = (std::borrow::Cow<'a, [u8]>, usize);
+        type Part<'a> = std::borrow::Cow<'a, [u8]>;
         let serialise = |chunk: &'_ [kb_model::Document]| -> Vec<Part<'_>> {
             chunk
                 .par_iter()
                 .map(|d| {
                     if let Some(lines) = previous.and_then(|p| p.record_lines(&d.path, &d.hash)) {
-                        return (std::borrow::Cow::Borrowed(lines), d.records.len());
+                        return std::borrow::Cow::Borrowed(lines);
                     }
                     let mut buf = Vec::with_capacity(d.records.len() * 400);
                     for r in &d.records {
                         serde_json::to_writer(&mut buf, r).expect("records serialise");
                         buf.push(b'\n');
                     }
-                    (std::borrow::Cow::Owned(buf), d.records.len())
+                    std::borrow::Cow::Owned(buf)
                 })
                 .collect()
         };
         // Each chunk is written while the next one is serialised.
         let mut write = |parts: Vec<Part<'_>>| -> Result<()> {
-            for (buf, k) in parts {
+            for buf in parts {
                 w.write_all(&buf).map_err(|source| Error::Io { what: "writing", path: path.clone(), source })?;
-                n += k;
             }
             Ok(())
         };
@@ -120,6 +104,6 @@ impl Stage for ParseStage {
             .collect();
         let json = serde_json::to_vec_pretty(&serde_json::json!({ "documents": docs })).expect("json");
         crate::write_atomic(&cx.staged("documents.json"), &json)?;
-        Ok(format!("{} documents, {} records → {}", cx.documents.len(), n, crate::RECORDS_FILE))
+        Ok(format!("{} documents, {} records → {}", cx.documents.len(), cx.records().count(), crate::RECORDS_FILE))
     }
 }
