@@ -3,6 +3,11 @@
 
 mod cmd;
 
+/// The allocator: a million small records and strings are allocated and
+/// freed per build; mimalloc does that with less time in the kernel than glibc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 
 /// kb turns bilingual (Chinese + English) policy documentation into a
