@@ -116,7 +116,13 @@ impl Previous {
         let cache = read_cache(out, corpus)?;
         let rpath = out.join(RECORDS_FILE);
         let records = std::fs::read(&rpath).map_err(|e| format!("previous {RECORDS_FILE} unusable: {e}"))?;
-        let (documents, spans) = read_documents(out, &cache, &records)?;
+        let (documents, spans) = match read_snapshot(out, &cache, &records) {
+            Ok(read) => read,
+            Err(why) => {
+                crate::trace(&format!("parse: snapshot unusable ({why})"), std::time::Instant::now());
+                read_documents(out, &cache, &records)?
+            }
+        };
         Ok(Previous { out: out.to_path_buf(), cache, documents: Mutex::new(documents), records, spans })
     }
 
@@ -214,6 +220,35 @@ fn record_spans<'a>(
 }
 
 type Documents = (HashMap<String, Document>, HashMap<String, std::ops::Range<usize>>);
+
+/// The previous documents, from the binary snapshot ([`crate::snapshot`]),
+/// checked against the build cache (same documents, same hashes) and
+/// against `records.jsonl` (each document's number of lines, and its first
+/// line being its first record).
+fn read_snapshot(out: &Path, cache: &Cache, records: &[u8]) -> std::result::Result<Documents, String> {
+    let bytes = std::fs::read(out.join(crate::snapshot::SNAPSHOT_FILE)).map_err(|e| e.to_string())?;
+    let docs = crate::snapshot::decode(&bytes)?;
+    drop(bytes);
+    if docs.len() != cache.documents.len() {
+        return Err("not the cached documents".into());
+    }
+    for d in &docs {
+        if cache.documents.get(&d.path) != Some(&d.hash) {
+            return Err(format!("does not match the build cache at {}", d.path));
+        }
+    }
+    let spans = record_spans(records, docs.iter().map(|d| (d.path.as_str(), d.records.len())))?;
+    for d in &docs {
+        if let Some(first) = d.records.first() {
+            let line = &records[spans[&d.path].clone()];
+            let head = format!("{{\"id\":{}", serde_json::to_string(&first.id).expect("a string serialises"));
+            if !line.starts_with(head.as_bytes()) {
+                return Err(format!("out of step with {RECORDS_FILE} at {}", d.path));
+            }
+        }
+    }
+    Ok((docs.into_iter().map(|d| (d.path.clone(), d)).collect(), spans))
+}
 
 /// The previous documents, rebuilt from `documents.json` and the bytes of `records.jsonl`.
 fn read_documents(out: &Path, cache: &Cache, bytes: &[u8]) -> std::result::Result<Documents, String> {
@@ -404,5 +439,32 @@ mod tests {
         crate::build(&full).unwrap();
         let records = std::fs::read(out.join(crate::RECORDS_FILE)).unwrap();
         assert!(records == std::fs::read(clean.join(crate::RECORDS_FILE)).unwrap());
+    }
+
+    #[test]
+    fn the_snapshot_gives_what_records_jsonl_gives_and_a_stale_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = corpus_copy(dir.path());
+        let out = dir.path().join("out");
+        crate::build(&BuildOptions::new(&corpus, &out)).unwrap();
+        let cache = read_cache(&out, &corpus).unwrap();
+        let records = std::fs::read(out.join(RECORDS_FILE)).unwrap();
+        let (from_snapshot, spans) = read_snapshot(&out, &cache, &records).unwrap();
+        let (from_json, json_spans) = read_documents(&out, &cache, &records).unwrap();
+        assert_eq!(from_snapshot, from_json);
+        assert_eq!(spans, json_spans);
+        assert!(from_json.values().map(|d| d.records.len()).sum::<usize>() > 100);
+
+        // A snapshot of other documents than the cache's is refused.
+        let mut other = cache.clone();
+        let first = other.documents.keys().next().unwrap().clone();
+        other.documents.insert(first, "0000".into());
+        assert!(read_snapshot(&out, &other, &records).unwrap_err().contains("does not match the build cache"));
+        // So is one out of step with records.jsonl.
+        let mut shifted = records.clone();
+        let nl = memchr::memchr(b'\n', &shifted).unwrap();
+        shifted.drain(..=nl);
+        shifted.extend_from_slice(&records[..=nl]);
+        assert!(read_snapshot(&out, &cache, &shifted).is_err());
     }
 }

@@ -16,6 +16,7 @@
 
 mod cache;
 mod output;
+mod snapshot;
 mod stages;
 // kb:stage-modules (each stage adds `mod stage_<name>;` below)
 mod stage_align;
@@ -122,6 +123,11 @@ pub struct BuildContext {
     pub alignment: Option<Alignment>,
     /// The rules, once the rules stage has run.
     pub rules: Option<RuleSet>,
+    /// Per document (in `documents` order), the rules stage's digest of what
+    /// its rules were made from and their keys ([`kb_rules::build::Output::digests`]):
+    /// equal digests in two builds by the same binary mean equal rules. Empty
+    /// until the rules stage has run.
+    pub rule_digests: Vec<Option<[u8; 32]>>,
     /// The staging folder that becomes the output folder.
     pub staging: PathBuf,
     /// Notes for the user (e.g. "decoded GBK"), printed after the summary.
@@ -139,6 +145,10 @@ pub struct BuildContext {
     pub full: bool,
     /// The previous build's documents, handed over in memory ([`build_keeping`]).
     pub(crate) kept: Option<Kept>,
+    /// Where each line of the staged `records.jsonl` starts and its
+    /// fingerprint, once the parse stage has written it (so the index need
+    /// not read the file again).
+    pub records_layout: Option<kb_model::RecordsLayout>,
 }
 
 impl BuildContext {
@@ -353,6 +363,8 @@ fn run(
         out_dir: opts.out.clone(),
         full: opts.full,
         kept,
+        records_layout: None,
+        rule_digests: Vec::new(),
     };
     let reports = run_stages(opts, stages, &mut cx)?;
     let t = Instant::now();
@@ -397,7 +409,15 @@ pub fn trace(what: &str, since: Instant) {
             .ok()
             .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l[6..].trim().to_string()))
             .unwrap_or_default();
-        eprintln!("kb trace: {what:<24} {:>8.3}s  rss {rss}", since.elapsed().as_secs_f64());
+        // utime + stime of the whole process so far (fields 14 and 15, in ticks of 1/100 s).
+        let cpu = std::fs::read_to_string("/proc/self/stat")
+            .ok()
+            .and_then(|s| {
+                let f: Vec<&str> = s.rsplit(") ").next()?.split(' ').collect();
+                Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+            })
+            .unwrap_or(0.0);
+        eprintln!("kb trace: {what:<24} {:>8.3}s  rss {rss}  cpu {cpu:.2}s", since.elapsed().as_secs_f64());
     }
 }
 
@@ -481,5 +501,47 @@ mod tests {
         let err = build_with(&BuildOptions::new(&corpus, dir.path().join("out2")), &stages(true)).unwrap_err();
         assert!(err.to_string().contains("second stage failed: failed on purpose"), "{err}");
         assert!(!dir.path().join("out2").exists(), "a failed build leaves no output");
+    }
+
+    /// Checks the parse stage's [`kb_model::RecordsLayout`] against the file it wrote.
+    struct CheckLayout;
+
+    impl Stage for CheckLayout {
+        fn name(&self) -> &'static str {
+            "check-layout"
+        }
+        fn run(&self, cx: &mut BuildContext) -> Result<String> {
+            let bytes = std::fs::read(cx.staged(RECORDS_FILE)).unwrap();
+            let layout = cx.records_layout.as_ref().expect("the parse stage hands over the layout");
+            let mut starts = vec![0u64];
+            starts.extend(memchr::memchr_iter(b'\n', &bytes).map(|i| i as u64 + 1));
+            assert_eq!(layout.starts, starts);
+            assert_eq!(layout.starts.len(), cx.records().count() + 1);
+            assert_eq!(layout.fingerprint, format!("blake3:{}", blake3::hash(&bytes).to_hex()));
+            Ok(format!("{} lines", starts.len() - 1))
+        }
+    }
+
+    #[test]
+    fn the_records_layout_matches_the_written_file_in_full_and_incremental_builds() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus");
+        let corpus = dir.path().join("corpus");
+        for lang in ["zh", "en"] {
+            std::fs::create_dir_all(corpus.join(lang)).unwrap();
+            for e in std::fs::read_dir(src.join(lang)).unwrap().flatten() {
+                std::fs::copy(e.path(), corpus.join(lang).join(e.file_name())).unwrap();
+            }
+        }
+        let out = dir.path().join("out");
+        let stages: Vec<Box<dyn Stage>> = vec![Box::new(stages::ParseStage), Box::new(CheckLayout)];
+        let full = build_with(&BuildOptions::new(&corpus, &out), &stages).unwrap();
+        assert!(full.stages[1].summary.ends_with(" lines"));
+        // Edited: one document serialised again, the others' lines copied.
+        let edited = std::fs::read_dir(corpus.join("en")).unwrap().flatten().next().unwrap().path();
+        let text = std::fs::read_to_string(&edited).unwrap();
+        std::fs::write(&edited, format!("{text}\n\nOne more paragraph.\n")).unwrap();
+        let again = build_with(&BuildOptions::new(&corpus, &out), &stages).unwrap();
+        assert_ne!(full.stages[1].summary, again.stages[1].summary, "the edit added a record");
     }
 }

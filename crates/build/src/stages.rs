@@ -45,35 +45,46 @@ impl Stage for ParseStage {
             path: path.clone(),
             source,
         })?;
-        let mut w = std::io::BufWriter::new(file);
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
         // Serialised in parallel a chunk of documents at a time, written in
         // order: the bytes are those of one serial pass, and at most one
-        // chunk's worth of JSON is held in memory.
+        // chunk's worth of JSON is held in memory. Where each line starts and
+        // the file's blake3 are taken on the way, for the index.
         use rayon::prelude::*;
         // A document reused from the previous build has its lines copied
         // from the previous records.jsonl (they are what serialising it again
         // would give).
         let previous = cx.previous.as_ref();
-        type Part<'a> = std::borrow::Cow<'a, [u8]>;
+        type Part<'a> = (std::borrow::Cow<'a, [u8]>, Vec<u32>);
         let serialise = |chunk: &'_ [kb_model::Document]| -> Vec<Part<'_>> {
             chunk
                 .par_iter()
                 .map(|d| {
                     if let Some(lines) = previous.and_then(|p| p.record_lines(&d.path, &d.hash)) {
-                        return std::borrow::Cow::Borrowed(lines);
+                        let ends = memchr::memchr_iter(b'\n', lines).map(|i| i as u32 + 1).collect();
+                        return (std::borrow::Cow::Borrowed(lines), ends);
                     }
                     let mut buf = Vec::with_capacity(d.records.len() * 400);
+                    let mut ends = Vec::with_capacity(d.records.len());
                     for r in &d.records {
                         serde_json::to_writer(&mut buf, r).expect("records serialise");
                         buf.push(b'\n');
+                        ends.push(buf.len() as u32);
                     }
-                    std::borrow::Cow::Owned(buf)
+                    (std::borrow::Cow::Owned(buf), ends)
                 })
                 .collect()
         };
-        // Each chunk is written while the next one is serialised.
+        let records = cx.documents.iter().map(|d| d.records.len()).sum::<usize>();
+        let mut starts: Vec<u64> = Vec::with_capacity(records + 1);
+        starts.push(0);
+        let mut hasher = blake3::Hasher::new();
+        // Each chunk is written (and hashed) while the next one is serialised.
         let mut write = |parts: Vec<Part<'_>>| -> Result<()> {
-            for buf in parts {
+            for (buf, ends) in parts {
+                let base = *starts.last().expect("starts at 0");
+                starts.extend(ends.iter().map(|&e| base + e as u64));
+                hasher.update(&buf);
                 w.write_all(&buf).map_err(|source| Error::Io { what: "writing", path: path.clone(), source })?;
             }
             Ok(())
@@ -86,10 +97,23 @@ impl Stage for ParseStage {
         }
         write(pending)?;
         w.flush().map_err(|source| Error::Io { what: "writing", path: path.clone(), source })?;
+        drop(w);
+        if starts.len() == records + 1 {
+            cx.records_layout =
+                Some(kb_model::RecordsLayout { starts, fingerprint: format!("blake3:{}", hasher.finalize().to_hex()) });
+        }
 
         if let Some(p) = cx.previous.as_mut() {
             p.release_records();
         }
+        // The documents as the next build reads them back (`cache/documents.bin`).
+        let snapshot = crate::snapshot::encode(&cx.documents);
+        let spath = cx.staged(crate::snapshot::SNAPSHOT_FILE);
+        if let Some(dir) = spath.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io { what: "creating", path: dir.into(), source })?;
+        }
+        std::fs::write(&spath, &snapshot).map_err(|source| Error::Io { what: "writing", path: spath, source })?;
+        drop(snapshot);
         crate::trace("parse: write records", t);
         let docs: Vec<serde_json::Value> = cx
             .documents

@@ -20,7 +20,7 @@ pub mod manifest;
 pub mod record;
 pub mod rules;
 
-pub use record::{Cell, Document, Image, Lang, LangSource, Link, NoteType, Record, RecordKind};
+pub use record::{Cell, Document, Image, Lang, LangSource, Link, NoteType, Record, RecordKind, RecordsLayout};
 
 /// A short, stable hexadecimal digest of some text (blake3, first `n` hex digits).
 pub fn short_hash(parts: &[&str], n: usize) -> String {

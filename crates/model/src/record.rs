@@ -366,3 +366,15 @@ pub struct Document {
     /// The records, in source order.
     pub records: Vec<Record>,
 }
+
+/// What the writer of a `records.jsonl` knows about the file it wrote:
+/// where each line starts and the file's fingerprint. Handed from the parse
+/// stage to later readers (the index) so they need not read the file again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordsLayout {
+    /// The byte offset where each line starts, then the file's length: one
+    /// more entry than there are records (lines).
+    pub starts: Vec<u64>,
+    /// `blake3:` and the hex blake3 of the whole file.
+    pub fingerprint: String,
+}
