@@ -63,6 +63,10 @@ pub struct Previous {
     /// once the parse stage has written the new file.
     records: Vec<u8>,
     spans: HashMap<String, std::ops::Range<usize>>,
+    /// Its `cache/documents.bin` (when that was read) and each document's
+    /// block in it, copied as they are for reused documents.
+    snapshot: Vec<u8>,
+    blocks: HashMap<String, std::ops::Range<usize>>,
 }
 
 impl std::fmt::Debug for Previous {
@@ -116,14 +120,16 @@ impl Previous {
         let cache = read_cache(out, corpus)?;
         let rpath = out.join(RECORDS_FILE);
         let records = std::fs::read(&rpath).map_err(|e| format!("previous {RECORDS_FILE} unusable: {e}"))?;
-        let (documents, spans) = match read_snapshot(out, &cache, &records) {
+        let (documents, spans, snapshot, blocks) = match read_snapshot(out, &cache, &records) {
             Ok(read) => read,
             Err(why) => {
                 crate::trace(&format!("parse: snapshot unusable ({why})"), std::time::Instant::now());
-                read_documents(out, &cache, &records)?
+                let (documents, spans) = read_documents(out, &cache, &records)?;
+                (documents, spans, Vec::new(), HashMap::new())
             }
         };
-        Ok(Previous { out: out.to_path_buf(), cache, documents: Mutex::new(documents), records, spans })
+        let documents = Mutex::new(documents);
+        Ok(Previous { out: out.to_path_buf(), cache, documents, records, spans, snapshot, blocks })
     }
 
     /// The previous build handed over in memory by the same process
@@ -139,7 +145,9 @@ impl Previous {
         let records = std::fs::read(&rpath).map_err(|e| format!("previous {RECORDS_FILE} unusable: {e}"))?;
         let spans = record_spans(&records, kept.documents.iter().map(|d| (d.path.as_str(), d.records.len())))?;
         let documents = kept.documents.into_iter().map(|d| (d.path.clone(), d)).collect();
-        Ok(Previous { out: out.to_path_buf(), cache, documents: Mutex::new(documents), records, spans })
+        let documents = Mutex::new(documents);
+        let (snapshot, blocks) = (Vec::new(), HashMap::new());
+        Ok(Previous { out: out.to_path_buf(), cache, documents, records, spans, snapshot, blocks })
     }
 
     /// The lines of the previous `records.jsonl` for the document at
@@ -152,10 +160,22 @@ impl Previous {
         self.spans.get(path).and_then(|r| self.records.get(r.clone()))
     }
 
-    /// Frees the previous `records.jsonl` (after [`Previous::record_lines`] is no longer needed).
+    /// The block of the previous snapshot for the document at `path`, if
+    /// it had one with this `hash` (see [`crate::snapshot`]).
+    pub(crate) fn snapshot_block(&self, path: &str, hash: &str) -> Option<&[u8]> {
+        if self.cache.documents.get(path).map(String::as_str) != Some(hash) {
+            return None;
+        }
+        self.blocks.get(path).and_then(|r| self.snapshot.get(r.clone()))
+    }
+
+    /// Frees the previous `records.jsonl` and snapshot (after
+    /// [`Previous::record_lines`] and [`Previous::snapshot_block`] are no longer needed).
     pub fn release_records(&mut self) {
         self.records = Vec::new();
         self.spans = HashMap::new();
+        self.snapshot = Vec::new();
+        self.blocks = HashMap::new();
     }
 
     /// The previous parse of `path` if its bytes hashed to `hash`.
@@ -220,25 +240,31 @@ fn record_spans<'a>(
 }
 
 type Documents = (HashMap<String, Document>, HashMap<String, std::ops::Range<usize>>);
+/// [`Documents`], the snapshot's bytes and each document's block in them.
+type FromSnapshot = (
+    HashMap<String, Document>,
+    HashMap<String, std::ops::Range<usize>>,
+    Vec<u8>,
+    HashMap<String, std::ops::Range<usize>>,
+);
 
 /// The previous documents, from the binary snapshot ([`crate::snapshot`]),
 /// checked against the build cache (same documents, same hashes) and
 /// against `records.jsonl` (each document's number of lines, and its first
 /// line being its first record).
-fn read_snapshot(out: &Path, cache: &Cache, records: &[u8]) -> std::result::Result<Documents, String> {
+fn read_snapshot(out: &Path, cache: &Cache, records: &[u8]) -> std::result::Result<FromSnapshot, String> {
     let bytes = std::fs::read(out.join(crate::snapshot::SNAPSHOT_FILE)).map_err(|e| e.to_string())?;
     let docs = crate::snapshot::decode(&bytes)?;
-    drop(bytes);
     if docs.len() != cache.documents.len() {
         return Err("not the cached documents".into());
     }
-    for d in &docs {
+    for (d, _) in &docs {
         if cache.documents.get(&d.path) != Some(&d.hash) {
             return Err(format!("does not match the build cache at {}", d.path));
         }
     }
-    let spans = record_spans(records, docs.iter().map(|d| (d.path.as_str(), d.records.len())))?;
-    for d in &docs {
+    let spans = record_spans(records, docs.iter().map(|(d, _)| (d.path.as_str(), d.records.len())))?;
+    for (d, _) in &docs {
         if let Some(first) = d.records.first() {
             let line = &records[spans[&d.path].clone()];
             let head = format!("{{\"id\":{}", serde_json::to_string(&first.id).expect("a string serialises"));
@@ -247,7 +273,13 @@ fn read_snapshot(out: &Path, cache: &Cache, records: &[u8]) -> std::result::Resu
             }
         }
     }
-    Ok((docs.into_iter().map(|d| (d.path.clone(), d)).collect(), spans))
+    let mut blocks = HashMap::with_capacity(docs.len());
+    let mut map = HashMap::with_capacity(docs.len());
+    for (d, block) in docs {
+        blocks.insert(d.path.clone(), block);
+        map.insert(d.path.clone(), d);
+    }
+    Ok((map, spans, bytes, blocks))
 }
 
 /// The previous documents, rebuilt from `documents.json` and the bytes of `records.jsonl`.
@@ -449,7 +481,7 @@ mod tests {
         crate::build(&BuildOptions::new(&corpus, &out)).unwrap();
         let cache = read_cache(&out, &corpus).unwrap();
         let records = std::fs::read(out.join(RECORDS_FILE)).unwrap();
-        let (from_snapshot, spans) = read_snapshot(&out, &cache, &records).unwrap();
+        let (from_snapshot, spans, _, _) = read_snapshot(&out, &cache, &records).unwrap();
         let (from_json, json_spans) = read_documents(&out, &cache, &records).unwrap();
         assert_eq!(from_snapshot, from_json);
         assert_eq!(spans, json_spans);

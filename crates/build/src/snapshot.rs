@@ -39,14 +39,18 @@ const OWN_PLACE: u32 = 1 << 11;
 /// The record's heading path is the previous record's.
 const SAME_HEADINGS: u32 = 1 << 12;
 
-/// Encodes `docs` as a snapshot (blocks encoded in parallel).
-pub(crate) fn encode(docs: &[Document]) -> Vec<u8> {
-    let blocks: Vec<Vec<u8>> = docs
+/// Encodes `docs` as a snapshot (blocks encoded in parallel); `reuse` may
+/// give a document's block as a previous snapshot has it, copied as it is.
+pub(crate) fn encode<'a>(docs: &[Document], reuse: impl Fn(&Document) -> Option<&'a [u8]> + Sync) -> Vec<u8> {
+    let blocks: Vec<std::borrow::Cow<'a, [u8]>> = docs
         .par_iter()
-        .map(|d| {
-            let mut b = Vec::with_capacity(d.records.len() * 160 + 128);
-            encode_document(d, &mut b);
-            b
+        .map(|d| match reuse(d) {
+            Some(b) => std::borrow::Cow::Borrowed(b),
+            None => {
+                let mut b = Vec::with_capacity(d.records.len() * 160 + 128);
+                encode_document(d, &mut b);
+                std::borrow::Cow::Owned(b)
+            }
         })
         .collect();
     let mut out = Vec::with_capacity(blocks.iter().map(|b| b.len() + 5).sum::<usize>() + 16);
@@ -59,20 +63,23 @@ pub(crate) fn encode(docs: &[Document]) -> Vec<u8> {
     out
 }
 
-/// Decodes a snapshot (blocks decoded in parallel); `Err` says what is wrong.
-pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<Document>, String> {
+/// Decodes a snapshot (blocks decoded in parallel), each document with
+/// where its block is in `bytes`; `Err` says what is wrong.
+pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<(Document, std::ops::Range<usize>)>, String> {
     let body = bytes.strip_prefix(MAGIC.as_slice()).ok_or("not a kb documents snapshot")?;
     let mut r = Reader { bytes: body, at: 0 };
     let n = r.len()?;
     let mut blocks = Vec::with_capacity(n.min(body.len()));
     for _ in 0..n {
         let len = r.len()?;
-        blocks.push(r.take(len)?);
+        let start = MAGIC.len() + r.at;
+        r.take(len)?;
+        blocks.push(start..start + len);
     }
     if r.at != body.len() {
         return Err("trailing bytes".into());
     }
-    blocks.into_par_iter().map(decode_document).collect()
+    blocks.into_par_iter().map(|b| decode_document(&bytes[b.clone()]).map(|d| (d, b))).collect()
 }
 
 fn varint(out: &mut Vec<u8>, mut v: u64) {
@@ -257,8 +264,11 @@ fn decode_document(block: &[u8]) -> Result<Document, String> {
     for _ in 0..n {
         let flags = r.u32()?;
         let rid = r.string()?;
-        let (doc, rpath, rlang) =
-            if flags & OWN_PLACE != 0 { (r.string()?, r.string()?, r.lang()?) } else { (id.clone(), path.clone(), lang) };
+        let (doc, rpath, rlang) = if flags & OWN_PLACE != 0 {
+            (r.string()?, r.string()?, r.lang()?)
+        } else {
+            (id.clone(), path.clone(), lang)
+        };
         let kind = *RecordKind::ALL.get(usize::from(r.byte()?)).ok_or("bad record kind")?;
         let heading_path = if flags & SAME_HEADINGS != 0 {
             records.last().ok_or("no previous heading path")?.heading_path.clone()
@@ -376,13 +386,17 @@ mod tests {
         assert!(docs.iter().map(|d| d.records.len()).sum::<usize>() > 100);
         docs.push(everything());
         docs.push(Document::new("empty", "empty.md", Lang::Zh, "", Vec::new()));
-        let bytes = encode(&docs);
-        assert_eq!(decode(&bytes).unwrap(), docs);
+        let bytes = encode(&docs, |_| None);
+        let decoded = decode(&bytes).unwrap();
+        assert_eq!(decoded.iter().map(|(d, _)| d.clone()).collect::<Vec<_>>(), docs);
+        // Blocks copied from a previous snapshot give the same bytes.
+        let again = encode(&docs, |d| decoded.iter().find(|(p, _)| p.id == d.id).map(|(_, b)| &bytes[b.clone()]));
+        assert_eq!(again, bytes);
     }
 
     #[test]
     fn damaged_snapshots_are_refused_without_panicking() {
-        let bytes = encode(&[everything()]);
+        let bytes = encode(&[everything()], |_| None);
         assert!(decode(b"").is_err());
         assert!(decode(b"kbdocs00").is_err());
         for cut in 0..bytes.len() {

@@ -103,11 +103,13 @@ impl Stage for ParseStage {
                 Some(kb_model::RecordsLayout { starts, fingerprint: format!("blake3:{}", hasher.finalize().to_hex()) });
         }
 
+        // The documents as the next build reads them back (`cache/documents.bin`).
+        let previous = cx.previous.as_ref();
+        let snapshot =
+            crate::snapshot::encode(&cx.documents, |d| previous.and_then(|p| p.snapshot_block(&d.path, &d.hash)));
         if let Some(p) = cx.previous.as_mut() {
             p.release_records();
         }
-        // The documents as the next build reads them back (`cache/documents.bin`).
-        let snapshot = crate::snapshot::encode(&cx.documents);
         let spath = cx.staged(crate::snapshot::SNAPSHOT_FILE);
         if let Some(dir) = spath.parent() {
             std::fs::create_dir_all(dir).map_err(|source| Error::Io { what: "creating", path: dir.into(), source })?;
