@@ -45,7 +45,7 @@ impl Stage for ParseStage {
             path: path.clone(),
             source,
         })?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut w = file;
         // Serialised in parallel a chunk of documents at a time, written in
         // order: the bytes are those of one serial pass, and at most one
         // chunk's worth of JSON is held in memory. Where each line starts and
@@ -80,14 +80,17 @@ impl Stage for ParseStage {
         starts.push(0);
         let mut hasher = blake3::Hasher::new();
         // Each chunk is written (and hashed) while the next one is serialised.
+        // A chunk's parts are joined so that both cores can hash them.
+        let mut joined = Vec::new();
         let mut write = |parts: Vec<Part<'_>>| -> Result<()> {
+            joined.clear();
             for (buf, ends) in parts {
                 let base = *starts.last().expect("starts at 0");
                 starts.extend(ends.iter().map(|&e| base + e as u64));
-                hasher.update(&buf);
-                w.write_all(&buf).map_err(|source| Error::Io { what: "writing", path: path.clone(), source })?;
+                joined.extend_from_slice(&buf);
             }
-            Ok(())
+            hasher.update_rayon(&joined);
+            w.write_all(&joined).map_err(|source| Error::Io { what: "writing", path: path.clone(), source })
         };
         let mut pending: Vec<Part<'_>> = Vec::new();
         for chunk in cx.documents.chunks(256) {
@@ -96,7 +99,6 @@ impl Stage for ParseStage {
             pending = next;
         }
         write(pending)?;
-        w.flush().map_err(|source| Error::Io { what: "writing", path: path.clone(), source })?;
         drop(w);
         if starts.len() == records + 1 {
             cx.records_layout =
