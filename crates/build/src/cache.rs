@@ -44,6 +44,12 @@ pub struct Cache {
     pub manifest: String,
     /// Document path → blake3 (hex) of its bytes.
     pub documents: BTreeMap<String, String>,
+    /// Document path → size, modification time and inode of the file whose
+    /// bytes had that hash ([`kb_parse::stat_key`]); a file whose key is
+    /// unchanged is not read again. Only files left alone for a while when
+    /// they were read are listed.
+    #[serde(default)]
+    pub stats: BTreeMap<String, String>,
     /// Document id → key of its indexed form (see [`kb_index::update_index`]).
     pub index: BTreeMap<String, String>,
     /// Document id → key of its page (see [`kb_publish::render_site_incremental`]).
@@ -384,9 +390,17 @@ pub(crate) fn load_previous(cx: &mut BuildContext) {
 /// had to be parsed.
 pub(crate) fn load_corpus(cx: &mut BuildContext) -> Result<kb_parse::Corpus> {
     let Some(prev) = &cx.previous else {
-        return Ok(kb_parse::load_corpus(&cx.corpus_dir)?);
+        let mut corpus = kb_parse::load_corpus(&cx.corpus_dir)?;
+        cx.cache.stats = std::mem::take(&mut corpus.stats);
+        return Ok(corpus);
     };
-    let corpus = kb_parse::load_corpus_reusing(&cx.corpus_dir, &|path, hash| prev.take(path, hash))?;
+    let known = |path: &str, stat: &str| {
+        (prev.cache.stats.get(path).map(String::as_str) == Some(stat))
+            .then(|| prev.cache.documents.get(path).cloned())
+            .flatten()
+    };
+    let mut corpus = kb_parse::load_corpus_incremental(&cx.corpus_dir, &known, &|path, hash| prev.take(path, hash))?;
+    cx.cache.stats = std::mem::take(&mut corpus.stats);
     let mut left = prev.documents.lock().expect("not poisoned");
     let mut changes = Changes::default();
     for d in &corpus.documents {
@@ -498,5 +512,40 @@ mod tests {
         shifted.drain(..=nl);
         shifted.extend_from_slice(&records[..=nl]);
         assert!(read_snapshot(&out, &cache, &shifted).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn unchanged_files_are_known_by_their_stat_and_an_edit_of_the_same_size_is_still_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = corpus_copy(dir.path());
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        let mut files = Vec::new();
+        for lang in ["zh", "en"] {
+            for e in std::fs::read_dir(corpus.join(lang)).unwrap().flatten() {
+                std::fs::File::options().write(true).open(e.path()).unwrap().set_modified(hour_ago).unwrap();
+                files.push(e.path());
+            }
+        }
+        let out = dir.path().join("out");
+        crate::build(&BuildOptions::new(&corpus, &out)).unwrap();
+        let cache = read_cache(&out, &corpus).unwrap();
+        assert_eq!(cache.stats.len(), files.len(), "every settled file has its stat key");
+        assert_eq!(cache.stats.keys().collect::<Vec<_>>(), cache.documents.keys().collect::<Vec<_>>());
+
+        // Same size, new bytes, written just now: the stat differs, the file is read.
+        let edited = files.iter().find(|p| std::fs::read_to_string(p).unwrap().contains('1')).unwrap();
+        let text = std::fs::read_to_string(edited).unwrap();
+        std::fs::write(edited, text.replacen('1', "7", 1)).unwrap();
+        crate::build(&BuildOptions::new(&corpus, &out)).unwrap();
+        let rel = edited.strip_prefix(&corpus).unwrap().to_str().unwrap().to_string();
+        let again = read_cache(&out, &corpus).unwrap();
+        assert_ne!(again.documents[&rel], cache.documents[&rel], "the edit was seen");
+        assert!(!again.stats.contains_key(&rel), "a file written just now is not trusted by its stat");
+        assert_eq!(again.stats.len(), files.len() - 1);
+        let records = std::fs::read_to_string(out.join(RECORDS_FILE)).unwrap();
+        let clean = dir.path().join("clean");
+        crate::build(&BuildOptions::new(&corpus, &clean)).unwrap();
+        assert_eq!(records, std::fs::read_to_string(clean.join(RECORDS_FILE)).unwrap());
     }
 }

@@ -24,6 +24,9 @@ pub struct Corpus {
     pub documents: Vec<Document>,
     /// Things the user should know (e.g. a file decoded from GBK).
     pub notes: Vec<String>,
+    /// Corpus-relative path → [`stat_key`] of each file that had not been
+    /// modified for a while when it was read (see [`load_corpus_incremental`]).
+    pub stats: std::collections::BTreeMap<String, String>,
 }
 
 /// Reads and parses every document under `dir`.
@@ -36,11 +39,50 @@ pub fn load_corpus(dir: &Path) -> Result<Corpus> {
 /// bytes; returns the document parsed from exactly those bytes, if known.
 pub type Reuse<'a> = dyn Fn(&str, &str) -> Option<Document> + Sync + 'a;
 
+/// What an earlier build saw of a file, offered to
+/// [`load_corpus_incremental`]: called with the corpus-relative path and the
+/// file's [`stat_key`]; returns the blake3 (hex) its bytes had when the file
+/// had that key, if known.
+pub type Known<'a> = dyn Fn(&str, &str) -> Option<String> + Sync + 'a;
+
+/// How long a file must have been left alone before its metadata is trusted
+/// to stand for its content: file times have a granularity of a few
+/// milliseconds, so a file rewritten within the same tick as it was read
+/// could keep its size and time.
+const SETTLED: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A file's size, modification time (ns) and inode, as one string: what
+/// [`load_corpus_incremental`] compares to skip reading unchanged files.
+/// `None` where the platform does not give them.
+pub fn stat_key(meta: &std::fs::Metadata) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some(format!("{}:{}.{:09}:{}", meta.len(), meta.mtime(), meta.mtime_nsec(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
+}
+
 /// [`load_corpus`], but every file whose path and content hash `reuse`
 /// recognises is taken from `reuse` instead of being decoded and parsed
 /// again (incremental builds). The result is the same as [`load_corpus`]'s
 /// as long as `reuse` only returns what parsing those bytes gave.
 pub fn load_corpus_reusing(dir: &Path, reuse: &Reuse<'_>) -> Result<Corpus> {
+    load_corpus_incremental(dir, &|_, _| None, reuse)
+}
+
+/// [`load_corpus_reusing`], but a file whose [`stat_key`] `known`
+/// recognises is not read at all: the hash `known` gives for it is offered
+/// to `reuse` (like `make`, `rsync` and git's index, this trusts that a file
+/// with the same size, modification time and inode has the same bytes; the
+/// key is only recorded in [`Corpus::stats`] for files left alone for a
+/// couple of seconds when they were read, so a quick rewrite within one
+/// timestamp tick is not missed). `kb build --full` reads everything.
+pub fn load_corpus_incremental(dir: &Path, known: &Known<'_>, reuse: &Reuse<'_>) -> Result<Corpus> {
     let meta = std::fs::metadata(dir).map_err(|source| Error::Corpus { path: dir.to_path_buf(), source })?;
     if !meta.is_dir() {
         return Err(Error::Corpus {
@@ -55,17 +97,29 @@ pub fn load_corpus_reusing(dir: &Path, reuse: &Reuse<'_>) -> Result<Corpus> {
     if files.is_empty() {
         return Err(Error::NoDocuments { path: dir.to_path_buf() });
     }
-    let parsed: Vec<Result<(Document, Option<String>)>> = files
+    let now = std::time::SystemTime::now();
+    type Parsed = (Document, Option<String>, Option<(String, String)>);
+    let parsed: Vec<Result<Parsed>> = files
         .par_iter()
         .map(|rel| {
             let full = dir.join(rel);
             let rel_str = rel.iter().map(|c| c.to_string_lossy()).collect::<Vec<_>>().join("/");
-            let bytes = read_file(&full)?;
-            let hash = blake3::hash(&bytes).to_hex().to_string();
-            if let Some(doc) = reuse(&rel_str, &hash) {
+            let meta = metadata(&full)?;
+            let settled =
+                meta.modified().ok().and_then(|m| now.duration_since(m).ok()).is_some_and(|age| age >= SETTLED);
+            let key = stat_key(&meta).filter(|_| settled);
+            let reused = |doc: Document, key: Option<String>| {
                 let note =
                     (doc.encoding != "UTF-8").then(|| format!("{}: decoded from {}", full.display(), doc.encoding));
-                return Ok((doc, note));
+                Ok((doc, note, key.map(|k| (rel_str.clone(), k))))
+            };
+            if let Some(doc) = key.as_ref().and_then(|k| known(&rel_str, k)).and_then(|hash| reuse(&rel_str, &hash)) {
+                return reused(doc, key);
+            }
+            let bytes = read_file(&full, &meta)?;
+            let hash = blake3::hash(&bytes).to_hex().to_string();
+            if let Some(doc) = reuse(&rel_str, &hash) {
+                return reused(doc, key);
             }
             let (text, encoding) = decode(&full, &bytes)?;
             let id = doc_id(&rel_str);
@@ -75,14 +129,16 @@ pub fn load_corpus_reusing(dir: &Path, reuse: &Reuse<'_>) -> Result<Corpus> {
             doc.bytes = bytes.len() as u64;
             let note = (encoding != "UTF-8").then(|| format!("{}: decoded from {encoding}", full.display()));
             doc.encoding = encoding;
-            Ok((doc, note))
+            Ok((doc, note, key.map(|k| (rel_str, k))))
         })
         .collect();
     let mut documents = Vec::with_capacity(parsed.len());
     let mut notes = Vec::new();
+    let mut stats = std::collections::BTreeMap::new();
     for p in parsed {
-        let (doc, note) = p?;
+        let (doc, note, stat) = p?;
         notes.extend(note);
+        stats.extend(stat);
         documents.push(doc);
     }
     for w in documents.windows(2) {
@@ -105,7 +161,7 @@ pub fn load_corpus_reusing(dir: &Path, reuse: &Reuse<'_>) -> Result<Corpus> {
             }
         }
     }
-    Ok(Corpus { manifest, documents, notes })
+    Ok(Corpus { manifest, documents, notes, stats })
 }
 
 /// The document id of a corpus-relative path: the path without its extension.
@@ -159,8 +215,11 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>> {
-    let meta = std::fs::metadata(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+fn metadata(path: &Path) -> Result<std::fs::Metadata> {
+    std::fs::metadata(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })
+}
+
+fn read_file(path: &Path, meta: &std::fs::Metadata) -> Result<Vec<u8>> {
     if meta.len() > MAX_FILE_BYTES {
         return Err(Error::invalid(
             path,
@@ -250,5 +309,34 @@ mod tests {
     fn doc_id_drops_the_extension_only() {
         assert_eq!(doc_id("zh/a.b/c.md"), "zh/a.b/c");
         assert_eq!(doc_id("README"), "README");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_with_a_known_stat_key_are_not_read_and_fresh_files_get_no_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.md");
+        let fresh = dir.path().join("fresh.md");
+        std::fs::write(&old, "# Old\n\nText.\n").unwrap();
+        std::fs::write(&fresh, "# Fresh\n\nText.\n").unwrap();
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        std::fs::File::options().write(true).open(&old).unwrap().set_modified(hour_ago).unwrap();
+
+        let corpus = load_corpus(dir.path()).unwrap();
+        let key = stat_key(&std::fs::metadata(&old).unwrap()).unwrap();
+        assert_eq!(corpus.stats.get("old.md"), Some(&key), "a file left alone has its key");
+        assert!(!corpus.stats.contains_key("fresh.md"), "a file written just now has none");
+
+        // The known key stands for the file: its (made-up) hash is what reuse is asked for.
+        let marker = Document::new("marker", "old.md", kb_model::Lang::En, "From memory", Vec::new());
+        let known = |path: &str, k: &str| (path == "old.md" && k == key).then(|| "made-up".to_string());
+        let reuse = |path: &str, hash: &str| (path == "old.md" && hash == "made-up").then(|| marker.clone());
+        let again = load_corpus_incremental(dir.path(), &known, &reuse).unwrap();
+        let titles: Vec<&str> = again.documents.iter().map(|d| d.title.as_str()).collect();
+        assert_eq!(titles, ["Fresh", "From memory"]);
+        // Another key (the file was touched) means reading it again.
+        let stale = |_: &str, _: &str| None;
+        let read = load_corpus_incremental(dir.path(), &stale, &reuse).unwrap();
+        assert_eq!(read.documents[1].title, "Old");
     }
 }

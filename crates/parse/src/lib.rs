@@ -27,7 +27,9 @@ mod markdown;
 #[cfg(test)]
 mod tests;
 
-pub use corpus::{decode, load_corpus, load_corpus_reusing, Corpus, Reuse, MAX_FILE_BYTES};
+pub use corpus::{
+    decode, load_corpus, load_corpus_incremental, load_corpus_reusing, stat_key, Corpus, Known, Reuse, MAX_FILE_BYTES,
+};
 pub use lang::detect_lang;
 pub use markdown::{check_lossless, parse_document};
 
