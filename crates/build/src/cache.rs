@@ -152,7 +152,11 @@ impl Previous {
         let spans = record_spans(&records, kept.documents.iter().map(|d| (d.path.as_str(), d.records.len())))?;
         let documents = kept.documents.into_iter().map(|d| (d.path.clone(), d)).collect();
         let documents = Mutex::new(documents);
-        let (snapshot, blocks) = (Vec::new(), HashMap::new());
+        // The previous snapshot's blocks, to copy for unchanged documents
+        // (a snapshot block's document is checked by path and cached hash
+        // like the records' lines; an unusable snapshot means encoding again).
+        let snapshot = std::fs::read(out.join(crate::snapshot::SNAPSHOT_FILE)).unwrap_or_default();
+        let blocks: HashMap<_, _> = crate::snapshot::blocks(&snapshot).unwrap_or_default().into_iter().collect();
         Ok(Previous { out: out.to_path_buf(), cache, documents, records, spans, snapshot, blocks })
     }
 
@@ -471,7 +475,7 @@ mod tests {
         let mut full = BuildOptions::new(&corpus, &clean);
         full.full = true;
         crate::build(&full).unwrap();
-        for f in ["records.jsonl", "documents.json", CACHE_FILE] {
+        for f in ["records.jsonl", "documents.json", CACHE_FILE, crate::snapshot::SNAPSHOT_FILE] {
             assert!(std::fs::read(out.join(f)).unwrap() == std::fs::read(clean.join(f)).unwrap(), "{f} differs");
         }
 

@@ -82,6 +82,29 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<(Document, std::ops::Range<usiz
     blocks.into_par_iter().map(|b| decode_document(&bytes[b.clone()]).map(|d| (d, b))).collect()
 }
 
+/// Where each document's block is in a snapshot, by document path, without
+/// decoding the records (for `kb watch`, which has the documents in memory
+/// but still copies unchanged blocks into the next snapshot).
+pub(crate) fn blocks(bytes: &[u8]) -> Result<Vec<(String, std::ops::Range<usize>)>, String> {
+    let body = bytes.strip_prefix(MAGIC.as_slice()).ok_or("not a kb documents snapshot")?;
+    let mut r = Reader { bytes: body, at: 0 };
+    let n = r.len()?;
+    let mut out = Vec::with_capacity(n.min(body.len()));
+    for _ in 0..n {
+        let len = r.len()?;
+        let start = MAGIC.len() + r.at;
+        let block = r.take(len)?;
+        let mut b = Reader { bytes: block, at: 0 };
+        let _id = b.take_str()?;
+        let path = b.take_str()?.to_string();
+        out.push((path, start..start + len));
+    }
+    if r.at != body.len() {
+        return Err("trailing bytes".into());
+    }
+    Ok(out)
+}
+
 fn varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
@@ -230,10 +253,13 @@ impl<'a> Reader<'a> {
     fn len(&mut self) -> Result<usize, String> {
         usize::try_from(self.varint()?).map_err(|_| "length out of range".to_string())
     }
-    fn string(&mut self) -> Result<String, String> {
+    fn take_str(&mut self) -> Result<&'a str, String> {
         let n = self.len()?;
         let b = self.take(n)?;
-        std::str::from_utf8(b).map(str::to_owned).map_err(|_| "text is not UTF-8".to_string())
+        std::str::from_utf8(b).map_err(|_| "text is not UTF-8".to_string())
+    }
+    fn string(&mut self) -> Result<String, String> {
+        self.take_str().map(str::to_owned)
     }
     fn lang(&mut self) -> Result<Lang, String> {
         match self.byte()? {
@@ -392,6 +418,8 @@ mod tests {
         // Blocks copied from a previous snapshot give the same bytes.
         let again = encode(&docs, |d| decoded.iter().find(|(p, _)| p.id == d.id).map(|(_, b)| &bytes[b.clone()]));
         assert_eq!(again, bytes);
+        let index = blocks(&bytes).unwrap();
+        assert_eq!(index, decoded.iter().map(|(d, b)| (d.path.clone(), b.clone())).collect::<Vec<_>>());
     }
 
     #[test]
@@ -401,6 +429,7 @@ mod tests {
         assert!(decode(b"kbdocs00").is_err());
         for cut in 0..bytes.len() {
             assert!(decode(&bytes[..cut]).is_err(), "cut at {cut}");
+            assert!(blocks(&bytes[..cut]).is_err(), "cut at {cut}");
         }
         let mut longer = bytes.clone();
         longer.push(0);
