@@ -5,9 +5,11 @@
 //! staging folder. The index reads its records from the staged
 //! `records.jsonl` (it stores where each record's line is, not the record)
 //! and keeps the file's fingerprint, so `kb search` can tell when it no
-//! longer matches. In an incremental build it starts from a hard-linked
-//! copy of the previous index and deletes and re-adds only the changed
-//! documents. It only reads the context, so it runs beside the publish
+//! longer matches; where each line starts and the fingerprint come from the
+//! parse stage, which wrote the file ([`BuildContext::records_layout`]), so
+//! the index does not read it again. In an incremental build it starts from
+//! a hard-linked copy of the previous index and deletes and re-adds only the
+//! changed documents. It only reads the context, so it runs beside the publish
 //! stage ([`Stage::is_shared`]); its build-cache keys go into the context
 //! when both are done.
 
@@ -41,7 +43,7 @@ impl Stage for IndexStage {
         };
         let u = kb_index::update_index(
             &dir,
-            &records,
+            kb_index::RecordsSource::new(&records, cx.records_layout.as_ref()),
             &cx.documents,
             cx.alignment.as_ref(),
             cx.rules.as_ref(),

@@ -2,7 +2,9 @@
 //! reads `documents.json`, `records.jsonl`, `alignment.json` and `rules.json`
 //! (not timed), then times [`kb_index::update_index`] — a full build into a
 //! temporary folder, and (`inc`, `both`) three incremental ones from it with
-//! one document marked as edited.
+//! one document marked as edited. As in `kb build`, the index is handed
+//! where each line of `records.jsonl` starts and its fingerprint (`SCAN=1`:
+//! not, so it reads the file itself), and mimalloc allocates.
 //!
 //! ```sh
 //! cargo run --release -p kb-index --example reindex -- OUT [full|inc|both]
@@ -15,7 +17,10 @@ use std::time::Instant;
 
 use kb_model::alignment::Alignment;
 use kb_model::rules::RuleSet;
-use kb_model::{Document, Record};
+use kb_model::{Document, Record, RecordsLayout};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -47,11 +52,19 @@ fn main() {
     std::fs::hard_link(out.join("records.jsonl"), &records)
         .or_else(|_| std::fs::copy(out.join("records.jsonl"), &records).map(|_| ()))
         .expect("records.jsonl");
+    // What the parse stage hands over, having written the file.
+    let bytes = std::fs::read(&records).expect("records.jsonl");
+    let mut starts = vec![0u64];
+    starts.extend(bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i as u64 + 1));
+    let layout = RecordsLayout { starts, fingerprint: kb_index::fingerprint(&bytes) };
+    drop(bytes);
+    let layout = std::env::var_os("SCAN").is_none().then_some(&layout);
+    let source = kb_index::RecordsSource::new(&records, layout);
     let first = tmp.join("full");
     let cpu0 = cpu_seconds();
     let t = Instant::now();
     let u =
-        kb_index::update_index(&first, &records, &docs, alignment.as_ref(), rules.as_ref(), None, None).expect("full");
+        kb_index::update_index(&first, source, &docs, alignment.as_ref(), rules.as_ref(), None, None).expect("full");
     eprintln!(
         "full: {:.3}s wall, {:.2}s cpu ({} records)",
         t.elapsed().as_secs_f64(),
@@ -70,16 +83,9 @@ fn main() {
             let _ = std::fs::remove_dir_all(tmp.join(format!("inc{}", round.max(1) - 1)));
             let cpu0 = cpu_seconds();
             let t = Instant::now();
-            let u2 = kb_index::update_index(
-                &second,
-                &records,
-                &docs,
-                alignment.as_ref(),
-                rules.as_ref(),
-                None,
-                Some(&reuse),
-            )
-            .expect("incremental");
+            let u2 =
+                kb_index::update_index(&second, source, &docs, alignment.as_ref(), rules.as_ref(), None, Some(&reuse))
+                    .expect("incremental");
             eprintln!(
                 "incremental: {:.3}s wall, {:.2}s cpu ({} added, {} deleted)",
                 t.elapsed().as_secs_f64(),

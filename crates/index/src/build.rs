@@ -329,7 +329,7 @@ pub fn build_index<'a>(
         }
         std::io::Write::flush(&mut w).map_err(io("writing", &file))?;
     }
-    let target = Target { dir, records_file: &file, records_ref: OWN_RECORDS.to_string(), meta };
+    let target = Target { dir, records_file: &file, layout: None, records_ref: OWN_RECORDS.to_string(), meta };
     let done = index_documents(&target, &docs, alignment, rules, None)?;
     Ok(done.meta)
 }

@@ -28,11 +28,20 @@ use crate::INDEX_FORMAT;
 /// Document id → ordinal, and the document of a record id.
 pub(crate) struct DocIndex<'a> {
     ix: FxHashMap<&'a str, usize>,
+    ids: Vec<&'a str>,
 }
 
 impl<'a> DocIndex<'a> {
     pub fn new(docs: &[DocIn<'a>]) -> DocIndex<'a> {
-        DocIndex { ix: docs.iter().enumerate().map(|(i, d)| (d.id, i)).collect() }
+        DocIndex {
+            ix: docs.iter().enumerate().map(|(i, d)| (d.id, i)).collect(),
+            ids: docs.iter().map(|d| d.id).collect(),
+        }
+    }
+
+    /// The document ids, by ordinal.
+    pub fn ids(&self) -> &[&'a str] {
+        &self.ids
     }
 
     /// The ordinal of the document a record id belongs to, with a memory of
@@ -70,32 +79,57 @@ impl<'i> DocOf<'i, '_> {
 
 /// Facts for one document after another, hashed a run at a time: facts come
 /// grouped by document, so each document gets the digests of its runs, in
-/// order, instead of the facts themselves.
+/// order, instead of the facts themselves. A run ends where the document or
+/// the group changes (a group: the facts of one document of the alignment's
+/// or the rules' order), so runs, and their digests, are the same wherever
+/// a pass is cut into parts (only between groups, [`parts`]).
 struct Runs {
-    doc: Option<usize>,
+    at: Option<(usize, usize)>,
+    /// The first item of the run.
+    first: u32,
     buf: Vec<u8>,
 }
 
 impl Runs {
     fn new() -> Runs {
-        Runs { doc: None, buf: Vec::with_capacity(1 << 16) }
+        Runs { at: None, first: 0, buf: Vec::with_capacity(1 << 12) }
     }
 
-    /// The buffer to append a fact of document `d` to.
-    fn to(&mut self, d: usize, digests: &mut [Vec<[u8; 32]>]) -> &mut Vec<u8> {
-        if self.doc != Some(d) {
-            self.flush(digests);
-            self.doc = Some(d);
+    /// The buffer to append a fact of document `d` to, from item `k` of group `g`.
+    fn to(&mut self, d: usize, g: usize, k: u32, out: &mut Vec<Run>) -> &mut Vec<u8> {
+        if self.at != Some((d, g)) {
+            self.flush(out);
+            self.at = Some((d, g));
+            self.first = k;
         }
         &mut self.buf
     }
 
-    fn flush(&mut self, digests: &mut [Vec<[u8; 32]>]) {
-        if let Some(d) = self.doc.take() {
-            digests[d].push(*blake3::hash(&self.buf).as_bytes());
+    fn flush(&mut self, out: &mut Vec<Run>) {
+        if let Some((d, _)) = self.at.take() {
+            out.push(Run { doc: d as u32, first: self.first, digest: *blake3::hash(&self.buf).as_bytes() });
             self.buf.clear();
         }
     }
+}
+
+/// The digest of a run of facts of one document, and the first item (pairing
+/// or rule) in it.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    doc: u32,
+    first: u32,
+    digest: [u8; 32],
+}
+
+/// What a part of a pass found, in order, document by document as it came.
+#[derive(Default)]
+struct Found {
+    runs: Vec<Run>,
+    /// (document, item): the item names a record of the document.
+    items: Vec<(u32, u32)>,
+    /// (document, document): a record of the first is paired with one of the second.
+    paired: Vec<(u32, u32)>,
 }
 
 /// The facts that reach each document, and where they come from.
@@ -158,132 +192,157 @@ fn doc_part(record_id: &str) -> &str {
 }
 
 impl Facts {
-    fn empty(n: usize) -> Facts {
-        Facts {
+    /// Routes every record pairing and every rule to the documents it reaches
+    /// (parts of the alignment and of the rules at a time, all in parallel):
+    /// a pairing reaches the documents of the records it names; a rule, the
+    /// document of its record and, through that record's counterpart, the
+    /// documents paired with it. A document's digests are those of its
+    /// pairings, then those of its rules and of the rules of the documents
+    /// paired with it, in rule order.
+    pub fn new(docs: &DocIndex<'_>, n: usize, alignment: Option<&Alignment>, rules: Option<&RuleSet>) -> Facts {
+        let all_pairs = alignment.map_or(&[][..], |al| &al.records[..]);
+        let all_rules = rules.map_or(&[][..], |rs| &rs.rules[..]);
+        let pair_starts = |i: usize| group(&all_pairs[i]) != group(&all_pairs[i - 1]);
+        let rule_starts = |i: usize| doc_part(&all_rules[i].source.record) != doc_part(&all_rules[i - 1].source.record);
+        let (of_pairs, of_rules): (Vec<Found>, Vec<Found>) = rayon::join(
+            || parts(all_pairs.len(), pair_starts).into_par_iter().map(|r| of_pairs(docs, all_pairs, r)).collect(),
+            || parts(all_rules.len(), rule_starts).into_par_iter().map(|r| of_rules(docs, all_rules, r)).collect(),
+        );
+        let mut f = Facts {
             digests: vec![Vec::new(); n],
             paired: vec![Vec::new(); n],
             pairs: vec![Vec::new(); n],
             rules: vec![Vec::new(); n],
-        }
-    }
-
-    /// Appends `later`'s facts to each document's (`later` covers what came after).
-    fn append(&mut self, later: Facts) {
-        let lists = self.digests.iter_mut().zip(later.digests);
-        for (a, b) in lists {
-            a.extend(b);
-        }
-        for (a, b) in self.paired.iter_mut().zip(later.paired) {
-            for d in b {
-                if !a.contains(&d) {
-                    a.push(d);
+        };
+        for part in &of_pairs {
+            for r in &part.runs {
+                f.digests[r.doc as usize].push(r.digest);
+            }
+            for &(d, k) in &part.items {
+                push_new(&mut f.pairs[d as usize], k);
+            }
+            for &(d, od) in &part.paired {
+                let v = &mut f.paired[d as usize];
+                if !v.contains(&(od as usize)) {
+                    v.push(od as usize);
                 }
             }
         }
-        for (a, b) in self.pairs.iter_mut().zip(later.pairs) {
-            a.extend(b);
+        // Each document's own rule runs, and the documents its rules reach through counterparts.
+        let mut own: Vec<Vec<Run>> = vec![Vec::new(); n];
+        for part in &of_rules {
+            for r in &part.runs {
+                own[r.doc as usize].push(*r);
+            }
+            for &(d, k) in &part.items {
+                push_new(&mut f.rules[d as usize], k);
+            }
         }
-        for (a, b) in self.rules.iter_mut().zip(later.rules) {
-            a.extend(b);
+        let mut fan_from: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (d, to) in f.paired.iter().enumerate() {
+            if !own[d].is_empty() {
+                for &t in to {
+                    fan_from[t].push(d);
+                }
+            }
         }
-    }
-
-    /// Routes every record pairing and every rule to the documents it reaches
-    /// (a part of the alignment and of the rules at a time, in parallel).
-    pub fn new(docs: &DocIndex<'_>, n: usize, alignment: Option<&Alignment>, rules: Option<&RuleSet>) -> Facts {
-        let all_pairs = alignment.map_or(&[][..], |al| &al.records[..]);
-        let pair_starts = |i: usize| group(&all_pairs[i]) != group(&all_pairs[i - 1]);
-        let join = |mut a: Facts, b: Facts| {
-            a.append(b);
-            a
-        };
-        let mut f = parts(all_pairs.len(), pair_starts)
-            .into_par_iter()
-            .map(|range| Facts::of_pairs(docs, n, all_pairs, range))
-            .reduce(|| Facts::empty(n), join);
-        let all_rules = rules.map_or(&[][..], |rs| &rs.rules[..]);
-        let rule_starts = |i: usize| doc_part(&all_rules[i].source.record) != doc_part(&all_rules[i - 1].source.record);
-        let paired = &f.paired;
-        let of_rules = parts(all_rules.len(), rule_starts)
-            .into_par_iter()
-            .map(|range| Facts::of_rules(docs, paired, all_rules, range))
-            .reduce(|| Facts::empty(n), join);
-        f.append(of_rules);
-        f
-    }
-
-    /// The facts of `pairs[range]` (indices into all of `pairs`).
-    fn of_pairs(docs: &DocIndex<'_>, n: usize, pairs: &[RecordPair], range: std::ops::Range<usize>) -> Facts {
-        let mut f = Facts::empty(n);
-        // Chinese-side and English-side facts each come grouped by document.
-        let mut runs = [Runs::new(), Runs::new()];
-        let (mut zh_doc, mut en_doc) = (docs.cached(), docs.cached());
-        for k in range {
-            let p = &pairs[k];
-            let (Some(z), Some(e)) = (&p.zh, &p.en) else {
-                continue;
-            };
-            let conf = p.confidence.to_bits().to_le_bytes();
-            let (zd, ed) = (zh_doc.get(z), en_doc.get(e));
-            let sides =
-                [(0, std::iter::once(z).chain(&p.zh_all), e, ed), (1, std::iter::once(e).chain(&p.en_all), z, zd)];
-            for (side, ids, other, od) in sides {
-                let own = if side == 0 { &mut zh_doc } else { &mut en_doc };
-                for id in ids {
-                    let Some(d) = own.get(id) else {
-                        continue;
-                    };
-                    let b = runs[side].to(d, &mut f.digests);
-                    b.push(b'p');
-                    put(b, local(id));
-                    put(b, other.as_bytes());
-                    b.extend_from_slice(&conf);
-                    push_new(&mut f.pairs[d], k as u32);
-                    if let Some(od) = od {
-                        if !f.paired[d].contains(&od) {
-                            f.paired[d].push(od);
-                        }
+        let ids = docs.ids();
+        let own = &own;
+        let rule_digests: Vec<Vec<[u8; 32]>> = fan_from
+            .par_iter()
+            .enumerate()
+            .map(|(to, from)| {
+                // A rule of a paired document reaches this one as the same fact with its document's id.
+                let mut runs: Vec<(u32, [u8; 32])> = own[to].iter().map(|r| (r.first, r.digest)).collect();
+                for &d in from {
+                    for r in &own[d] {
+                        let mut h = blake3::Hasher::new();
+                        h.update(b"c");
+                        h.update(&(ids[d].len() as u32).to_le_bytes());
+                        h.update(ids[d].as_bytes());
+                        h.update(&r.digest);
+                        runs.push((r.first, *h.finalize().as_bytes()));
                     }
                 }
-            }
+                runs.sort_by_key(|r| r.0);
+                runs.into_iter().map(|r| r.1).collect()
+            })
+            .collect();
+        for (d, r) in f.digests.iter_mut().zip(rule_digests) {
+            d.extend(r);
         }
-        let [mut zh_runs, mut en_runs] = runs;
-        zh_runs.flush(&mut f.digests);
-        en_runs.flush(&mut f.digests);
         f
     }
+}
 
-    /// The facts of `rules[range]`: a rule reaches its record's document,
-    /// and (through the counterpart) the documents paired with it.
-    fn of_rules(docs: &DocIndex<'_>, paired: &[Vec<usize>], rules: &[Rule], range: std::ops::Range<usize>) -> Facts {
-        let mut f = Facts::empty(paired.len());
-        let (mut own_runs, mut fan_runs) = (Runs::new(), Runs::new());
-        let mut rec_doc = docs.cached();
-        for k in range {
-            let rule = &rules[k];
-            let rec = rule.source.record.as_str();
-            let Some(d) = rec_doc.get(rec) else {
-                continue;
-            };
-            push_new(&mut f.rules[d], k as u32);
-            let subject = rule.subject.as_deref().unwrap_or("\u{0}").as_bytes();
-            let b = own_runs.to(d, &mut f.digests);
-            b.push(b'r');
-            put(b, local(rec));
-            put(b, subject);
-            put(b, rule.scope.as_bytes());
-            for &to in &paired[d] {
-                let b = fan_runs.to(to, &mut f.digests);
-                b.push(b'c');
-                put(b, rec.as_bytes());
-                put(b, subject);
-                put(b, rule.scope.as_bytes());
+/// The facts of `pairs[range]` (indices into all of `pairs`).
+fn of_pairs(docs: &DocIndex<'_>, pairs: &[RecordPair], range: std::ops::Range<usize>) -> Found {
+    let mut f = Found::default();
+    // Chinese-side and English-side facts each come grouped by document.
+    let mut runs = [Runs::new(), Runs::new()];
+    let (mut zh_doc, mut en_doc) = (docs.cached(), docs.cached());
+    let mut g = 0usize;
+    for k in range {
+        let p = &pairs[k];
+        if k > 0 && group(p) != group(&pairs[k - 1]) {
+            g += 1;
+        }
+        let (Some(z), Some(e)) = (&p.zh, &p.en) else {
+            continue;
+        };
+        let conf = p.confidence.to_bits().to_le_bytes();
+        let (zd, ed) = (zh_doc.get(z), en_doc.get(e));
+        let [zh_runs, en_runs] = &mut runs;
+        let sides =
+            [(zh_runs, &mut zh_doc, (z, zd), &p.zh_all, e, ed), (en_runs, &mut en_doc, (e, ed), &p.en_all, z, zd)];
+        for (side_runs, own, first, rest, other, od) in sides {
+            let ids = std::iter::once(first).chain(rest.iter().map(|id| (id, own.get(id))));
+            for (id, d) in ids {
+                let Some(d) = d else {
+                    continue;
+                };
+                let b = side_runs.to(d, g, k as u32, &mut f.runs);
+                b.push(b'p');
+                put(b, local(id));
+                put(b, other.as_bytes());
+                b.extend_from_slice(&conf);
+                f.items.push((d as u32, k as u32));
+                if let Some(od) = od {
+                    f.paired.push((d as u32, od as u32));
+                }
             }
         }
-        own_runs.flush(&mut f.digests);
-        fan_runs.flush(&mut f.digests);
-        f
     }
+    let [mut zh_runs, mut en_runs] = runs;
+    zh_runs.flush(&mut f.runs);
+    en_runs.flush(&mut f.runs);
+    f.paired.dedup();
+    f
+}
+
+/// The facts of `rules[range]` for the documents of their records (a rule
+/// reaches the documents paired with its record's, too: [`Facts::new`]).
+fn of_rules(docs: &DocIndex<'_>, rules: &[Rule], range: std::ops::Range<usize>) -> Found {
+    let mut f = Found::default();
+    let mut runs = Runs::new();
+    let mut rec_doc = docs.cached();
+    for k in range {
+        let rule = &rules[k];
+        let rec = rule.source.record.as_str();
+        let Some(d) = rec_doc.get(rec) else {
+            continue;
+        };
+        f.items.push((d as u32, k as u32));
+        let subject = rule.subject.as_deref().unwrap_or("\u{0}").as_bytes();
+        // The group is the document itself.
+        let b = runs.to(d, d, k as u32, &mut f.runs);
+        b.push(b'r');
+        put(b, local(rec));
+        put(b, subject);
+        put(b, rule.scope.as_bytes());
+    }
+    runs.flush(&mut f.runs);
+    f
 }
 
 /// The key of a document (hex), from what it is and the facts reaching it.

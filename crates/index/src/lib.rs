@@ -52,7 +52,7 @@ pub use analysis::{jieba_loaded, load_jieba_in_background};
 pub use baseline::{baseline_index, BaselineStats, PlainFile};
 pub use build::{build_index, indexed_text, BuildMeta, DocEntry, IndexMeta};
 pub use search::{Counterpart, Hit, SearchIndex, SearchOptions, SearchResults, Snippet};
-pub use update::{update_index, IndexReuse, Updated};
+pub use update::{update_index, IndexReuse, RecordsSource, Updated};
 
 /// The index folder inside a build output folder.
 pub const INDEX_DIR: &str = "index";

@@ -17,7 +17,7 @@ use tantivy::{DocAddress, DocId, Index, IndexReader, ReloadPolicy, Score, Search
 
 use crate::analysis::has_han;
 use crate::build::{indexed_text, IndexMeta};
-use crate::records::RecordsFile;
+use crate::records::{FileStat, RecordsFile, STAT_FILE};
 use crate::schema::{self, Fields};
 use crate::{Error, Result, INDEX_DIR, INDEX_FORMAT, META_FILE, RECORDS_FILE};
 
@@ -205,11 +205,22 @@ impl SearchIndex {
             }
             Err(source) => return Err(Error::Io { what: "reading", path: records, source }),
         };
-        let mut h = blake3::Hasher::new();
-        h.update_reader(&file).map_err(|source| Error::Io { what: "reading", path: records.clone(), source })?;
-        let fingerprint = format!("blake3:{}", h.finalize().to_hex());
         let Some(bytes) = read_meta_bytes(&dir)? else {
             return Err(Error::NoIndex { dir, rebuild: rebuild_hint(out, None) });
+        };
+        // The build says what the file was when it was indexed: when it still is, its bytes are those.
+        let vouched = std::fs::read(dir.join(STAT_FILE)).ok().and_then(|stat| FileStat::vouches(&stat, &file));
+        let fingerprint = match vouched {
+            Some(f) => f,
+            None => {
+                let mut h = blake3::Hasher::new();
+                h.update_reader(&file).map_err(|source| Error::Io {
+                    what: "reading",
+                    path: records.clone(),
+                    source,
+                })?;
+                format!("blake3:{}", h.finalize().to_hex())
+            }
         };
         let meta = parse_meta(&dir, &bytes)?;
         let rebuild = rebuild_hint(out, meta.corpus.as_deref());

@@ -7,20 +7,24 @@
 //! index is opened there, and deletes and adds land in new segment files and
 //! a rewritten `meta.json`; the previous folder is left as it was.
 //!
-//! Either way the work is: one pass over `records.jsonl` (its fingerprint,
-//! where each record's line is, and a check that line *i* is record *i*), a
-//! pass over the alignment and the rules (what each record is indexed with),
-//! a key per document (in parallel), and then tantivy's own work for the
-//! documents to add, on every core: each indexing thread segments its text
-//! (jieba for Han text) and writes its own segments, and repeated heading
-//! paths, scopes and subjects are segmented once ([`crate::analysis::Memo`]).
+//! Either way the work is: where each record's line is in `records.jsonl`
+//! and the file's fingerprint (handed over by its writer, [`RecordsSource`],
+//! with the first line of each document to add checked to be its first
+//! record; else one pass over the file, checking that line *i* is record
+//! *i*), a pass over the alignment and the rules (what each record is
+//! indexed with), a key per document (in parallel), and then tantivy's own
+//! work for the documents to add, on every core: each indexing thread
+//! segments its text (jieba for Han text) and writes its own segments, and
+//! repeated heading paths, scopes and subjects are segmented once
+//! ([`crate::analysis::Memo`]). Beside the index, `records-stat.json` says
+//! what the records file was when it was indexed ([`records::FileStat`]).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use kb_model::alignment::Alignment;
 use kb_model::rules::RuleSet;
-use kb_model::{Document, Lang, Record};
+use kb_model::{Document, Lang, Record, RecordsLayout};
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 use tantivy::indexer::{LogMergePolicy, NoMergePolicy, UserOperation};
@@ -94,6 +98,38 @@ pub(crate) fn writer(index: &Index, bytes: usize, fresh: bool) -> tantivy::Resul
     Ok(writer)
 }
 
+/// The records file an index reads its records from: its path, and when
+/// its writer knows it, where each line starts and its fingerprint (then
+/// [`update_index`] does not read the file through, only the first line of
+/// each document it indexes, to check it).
+#[derive(Debug, Clone, Copy)]
+pub struct RecordsSource<'a> {
+    /// The file.
+    pub path: &'a Path,
+    /// Its layout, as its writer saw it (a layout that does not fit the
+    /// file's size or the documents is not used).
+    pub layout: Option<&'a RecordsLayout>,
+}
+
+impl<'a> RecordsSource<'a> {
+    /// The file at `path`, with `layout` when its writer handed it over.
+    pub fn new(path: &'a Path, layout: Option<&'a RecordsLayout>) -> RecordsSource<'a> {
+        RecordsSource { path, layout }
+    }
+}
+
+impl<'a> From<&'a Path> for RecordsSource<'a> {
+    fn from(path: &'a Path) -> Self {
+        RecordsSource { path, layout: None }
+    }
+}
+
+impl<'a> From<&'a std::path::PathBuf> for RecordsSource<'a> {
+    fn from(path: &'a std::path::PathBuf) -> Self {
+        RecordsSource { path, layout: None }
+    }
+}
+
 /// One document to index.
 pub(crate) struct DocIn<'a> {
     pub id: &'a str,
@@ -110,6 +146,8 @@ pub(crate) struct Target<'a> {
     pub dir: &'a Path,
     /// The records file, holding the records of the documents in order.
     pub records_file: &'a Path,
+    /// Its layout, when its writer handed it over.
+    pub layout: Option<&'a RecordsLayout>,
     /// `records_file` as the index names it, relative to `dir`.
     pub records_ref: String,
     /// Fingerprint (empty: that of `records_file`) and corpus.
@@ -117,9 +155,10 @@ pub(crate) struct Target<'a> {
 }
 
 /// Builds the index of `docs` in `dir` (which must not exist yet or be
-/// empty), reading their records' lines from `records_file` (the build's
+/// empty), reading their records' lines from `records` (the build's
 /// `records.jsonl`, which must hold exactly the records of `docs`, in
-/// order, and sit in `dir`'s parent folder or in `dir`), starting from
+/// order, and sit in `dir`'s parent folder or in `dir`; a path, or a
+/// [`RecordsSource`] with the layout its writer handed over), starting from
 /// `reuse`'s previous index when given: only the documents whose key changed,
 /// appeared or disappeared have their records deleted (by the `doc` field)
 /// and added again. Without `reuse`, or when the previous index cannot be
@@ -128,15 +167,16 @@ pub(crate) struct Target<'a> {
 /// The same queries find the same records, ranked the same way, either way;
 /// only tantivy's files differ, and the order of records that score the same
 /// after documents were added or removed before them.
-pub fn update_index(
+pub fn update_index<'a>(
     dir: &Path,
-    records_file: &Path,
+    records: impl Into<RecordsSource<'a>>,
     docs: &[Document],
     alignment: Option<&Alignment>,
     rules: Option<&RuleSet>,
     corpus: Option<String>,
     reuse: Option<&IndexReuse<'_>>,
 ) -> Result<Updated> {
+    let RecordsSource { path: records_file, layout } = records.into();
     let name = records_file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let parent = records_file.parent();
     let records_ref = if parent == dir.parent() {
@@ -155,7 +195,7 @@ pub fn update_index(
         .iter()
         .map(|d| DocIn { id: &d.id, path: &d.path, lang: d.lang, hash: &d.hash, records: d.records.iter().collect() })
         .collect();
-    let target = Target { dir, records_file, records_ref, meta: &meta };
+    let target = Target { dir, records_file, layout, records_ref, meta: &meta };
     index_documents(&target, &ins, alignment, rules, reuse)
 }
 
@@ -180,7 +220,7 @@ fn link_previous(prev: &Path, dir: &Path) -> Result<()> {
         let e = e.map_err(io("reading the previous index", prev))?;
         let name = e.file_name();
         let name = name.to_string_lossy();
-        if name.ends_with(".lock") || name == META_FILE || !e.path().is_file() {
+        if name.ends_with(".lock") || name == META_FILE || name == records::STAT_FILE || !e.path().is_file() {
             continue;
         }
         let to = dir.join(&*name);
@@ -233,7 +273,33 @@ fn trace(what: &str, since: std::time::Instant) {
 }
 
 /// Indexes `docs` into `t.dir` (see [`update_index`]).
+///
+/// Its parallel parts run on a thread pool of its own: `kb build` runs the
+/// index stage beside the publish stage, and on the shared pool a small job
+/// of the index (an incremental build's) would wait behind whatever the
+/// other stage queued there, up to the whole of it.
 pub(crate) fn index_documents(
+    t: &Target<'_>,
+    docs: &[DocIn<'_>],
+    alignment: Option<&Alignment>,
+    rules: Option<&RuleSet>,
+    reuse: Option<&IndexReuse<'_>>,
+) -> Result<Updated> {
+    if rayon::current_thread_index().is_none() {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(cores.clamp(1, MAX_THREADS))
+            .thread_name(|i| format!("kb-index-{i}"))
+            .build();
+        if let Ok(pool) = pool {
+            return pool.install(|| index_in_pool(t, docs, alignment, rules, reuse));
+        }
+    }
+    index_in_pool(t, docs, alignment, rules, reuse)
+}
+
+/// [`index_documents`], on the current thread pool.
+fn index_in_pool(
     t: &Target<'_>,
     docs: &[DocIn<'_>],
     alignment: Option<&Alignment>,
@@ -247,16 +313,32 @@ pub(crate) fn index_documents(
         crate::analysis::load_jieba_in_background();
     }
     let ix = DocIndex::new(docs);
+    let mut first = Vec::with_capacity(docs.len());
+    let mut lines = 0usize;
+    for d in docs {
+        first.push(lines);
+        lines += d.records.len();
+    }
+    // The layout handed over, else a pass over the file.
+    let handed = t.layout.and_then(|l| records::Scan::from_layout(t.records_file, l, lines));
+    // A file not read through: check that each document to add starts where it should.
+    let check_firsts = |scan: &records::Scan<'_>, add: &[bool]| {
+        let firsts = docs.iter().zip(&first).zip(add).filter(|((d, _), a)| **a && !d.records.is_empty());
+        records::check_firsts(t.records_file, &scan.starts, firsts.map(|((d, &l), _)| (l, d.records[0].id.as_str())))
+    };
     // Without a previous index every document is added: work out what each
     // record is indexed with meanwhile.
     let ((scan, facts), early) = rayon::join(
         || {
             rayon::join(
-                || {
-                    records::scan(
+                || match handed {
+                    // Every document is added: check where each starts meanwhile.
+                    Some(scan) if reuse.is_none() => check_firsts(&scan, &vec![true; docs.len()]).map(|()| scan),
+                    Some(scan) => Ok(scan),
+                    None => records::scan(
                         t.records_file,
                         docs.iter().map(|d| (d.records.first().map_or("", |r| r.id.as_str()), d.records.len())),
-                    )
+                    ),
                 },
                 || Facts::new(&ix, docs.len(), alignment, rules),
             )
@@ -265,12 +347,6 @@ pub(crate) fn index_documents(
     );
     let scan = scan?;
     trace("index: records, facts", t0);
-    let mut first = Vec::with_capacity(docs.len());
-    let mut lines = 0usize;
-    for d in docs {
-        first.push(lines);
-        lines += d.records.len();
-    }
     let hexes: Vec<String> = docs
         .par_iter()
         .zip(&facts.digests)
@@ -307,6 +383,9 @@ pub(crate) fn index_documents(
         .collect();
     let add: Vec<bool> = same.iter().map(Option::is_none).collect();
     let added = add.iter().filter(|a| **a).count();
+    if scan.unread && reuse.is_some() {
+        check_firsts(&scan, &add)?;
+    }
     let mut deletes = Vec::new();
     if let Some(prev) = prev_keys {
         let kept: FxHashSet<&str> = docs.iter().zip(&add).filter(|(_, a)| !**a).map(|(d, _)| d.id).collect();
@@ -394,13 +473,13 @@ pub(crate) fn index_documents(
         if reader.searcher().num_docs() != lines as u64 {
             drop((reader, index));
             std::fs::remove_dir_all(dir).map_err(io("clearing index folder", dir))?;
-            return index_documents(t, docs, alignment, rules, None);
+            return index_in_pool(t, docs, alignment, rules, None);
         }
     }
 
     let meta = BuildMeta {
         records_fingerprint: if t.meta.records_fingerprint.is_empty() {
-            scan.fingerprint.clone()
+            scan.fingerprint.to_string()
         } else {
             t.meta.records_fingerprint.clone()
         },
@@ -426,6 +505,14 @@ pub(crate) fn index_documents(
     let tmp = dir.join(format!("{META_FILE}.tmp"));
     std::fs::write(&tmp, json).map_err(io("writing", &tmp))?;
     std::fs::rename(&tmp, &path).map_err(io("renaming into place", &path))?;
+    // What the records file is now, so that a search can trust it without hashing it.
+    let stat = std::fs::File::open(t.records_file).ok().and_then(|f| records::FileStat::settled(&f, &scan.fingerprint));
+    if let Some(stat) = stat {
+        let path = dir.join(records::STAT_FILE);
+        let tmp = dir.join(format!("{}.tmp", records::STAT_FILE));
+        std::fs::write(&tmp, serde_json::to_vec(&stat).expect("stat serialises")).map_err(io("writing", &tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io("renaming into place", &path))?;
+    }
     let keys = docs
         .iter()
         .zip(hexes)
@@ -642,6 +729,102 @@ mod tests {
         std::fs::write(&records, "{\"id\":\"zh/other#1\"}\n{\"id\":\"zh/other#2\"}\n").unwrap();
         let err = update_index(&tmp.path().join("index"), &records, &docs, None, None, None, None).unwrap_err();
         assert!(matches!(err, Error::RecordsMismatch { line: 1, .. }), "{err}");
+    }
+
+    /// What the parse stage hands over for the records file at `path`.
+    fn layout_of(path: &Path) -> RecordsLayout {
+        let bytes = std::fs::read(path).unwrap();
+        let mut starts = vec![0u64];
+        starts.extend(bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i as u64 + 1));
+        RecordsLayout { starts, fingerprint: crate::fingerprint(&bytes) }
+    }
+
+    #[test]
+    fn a_handed_over_layout_gives_what_a_scan_gives_and_is_checked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let docs = [
+            doc("zh/a.md", "### 条件\n1、注册资本100万元以上；\n2、技术团队20人以上；\n"),
+            doc("en/b.md", "### Team\n1. At least 20 engineers.\n"),
+        ];
+        let scanned = build(&tmp.path().join("scan"), &docs, None);
+        let out = tmp.path().join("layout");
+        std::fs::create_dir_all(&out).unwrap();
+        let records = out.join("records.jsonl");
+        std::fs::copy(tmp.path().join("scan").join("records.jsonl"), &records).unwrap();
+        let layout = layout_of(&records);
+        let given = RecordsSource::new(&records, Some(&layout));
+        let handed = update_index(&out.join("index"), given, &docs, None, None, None, None).unwrap();
+        assert_eq!(handed.meta, scanned.meta);
+        assert_eq!(handed.keys, scanned.keys);
+        for q in ["资本", "团队", "engineers"] {
+            assert_eq!(hits(&out, q), hits(&tmp.path().join("scan"), q), "query {q}");
+        }
+
+        // A layout that does not fit the file (another length) is not used: the file is scanned.
+        let mut short = layout.clone();
+        short.starts.pop();
+        let again = tmp.path().join("again");
+        std::fs::create_dir_all(&again).unwrap();
+        std::fs::copy(&records, again.join("records.jsonl")).unwrap();
+        let path = again.join("records.jsonl");
+        let u =
+            update_index(&again.join("index"), RecordsSource::new(&path, Some(&short)), &docs, None, None, None, None)
+                .unwrap();
+        assert_eq!(u.meta, scanned.meta);
+
+        // A layout that fits, over a file whose lines are not the documents' records, is refused.
+        let other = tmp.path().join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        let path = other.join("records.jsonl");
+        let text = std::fs::read_to_string(&records).unwrap();
+        let swapped: String = text.lines().rev().map(|l| format!("{l}\n")).collect();
+        std::fs::write(&path, &swapped).unwrap();
+        let lie = layout_of(&path);
+        let err =
+            update_index(&other.join("index"), RecordsSource::new(&path, Some(&lie)), &docs, None, None, None, None)
+                .unwrap_err();
+        assert!(matches!(err, Error::RecordsMismatch { line: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn a_search_trusts_the_records_file_the_build_saw_and_notices_one_rewritten_in_place() {
+        let tmp = tempfile::tempdir().unwrap();
+        let docs = [doc("zh/a.md", "### 条件\n1、注册资本100万元以上；\n")];
+        let out = tmp.path().join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        let records = out.join("records.jsonl");
+        let jsonl: String = docs[0].records.iter().map(|r| serde_json::to_string(r).unwrap() + "\n").collect();
+        std::fs::write(&records, &jsonl).unwrap();
+        // Only a file that has not changed for a moment is described.
+        std::thread::sleep(super::records::SETTLED * 2);
+        update_index(&out.join("index"), &records, &docs, None, None, None, None).unwrap();
+        let stat = out.join("index").join(records::STAT_FILE);
+        let vouched = || {
+            let file = std::fs::File::open(&records).unwrap();
+            std::fs::read(&stat).ok().and_then(|s| records::FileStat::vouches(&s, &file))
+        };
+        if cfg!(unix) {
+            assert_eq!(vouched(), Some(crate::fingerprint(jsonl.as_bytes())), "the search need not hash the file");
+        }
+        assert_eq!(hits(&out, "资本").len(), 1);
+
+        // The same bytes in another file: not vouched for, hashed, and found the same.
+        let moved = out.join("records.moved");
+        std::fs::copy(&records, &moved).unwrap();
+        std::fs::rename(&moved, &records).unwrap();
+        assert_eq!(vouched(), None);
+        assert_eq!(hits(&out, "资本").len(), 1);
+
+        // Rewritten in place, same length: its change time moved on.
+        std::fs::write(&records, jsonl.replace("注册资本", "注册资金")).unwrap();
+        assert_eq!(vouched(), None);
+        let err = SearchIndex::open(&out).err().expect("stale");
+        assert!(matches!(err, Error::Stale { .. }), "{err}");
+
+        // A damaged description is no description: the file is hashed.
+        std::fs::write(&records, &jsonl).unwrap();
+        std::fs::write(&stat, "{not json").unwrap();
+        assert_eq!(hits(&out, "资本").len(), 1);
     }
 
     #[test]
