@@ -40,7 +40,8 @@ pub struct Pairing {
 /// sorted, without repeats.
 pub fn blocking_keys(p: &Summary) -> Vec<u64> {
     let mut keys: Vec<u64> = Vec::new();
-    for &n in &p.numbers {
+    // (numbers and concepts are sorted with repeats: each is hashed once)
+    for (_, &n) in p.numbers.iter().enumerate().filter(|&(i, n)| i == 0 || p.numbers[i - 1] != *n) {
         // Single digits are everywhere; they block nothing.
         if is_multi_digit(n) {
             keys.push(hash_bytes(b'n', &n.to_le_bytes()));
@@ -50,7 +51,13 @@ pub fn blocking_keys(p: &Summary) -> Vec<u64> {
     keys.extend(p.url_paths.iter().map(|u| hash_bytes(b'p', u.as_bytes())));
     keys.extend(p.images.iter().map(|u| hash_bytes(b'i', u.as_bytes())));
     keys.push(hash_bytes(b'r', p.rel_key.as_bytes()));
-    keys.extend(p.concepts.iter().map(|c| hash_bytes(b'c', &c.to_le_bytes())));
+    keys.extend(
+        p.concepts
+            .iter()
+            .enumerate()
+            .filter(|&(i, c)| i == 0 || p.concepts[i - 1] != *c)
+            .map(|(_, c)| hash_bytes(b'c', &c.to_le_bytes())),
+    );
     keys.extend(p.title_concepts.iter().map(|c| hash_bytes(b't', &c.to_le_bytes())));
     for &(c, r) in &p.tables {
         if r >= 3 {
@@ -134,21 +141,32 @@ fn candidates_with_keys(zh: &[usize], en: &[usize], profiles: &[Summary], keys: 
 
 /// Scores one zh×en pair: (confidence, evidence).
 pub fn score(z: &Summary, e: &Summary) -> (f64, Vec<Evidence>) {
+    score_with(z, e, true)
+}
+
+/// The confidence [`score`] gives, without formatting its evidence (most
+/// scored candidates are not taken).
+pub fn confidence(z: &Summary, e: &Summary) -> f64 {
+    score_with(z, e, false).0
+}
+
+/// [`score`], with the evidence only when `explain`.
+fn score_with(z: &Summary, e: &Summary, explain: bool) -> (f64, Vec<Evidence>) {
     let mut ev: Vec<Evidence> = Vec::new();
-    let mut add = |signal: &str, weight: f64, score: f64, detail: String| {
-        ev.push(Evidence { signal: signal.to_string(), score: round3(score), detail });
+    // The detail is formatted only when it is kept.
+    let mut add = |signal: &str, weight: f64, score: f64, detail: &dyn Fn() -> String| {
+        if explain {
+            ev.push(Evidence { signal: signal.to_string(), score: round3(score), detail: detail() });
+        }
         (weight, score)
     };
     let mut parts: Vec<(f64, f64)> = Vec::new();
     if !z.numbers.is_empty() || !e.numbers.is_empty() {
         let s = dice_sorted(&z.numbers, &e.numbers);
         let common = (s * (z.numbers.len() + e.numbers.len()) as f64 / 2.0).round();
-        parts.push(add(
-            "numbers",
-            3.0,
-            s,
-            format!("{common} shared of {} zh / {} en", z.numbers.len(), e.numbers.len()),
-        ));
+        parts.push(add("numbers", 3.0, s, &|| {
+            format!("{common} shared of {} zh / {} en", z.numbers.len(), e.numbers.len())
+        }));
     }
     if !z.urls.is_empty() || !e.urls.is_empty() {
         let full = dice_sorted(&z.urls, &e.urls);
@@ -158,33 +176,33 @@ pub fn score(z: &Summary, e: &Summary) -> (f64, Vec<Evidence>) {
             dice_sorted(&z.url_paths, &e.url_paths)
         };
         let s = full.max(0.7 * path);
-        parts.push(add("urls", 3.0, s, format!("{} zh / {} en link targets", z.urls.len(), e.urls.len())));
+        parts.push(add("urls", 3.0, s, &|| format!("{} zh / {} en link targets", z.urls.len(), e.urls.len())));
     }
     if !z.concepts.is_empty() || !e.concepts.is_empty() {
         let s = dice_sorted(&z.concepts, &e.concepts);
-        parts.push(add("lexicon", 3.0, s, format!("{} zh / {} en term hits", z.concepts.len(), e.concepts.len())));
+        parts.push(add("lexicon", 3.0, s, &|| format!("{} zh / {} en term hits", z.concepts.len(), e.concepts.len())));
     }
     if !z.tables.is_empty() || !e.tables.is_empty() {
         let s = table_sim(&z.tables, &e.tables);
-        parts.push(add("tables", 2.0, s, format!("shapes {} vs {}", shapes(&z.tables), shapes(&e.tables))));
+        parts.push(add("tables", 2.0, s, &|| format!("shapes {} vs {}", shapes(&z.tables), shapes(&e.tables))));
     }
     if !z.headings.is_empty() || !e.headings.is_empty() {
         let s = seq_sim(&z.headings, &e.headings);
-        parts.push(add("headings", 1.5, s, format!("{} zh / {} en headings", z.headings.len(), e.headings.len())));
+        parts.push(add("headings", 1.5, s, &|| format!("{} zh / {} en headings", z.headings.len(), e.headings.len())));
     }
     if !z.lists.is_empty() || !e.lists.is_empty() {
         let s = seq_sim(&z.lists, &e.lists);
-        parts.push(add("lists", 1.5, s, format!("lengths {:?} vs {:?}", z.lists, e.lists)));
+        parts.push(add("lists", 1.5, s, &|| format!("lengths {:?} vs {:?}", z.lists, e.lists)));
     }
     if !z.images.is_empty() || !e.images.is_empty() {
         let (a, b) = (z.images.len() as f64, e.images.len() as f64);
         // Equal counts are weak evidence; the same image files are strong.
         let s = (0.5 * a.min(b) / a.max(b)).max(dice_sorted(&z.images, &e.images));
-        parts.push(add("images", 1.0, s, format!("{a} zh / {b} en images")));
+        parts.push(add("images", 1.0, s, &|| format!("{a} zh / {b} en images")));
     }
     let ratio = if z.units > 0.0 && e.units > 0.0 { e.units / z.units } else { 0.0 };
     let ls = if ratio > 0.0 { (-(ratio.ln().abs()) * 2.0).exp() } else { 0.0 };
-    parts.push(add("length_ratio", 1.0, ls, format!("en/zh length {:.2}", ratio)));
+    parts.push(add("length_ratio", 1.0, ls, &|| format!("en/zh length {:.2}", ratio)));
 
     let wsum: f64 = parts.iter().map(|p| p.0).sum();
     let mean = parts.iter().map(|p| p.0 * p.1).sum::<f64>() / wsum;
@@ -193,7 +211,13 @@ pub fn score(z: &Summary, e: &Summary) -> (f64, Vec<Evidence>) {
     if z.rel_key == e.rel_key && !z.rel_key.is_empty() {
         // Same place in both trees: a hint, never enough alone.
         let boosted = if conf >= 0.35 { conf + 0.35 * (1.0 - conf) } else { conf };
-        ev.push(Evidence { signal: "path".into(), score: 1.0, detail: format!("same relative path {}", z.rel_key) });
+        if explain {
+            ev.push(Evidence {
+                signal: "path".into(),
+                score: 1.0,
+                detail: format!("same relative path {}", z.rel_key),
+            });
+        }
         conf = boosted;
     }
     (round3(conf), ev)
@@ -245,7 +269,12 @@ fn seq_sim<T: PartialEq>(a: &[T], b: &[T]) -> f64 {
 pub fn pair(profiles: &[Summary], manifest: &Manifest) -> Pairing {
     let zh: Vec<usize> = (0..profiles.len()).filter(|&i| profiles[i].lang == Lang::Zh).collect();
     let en: Vec<usize> = (0..profiles.len()).filter(|&i| profiles[i].lang == Lang::En).collect();
-    let index: HashMap<&str, usize> = profiles.iter().enumerate().map(|(i, p)| (p.id.as_str(), i)).collect();
+    // (only a manifest that names documents needs them by id)
+    let index: HashMap<&str, usize> = if manifest.forbid.is_empty() && manifest.pair.is_empty() {
+        HashMap::new()
+    } else {
+        profiles.iter().enumerate().map(|(i, p)| (p.id.as_str(), i)).collect()
+    };
     let forbidden: BTreeSet<(usize, usize)> =
         manifest.forbid.iter().filter_map(|f| Some((*index.get(f.zh.as_str())?, *index.get(f.en.as_str())?))).collect();
     let forced: Vec<(usize, usize)> =
@@ -253,13 +282,8 @@ pub fn pair(profiles: &[Summary], manifest: &Manifest) -> Pairing {
 
     let cands: Vec<(usize, usize)> =
         candidates(&zh, &en, profiles).into_iter().filter(|c| !forbidden.contains(c)).collect();
-    let scored: Vec<(usize, usize, f64, Vec<Evidence>)> = cands
-        .par_iter()
-        .map(|&(z, e)| {
-            let (s, ev) = score(&profiles[z], &profiles[e]);
-            (z, e, s, ev)
-        })
-        .collect();
+    let scored: Vec<(usize, usize, f64)> =
+        cands.par_iter().map(|&(z, e)| (z, e, confidence(&profiles[z], &profiles[e]))).collect();
 
     let mut taken = vec![false; profiles.len()];
     let mut pairs = Vec::new();
@@ -273,7 +297,7 @@ pub fn pair(profiles: &[Summary], manifest: &Manifest) -> Pairing {
         taken[e] = true;
         pairs.push((z, e, s, ev));
     }
-    let mut order: Vec<&(usize, usize, f64, Vec<Evidence>)> = scored.iter().filter(|c| c.2 >= LOOSE).collect();
+    let mut order: Vec<&(usize, usize, f64)> = scored.iter().filter(|c| c.2 >= LOOSE).collect();
     order.sort_by(|a, b| {
         b.2.total_cmp(&a.2)
             .then_with(|| profiles[a.0].id.cmp(&profiles[b.0].id))
@@ -281,7 +305,7 @@ pub fn pair(profiles: &[Summary], manifest: &Manifest) -> Pairing {
     });
     // Each document's best and second best candidate score.
     let mut best: Vec<Option<[f64; 2]>> = vec![None; profiles.len()];
-    for (z, e, s, _) in &scored {
+    for (z, e, s) in &scored {
         for d in [z, e] {
             let b = best[*d].get_or_insert([0.0, 0.0]);
             if *s > b[0] {
@@ -293,17 +317,24 @@ pub fn pair(profiles: &[Summary], manifest: &Manifest) -> Pairing {
         }
     }
     let clear_best = |d: usize, s: f64| best[d].is_some_and(|b| s >= b[0] && s >= LOOSE_MARGIN * b[1]);
-    for (z, e, s, ev) in order {
-        if taken[*z] || taken[*e] {
+    let forced_pairs = pairs.len();
+    for &&(z, e, s) in &order {
+        if taken[z] || taken[e] {
             continue;
         }
-        if *s < TRANSLATION && !(clear_best(*z, *s) && clear_best(*e, *s)) {
+        if s < TRANSLATION && !(clear_best(z, s) && clear_best(e, s)) {
             continue;
         }
-        taken[*z] = true;
-        taken[*e] = true;
-        pairs.push((*z, *e, *s, ev.clone()));
+        taken[z] = true;
+        taken[e] = true;
+        pairs.push((z, e, s, Vec::new()));
     }
+    // The evidence of the pairs taken.
+    pairs[forced_pairs..].par_iter_mut().for_each(|(z, e, s, ev)| {
+        let (again, explained) = score(&profiles[*z], &profiles[*e]);
+        debug_assert_eq!(again.to_bits(), s.to_bits());
+        *ev = explained;
+    });
     let mut pairs: Vec<(usize, usize, DocumentPair)> = pairs
         .into_iter()
         .map(|(z, e, s, ev)| {
@@ -329,5 +360,53 @@ mod tests {
         assert!((seq_sim(&[1, 2, 2, 3], &[1, 2, 3]) - 0.75).abs() < 1e-9);
         assert!(table_sim(&[(2, 5), (4, 6)], &[(2, 5), (4, 6)]) > 0.99);
         assert!(table_sim(&[(2, 5)], &[(4, 1)]) < 0.2);
+    }
+
+    #[test]
+    fn blocking_keys_hash_each_feature_once() {
+        use crate::lexicon::Lexicon;
+        let lex = Lexicon::shipped();
+        for d in crate::synth::corpus(4, 1, &crate::synth::Shape::default(), 3) {
+            let p = crate::profile::Profile::new(&d, lex).summary(lex);
+            assert!(p.concepts.windows(2).any(|w| w[0] == w[1]), "repeated concepts in {}", d.id);
+            // every number and concept hashed, repeats and all
+            let mut naive: Vec<u64> =
+                p.numbers
+                    .iter()
+                    .filter(|&&n| is_multi_digit(n))
+                    .map(|n| hash_bytes(b'n', &n.to_le_bytes()))
+                    .chain(p.concepts.iter().map(|c| hash_bytes(b'c', &c.to_le_bytes())))
+                    .chain(p.title_concepts.iter().map(|c| hash_bytes(b't', &c.to_le_bytes())))
+                    .chain(p.urls.iter().map(|u| hash_bytes(b'u', u.as_bytes())))
+                    .chain(p.url_paths.iter().map(|u| hash_bytes(b'p', u.as_bytes())))
+                    .chain(p.images.iter().map(|u| hash_bytes(b'i', u.as_bytes())))
+                    .chain(std::iter::once(hash_bytes(b'r', p.rel_key.as_bytes())))
+                    .chain(p.tables.iter().filter(|t| t.1 >= 3).map(|&(c, r)| {
+                        hash_bytes(b's', &[(c as u64).to_le_bytes(), (r as u64).to_le_bytes()].concat())
+                    }))
+                    .collect();
+            naive.sort_unstable();
+            naive.dedup();
+            assert_eq!(blocking_keys(&p), naive, "{}", d.id);
+        }
+    }
+
+    #[test]
+    fn the_confidence_without_evidence_is_the_score_with_it() {
+        use crate::lexicon::Lexicon;
+        use crate::synth;
+        let lex = Lexicon::shipped();
+        let docs = synth::corpus(8, 2, &synth::Shape::default(), 5);
+        let sums: Vec<Summary> = docs.iter().map(|d| crate::profile::Profile::new(d, lex).summary(lex)).collect();
+        let mut n = 0;
+        for z in sums.iter().filter(|s| s.lang == Lang::Zh) {
+            for e in sums.iter().filter(|s| s.lang == Lang::En) {
+                let (s, ev) = score(z, e);
+                assert_eq!(confidence(z, e).to_bits(), s.to_bits());
+                assert!(!ev.is_empty());
+                n += 1;
+            }
+        }
+        assert!(n >= 64);
     }
 }

@@ -190,6 +190,14 @@ pub fn align_with_stats(docs: &[Document], manifest: &Manifest) -> Outcome {
 #[cfg(test)]
 mod tests;
 
+/// With `KB_TRACE` set, prints how long a phase took to stderr (as `kb
+/// build` does).
+pub(crate) fn trace(what: &str, since: std::time::Instant) {
+    if std::env::var_os("KB_TRACE").is_some() {
+        eprintln!("kb trace: {what:<24} {:>8.3}s", since.elapsed().as_secs_f64());
+    }
+}
+
 /// `alignment.json` as bytes: one JSON object with the arrays
 /// `documents`, `sections`, `records`, `unpaired_documents` and `drift`,
 /// one item a line (so the file stays greppable and diffs line by line),

@@ -21,7 +21,7 @@
 //! [`align_incremental`] is the entry point; [`Built::write`] writes
 //! `alignment.json` and the cache for the next build.
 
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -122,6 +122,8 @@ struct CachedPair {
     body: (usize, usize),
     /// (offset, length) of its sections, records and drift lines in the previous `alignment.json`.
     blocks: [(u64, u64); 3],
+    /// Only when asked for (see [`decode_pair`]).
+    #[cfg_attr(not(test), allow(dead_code))]
     sections: Vec<SectionPair>,
     records: Vec<Rix>,
     drift: Vec<Drift>,
@@ -155,7 +157,6 @@ impl Rix {
 /// One document pair's part of the output.
 struct PairOut {
     key: Option<PairKey>,
-    sections: Vec<SectionPair>,
     records: Vec<Rix>,
     drift: Vec<Drift>,
     /// Its sections, records and drift lines: new, or where they are in the previous file.
@@ -196,8 +197,9 @@ impl Block {
 
 /// An alignment computed by [`align_incremental`], ready to be written.
 pub struct Built {
-    /// The alignment. Record pairings carry no evidence here (it is in
-    /// `alignment.json`); everything else is complete.
+    /// The alignment. Record pairings carry no evidence here and the
+    /// section pairings are left out (both are in `alignment.json`, and no
+    /// later stage reads them from memory); everything else is complete.
     pub alignment: Alignment,
     /// Counts.
     pub stats: Stats,
@@ -207,6 +209,8 @@ pub struct Built {
     pub profiled: usize,
     head: Vec<u8>,
     outs: Vec<PairOut>,
+    /// The (zh, en) document indices of each of `outs`.
+    doc_pairs: Vec<(u32, u32)>,
     tail: Vec<u8>,
     /// Each document's cache entry (path, hash, summary): new, or where it is in the previous cache.
     entries: Vec<Body>,
@@ -214,7 +218,17 @@ pub struct Built {
 
 /// Aligns `docs`, reusing what `cache` holds from the previous build; the
 /// result is the same as without cache.
-pub fn align_incremental(docs: &[Document], manifest: &Manifest, mut cache: Option<&mut Cache>) -> Built {
+pub fn align_incremental(docs: &[Document], manifest: &Manifest, cache: Option<&mut Cache>) -> Built {
+    let mut built = align_deferred(docs, manifest, cache);
+    built.alignment.records = built.record_pairs(docs);
+    built
+}
+
+/// [`align_incremental`] without the record pairings in
+/// [`Built::alignment`]: the caller makes them with [`Built::record_pairs`]
+/// (say, while [`Built::write`] copies the file).
+pub fn align_deferred(docs: &[Document], manifest: &Manifest, mut cache: Option<&mut Cache>) -> Built {
+    let t = std::time::Instant::now();
     let lex = Lexicon::shipped();
     // Each document's cached summary, taken out of the cache, when its content is the same.
     let mut taken: Vec<Option<(Summary, (usize, usize))>> = docs
@@ -264,7 +278,11 @@ pub fn align_incremental(docs: &[Document], manifest: &Manifest, mut cache: Opti
             *e = Body::New(Vec::new());
         }
     }
+    crate::trace("align: summaries", t);
+    let t = std::time::Instant::now();
     let pairing = docs::pair(&summaries, manifest);
+    crate::trace("align: pair documents", t);
+    let t = std::time::Instant::now();
 
     let key_of = |z: usize, e: usize, conf: f64| -> Option<PairKey> {
         let (dz, de) = (&docs[z], &docs[e]);
@@ -283,7 +301,7 @@ pub fn align_incremental(docs: &[Document], manifest: &Manifest, mut cache: Opti
         .map(|(k, (z, e, _))| {
             let c = cache?;
             let &(a, b) = c.pairs.get(k.as_ref()?)?;
-            decode_pair(&c.bytes[a..b], &docs[*z], &docs[*e]).map(|p| CachedPair { body: (a, b), ..p })
+            decode_pair(&c.bytes[a..b], &docs[*z], &docs[*e], false).map(|p| CachedPair { body: (a, b), ..p })
         })
         .collect();
     // Profile what the pairs to align need.
@@ -305,6 +323,8 @@ pub fn align_incremental(docs: &[Document], manifest: &Manifest, mut cache: Opti
         profiles[i] = Some(p);
     }
     let reused_pairs = cached.iter().filter(|c| c.is_some()).count();
+    crate::trace("align: decode cached", t);
+    let t = std::time::Instant::now();
 
     let mut outs: Vec<PairOut> = pairing
         .pairs
@@ -314,7 +334,6 @@ pub fn align_incremental(docs: &[Document], manifest: &Manifest, mut cache: Opti
         .map(|(((z, e, dp), key), cached)| match cached {
             Some(c) => PairOut {
                 key,
-                sections: c.sections,
                 records: c.records,
                 drift: c.drift,
                 blocks: c.blocks.map(|(o, n)| Block::Previous(o, n)),
@@ -327,6 +346,8 @@ pub fn align_incremental(docs: &[Document], manifest: &Manifest, mut cache: Opti
         })
         .collect();
     drop(profiles);
+    crate::trace("align: align pairs", t);
+    let t = std::time::Instant::now();
 
     let mut alignment = Alignment {
         documents: pairing.pairs.iter().map(|(_, _, p)| p.clone()).collect(),
@@ -339,19 +360,8 @@ pub fn align_incremental(docs: &[Document], manifest: &Manifest, mut cache: Opti
     let mut tail = Vec::new();
     crate::array(&mut tail, "unpaired_documents", &alignment.unpaired_documents, false);
     tail.extend_from_slice(b"\"drift\": [");
-    alignment.sections.reserve(outs.iter().map(|o| o.sections.len()).sum());
-    alignment.records.reserve(outs.iter().map(|o| o.records.len()).sum());
     alignment.drift.reserve(outs.iter().map(|o| o.drift.len()).sum());
-    let records: Vec<Vec<RecordPair>> = outs
-        .par_iter()
-        .zip(&pairing.pairs)
-        .map(|(o, (z, e, _))| o.records.iter().map(|x| record_pair(&docs[*z], &docs[*e], x)).collect())
-        .collect();
-    for r in records {
-        alignment.records.extend(r);
-    }
     for o in &mut outs {
-        alignment.sections.append(&mut o.sections);
         alignment.drift.append(&mut o.drift);
     }
     let stats = Stats {
@@ -359,15 +369,22 @@ pub fn align_incremental(docs: &[Document], manifest: &Manifest, mut cache: Opti
         en_documents: docs.iter().filter(|d| d.lang == Lang::En).count(),
         scored_pairs: pairing.scored,
     };
-    Built { alignment, stats, reused_pairs, profiled, head, outs, tail, entries }
+    crate::trace("align: assemble", t);
+    let doc_pairs = pairing.pairs.iter().map(|&(z, e, _)| (z as u32, e as u32)).collect();
+    Built { alignment, stats, reused_pairs, profiled, head, outs, tail, entries, doc_pairs }
 }
+
+/// A record's counterpart by position: (record, counterpart document,
+/// counterpart record, confidence of the pairing), indices into the
+/// documents aligned and their records.
+pub type Link = (u32, u32, u32, f64);
 
 /// A newly aligned pair: its lines (with evidence) and what memory keeps.
 fn fresh(key: Option<PairKey>, pa: PairAlignment, dz: &Document, de: &Document) -> PairOut {
     let blocks = [Block::New(lines(&pa.sections)), Block::New(lines(&pa.records)), Block::New(lines(&pa.drift))];
     let body = encode_pair(&pa, dz, de);
     let records = pa.record_index.iter().zip(&pa.records).map(|((zi, ei), r)| Rix::new(zi, ei, r.confidence)).collect();
-    PairOut { key, sections: pa.sections, records, drift: pa.drift, blocks, body: Body::New(body) }
+    PairOut { key, records, drift: pa.drift, blocks, body: Body::New(body) }
 }
 
 /// Items one a line, separated by `,\n`, no final newline.
@@ -402,6 +419,60 @@ fn record_pair(dz: &Document, de: &Document, x: &Rix) -> RecordPair {
 }
 
 impl Built {
+    /// The record pairings (without evidence) of the documents aligned,
+    /// made in place in one vector.
+    pub fn record_pairs(&self, docs: &[Document]) -> Vec<RecordPair> {
+        let mut starts = Vec::with_capacity(self.outs.len());
+        let mut total = 0;
+        for o in &self.outs {
+            starts.push(total);
+            total += o.records.len();
+        }
+        let mut records = Vec::new();
+        (0..total)
+            .into_par_iter()
+            .map(|k| {
+                let p = starts.partition_point(|&s| s <= k) - 1;
+                let (z, e) = self.doc_pairs[p];
+                record_pair(&docs[z as usize], &docs[e as usize], &self.outs[p].records[k - starts[p]])
+            })
+            .collect_into_vec(&mut records);
+        records
+    }
+
+    /// Each document's record links ([`Link`]), by document index, sorted
+    /// by record: for each record that a two-sided pairing lists, the first
+    /// record of the other side of the first such pairing — what
+    /// [`Alignment::counterpart`] answers for the record's id (record ids
+    /// are unique, as the parser makes them), found without looking at any
+    /// id.
+    pub fn links(&self, documents: usize) -> Vec<Vec<Link>> {
+        let sides: Vec<[(u32, Vec<Link>); 2]> = self
+            .outs
+            .par_iter()
+            .zip(&self.doc_pairs)
+            .map(|(o, &(z, e))| {
+                let (mut lz, mut le) = (Vec::new(), Vec::new());
+                for x in o.records.iter().filter(|x| x.nz > 0 && x.ne > 0) {
+                    lz.extend((x.zh..x.zh + x.nz as u32).map(|i| (i, e, x.en, x.confidence)));
+                    le.extend((x.en..x.en + x.ne as u32).map(|j| (j, z, x.zh, x.confidence)));
+                }
+                for l in [&mut lz, &mut le] {
+                    // the first pairing that lists a record wins
+                    l.sort_by_key(|x| x.0);
+                    l.dedup_by_key(|x| x.0);
+                }
+                [(z, lz), (e, le)]
+            })
+            .collect();
+        let mut links = vec![Vec::new(); documents];
+        for [(z, lz), (e, le)] in sides {
+            links[z as usize] = lz;
+            links[e as usize] = le;
+        }
+        links
+    }
+
     /// Writes `alignment.json` to `json` and the cache for the next build to
     /// `cache`, each through a temporary file renamed into place. `previous`
     /// must be the cache this was built with (its `alignment.json` supplies
@@ -409,6 +480,7 @@ impl Built {
     /// makes this fail with [`std::io::ErrorKind::InvalidData`], and the
     /// caller should align again without cache.
     pub fn write(&self, json: &Path, cache: &Path, previous: Option<&Cache>) -> std::io::Result<()> {
+        let t = std::time::Instant::now();
         let prev = match previous {
             Some(c) if self.reused_pairs > 0 => Some(std::fs::File::open(&c.json)?),
             _ => None,
@@ -447,27 +519,65 @@ impl Built {
             }
             put(Piece::Bytes(if part == 2 { b"]\n}\n" } else { b"],\n" }), &mut at, &mut layout);
         }
+        // The reused lines: a sample of them must be where the cache says.
+        let reused: Vec<(u64, u64)> = layout
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Block(Block::Previous(o, n)) => Some((*o, *n)),
+                _ => None,
+            })
+            .collect();
+        if !reused.is_empty() {
+            let f = prev.as_ref().ok_or_else(|| bad("reused lines without a previous alignment"))?;
+            let step = (reused.len() / 64).max(1);
+            let probes = reused.iter().step_by(step).chain(reused.last());
+            for &(o, n) in probes {
+                let (mut first, mut last) = ([0u8], [0u8]);
+                f.read_exact_at(&mut first, o)?;
+                f.read_exact_at(&mut last, o + n - 1)?;
+                if first != *b"{" || last != *b"}" {
+                    return Err(bad("the previous alignment.json does not match its cache"));
+                }
+            }
+        }
         write_via_tmp(json, |w| {
-            let mut buf = Vec::new();
-            for p in &layout {
-                match p {
+            let mut i = 0;
+            while i < layout.len() {
+                match &layout[i] {
                     Piece::Bytes(b) => w.write_all(b)?,
                     Piece::Block(Block::New(b)) => w.write_all(b)?,
                     Piece::Block(Block::Previous(o, n)) => {
-                        let f = prev.as_ref().ok_or_else(|| bad("reused lines without a previous alignment"))?;
-                        buf.resize(*n as usize, 0);
-                        f.read_exact_at(&mut buf, *o)?;
-                        if buf.first() != Some(&b'{') || buf.last() != Some(&b'}') {
-                            return Err(bad("the previous alignment.json does not match its cache"));
+                        // Reused blocks that were consecutive before are copied as one run,
+                        // in the kernel where it can (copy_file_range).
+                        let (start, mut end) = (*o, o + n);
+                        while let (Some(Piece::Bytes(b",\n")), Some(Piece::Block(Block::Previous(o2, n2)))) =
+                            (layout.get(i + 1), layout.get(i + 2))
+                        {
+                            if *o2 != end + 2 {
+                                break;
+                            }
+                            end = o2 + n2;
+                            i += 2;
                         }
-                        w.write_all(&buf)?;
+                        let mut f = prev.as_ref().ok_or_else(|| bad("reused lines without a previous alignment"))?;
+                        w.flush()?;
+                        f.seek(SeekFrom::Start(start))?;
+                        let copied = std::io::copy(&mut f.take(end - start), w.get_mut())?;
+                        if copied != end - start {
+                            return Err(bad("the previous alignment.json is shorter than its cache says"));
+                        }
                     }
                 }
+                i += 1;
             }
             Ok(())
         })?;
+        crate::trace("align: write json", t);
+        let t = std::time::Instant::now();
         let bytes = self.cache_bytes(at, &offsets, previous);
-        write_via_tmp(cache, |w| w.write_all(&bytes))
+        let done = write_via_tmp(cache, |w| w.write_all(&bytes));
+        crate::trace("align: write cache", t);
+        done
     }
 
     fn cache_bytes(&self, json_len: u64, offsets: &[[(u64, u64); 3]], previous: Option<&Cache>) -> Vec<u8> {
@@ -582,7 +692,9 @@ fn encode_pair(pa: &PairAlignment, dz: &Document, de: &Document) -> Vec<u8> {
     w.0
 }
 
-fn decode_pair(b: &[u8], dz: &Document, de: &Document) -> Option<CachedPair> {
+/// Decodes a pair's cache entry; its section pairings only when
+/// `with_sections` (else they are checked and skipped).
+fn decode_pair(b: &[u8], dz: &Document, de: &Document, with_sections: bool) -> Option<CachedPair> {
     let mut r = Reader { b, at: 0 };
     let mut blocks = [(0, 0); 3];
     for x in &mut blocks {
@@ -605,8 +717,32 @@ fn decode_pair(b: &[u8], dz: &Document, de: &Document) -> Option<CachedPair> {
     };
     let ids = |d: &Document, ix: Vec<u32>| ix.into_iter().map(|i| id(d, i)).collect::<Option<Vec<String>>>();
     let n = r.count()?;
-    let mut sections = Vec::with_capacity(n);
-    for _ in 0..n {
+    if !with_sections {
+        let side = |r: &mut Reader<'_>, d: &Document| -> Option<()> {
+            match r.u8()? {
+                0 | 1 => Some(()),
+                2 => rec(d, r.u32()?).map(|_| ()),
+                _ => None,
+            }
+        };
+        let merged = |r: &mut Reader<'_>, d: &Document| -> Option<()> {
+            (0..r.count()?).try_for_each(|_| rec(d, r.u32()?).map(|_| ()))
+        };
+        for _ in 0..n {
+            side(&mut r, dz)?;
+            side(&mut r, de)?;
+            merged(&mut r, dz)?;
+            merged(&mut r, de)?;
+            r.f64()?;
+            for _ in 0..r.count()? {
+                r.skip_str()?;
+                r.f64()?;
+                r.skip_str()?;
+            }
+        }
+    }
+    let mut sections = Vec::with_capacity(if with_sections { n } else { 0 });
+    for _ in 0..if with_sections { n } else { 0 } {
         let (zh, zh_id) = side(&mut r, dz)?;
         let (en, en_id) = side(&mut r, de)?;
         sections.push(SectionPair {
@@ -781,6 +917,10 @@ impl<'a> Reader<'a> {
         let n = self.u64()? as usize;
         String::from_utf8(self.take(n)?.to_vec()).ok()
     }
+    fn skip_str(&mut self) -> Option<()> {
+        let n = self.u64()? as usize;
+        std::str::from_utf8(self.take(n)?).ok().map(|_| ())
+    }
     fn strs(&mut self) -> Option<Vec<String>> {
         let n = self.count()?;
         (0..n).map(|_| self.str()).collect()
@@ -882,7 +1022,7 @@ mod tests {
         let built = align_incremental(&docs, &Manifest::default(), None);
         let full = crate::align(&docs, &Manifest::default());
         assert_eq!(built.alignment.documents, full.documents);
-        assert_eq!(built.alignment.sections, full.sections);
+        assert!(built.alignment.sections.is_empty(), "section pairings stay in the file");
         assert_eq!(built.alignment.drift, full.drift);
         assert_eq!(built.alignment.records, without_evidence(&full));
         let (mut sections, mut records, mut drift) = (Vec::new(), Vec::new(), Vec::new());
@@ -893,7 +1033,8 @@ mod tests {
             let de = docs.iter().find(|d| d.path == k.en_path).unwrap();
             let mut b = vec![0u8; 48];
             b.extend_from_slice(body);
-            let c = decode_pair(&b, dz, de).expect("decodes");
+            let c = decode_pair(&b, dz, de, true).expect("decodes");
+            assert!(decode_pair(&b, dz, de, false).expect("decodes").sections.is_empty());
             sections.extend(c.sections);
             records.extend(c.records.iter().map(|x| record_pair(dz, de, x)));
             drift.extend(c.drift);
@@ -901,6 +1042,35 @@ mod tests {
         assert_eq!(sections, full.sections);
         assert_eq!(records, without_evidence(&full));
         assert_eq!(drift, full.drift);
+    }
+
+    #[test]
+    fn links_answer_what_the_counterpart_of_each_record_id_is() {
+        let docs = corpus();
+        let built = align_incremental(&docs, &Manifest::default(), None);
+        let links = built.links(docs.len());
+        assert_eq!(links.len(), docs.len());
+        let full = crate::align(&docs, &Manifest::default());
+        let mut linked = 0;
+        for (di, d) in docs.iter().enumerate() {
+            for (ri, r) in d.records.iter().enumerate() {
+                let by_position = links[di].binary_search_by_key(&(ri as u32), |l| l.0).ok().map(|k| {
+                    let (_, od, or, conf) = links[di][k];
+                    (docs[od as usize].records[or as usize].id.as_str(), conf)
+                });
+                assert_eq!(by_position, full.counterpart(&r.id), "{}", r.id);
+                linked += usize::from(by_position.is_some());
+            }
+        }
+        assert!(linked > 20, "{linked} records linked");
+        // cached pairs give the same links
+        let dir = tempfile::tempdir().unwrap();
+        let (json, cache) = (dir.path().join(crate::ALIGNMENT_FILE), dir.path().join(CACHE_FILE));
+        built.write(&json, &cache, None).unwrap();
+        let mut c = Cache::read(dir.path()).expect("reads");
+        let again = align_incremental(&docs, &Manifest::default(), Some(&mut c));
+        assert_eq!(again.reused_pairs, again.alignment.documents.len());
+        assert_eq!(again.links(docs.len()), links);
     }
 
     fn write(docs: &[Document], out: &Path, mut previous: Option<&mut Cache>) -> (Vec<u8>, Vec<u8>, Built) {

@@ -52,7 +52,7 @@ pub struct Cache {
     pub stats: BTreeMap<String, String>,
     /// Document id → key of its indexed form (see [`kb_index::update_index`]).
     pub index: BTreeMap<String, String>,
-    /// Document id → key of its page (see [`kb_publish::render_site_incremental`]).
+    /// Document id → key of its page ([`kb_publish::PageKey`], see [`kb_publish::publish`]).
     pub pages: BTreeMap<String, kb_publish::PageKey>,
 }
 

@@ -145,6 +145,9 @@ pub struct BuildContext {
     pub full: bool,
     /// The previous build's documents, handed over in memory ([`build_keeping`]).
     pub(crate) kept: Option<Kept>,
+    /// The align stage's record links by position, for the rules stage
+    /// ([`kb_align::store::Built::links`]).
+    pub(crate) record_links: Option<Vec<Vec<kb_align::store::Link>>>,
     /// Where each line of the staged `records.jsonl` starts and its
     /// fingerprint, once the parse stage has written it (so the index need
     /// not read the file again).
@@ -363,6 +366,7 @@ fn run(
         out_dir: opts.out.clone(),
         full: opts.full,
         kept,
+        record_links: None,
         records_layout: None,
         rule_digests: Vec::new(),
     };

@@ -14,6 +14,8 @@ pub const STATE_FILE: &str = "cache/publish.json";
 /// instead of rendered: document pages by the build cache's `pages` keys,
 /// FAQ and listing pages and search blocks by the keys in
 /// [`STATE_FILE`] (a missing or unreadable state file just means rendering).
+/// Page keys take each document's rules by the rules stage's digest
+/// ([`BuildContext::rule_digests`]) rather than hashing every rule.
 /// In every build, a rendered file with the same bytes as its namesake in
 /// the replaced output's `site/` is hard-linked to it instead of written.
 /// It only reads the context, so it runs beside the index stage
@@ -50,9 +52,14 @@ impl Stage for PublishStage {
             }
             _ => Some(kb_publish::PageReuse { site: &replaced_site, keys: &no_keys, state: None }),
         };
-        let published =
-            kb_publish::publish(&out, &cx.documents, cx.alignment.as_ref(), cx.rules.as_ref(), &opts, reuse.as_ref())
-                .map_err(|e| Error::Stage { stage: "publish", source: Box::new(e) })?;
+        let input = kb_publish::Input {
+            documents: &cx.documents,
+            alignment: cx.alignment.as_ref(),
+            rules: cx.rules.as_ref(),
+            rule_digests: Some(&cx.rule_digests),
+        };
+        let published = kb_publish::publish_input(&out, &input, &opts, reuse.as_ref())
+            .map_err(|e| Error::Stage { stage: "publish", source: Box::new(e) })?;
         let state = cx.staged(STATE_FILE);
         let written = state
             .parent()

@@ -4,10 +4,15 @@
 //! `documents.json`, `records.jsonl`, `alignment.json` and `rules.json`,
 //! renders the site into SITE_DIR and prints the time it took (a second run
 //! with PREVIOUS_SITE_DIR reuses what it can, as an incremental build does;
-//! `KB_EDIT_DOC=<document id>` edits one document first).
+//! `KB_EDIT_DOC=<document id>` edits one document first; `KB_REPEAT=n`
+//! publishes n more times before the timed run).
 
 use std::io::BufRead;
 use std::path::PathBuf;
+
+/// The allocator of the `kb` binary, so that times match a build's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let args: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
@@ -44,7 +49,23 @@ fn main() {
         d.hash = blake3::hash(d.hash.as_bytes()).to_hex().to_string();
     }
     let alignment = std::fs::read(out.join("alignment.json")).ok().map(|b| serde_json::from_slice(&b).unwrap());
-    let rules = std::fs::read(out.join("rules.json")).ok().map(|b| serde_json::from_slice(&b).unwrap());
+    let rules: Option<kb_model::rules::RuleSet> =
+        std::fs::read(out.join("rules.json")).ok().map(|b| serde_json::from_slice(&b).unwrap());
+    // Rule digests as a build's rules stage gives them: here, of each document's rules.
+    let digests: Option<Vec<Option<[u8; 32]>>> = rules.as_ref().map(|rs| {
+        let mut by_doc: std::collections::HashMap<&str, blake3::Hasher> = std::collections::HashMap::new();
+        for r in &rs.rules {
+            by_doc.entry(r.source.doc.as_str()).or_default().update(&serde_json::to_vec(r).unwrap());
+        }
+        let empty = blake3::hash(b"");
+        documents.iter().map(|d| Some(*by_doc.get(d.id.as_str()).map_or(empty, |h| h.finalize()).as_bytes())).collect()
+    });
+    let input = kb_publish::Input {
+        documents: &documents,
+        alignment: alignment.as_ref(),
+        rules: rules.as_ref(),
+        rule_digests: digests.as_deref(),
+    };
     eprintln!("loaded in {:.2?}", t.elapsed());
     let cache_file = site.with_extension("keys.json");
     let prev = args.get(2);
@@ -54,18 +75,19 @@ fn main() {
         .unwrap_or_default();
     let prev_state = prev.map(|p| p.with_extension("state.json"));
     let reuse = prev.map(|p| kb_publish::PageReuse { site: p, keys: &keys, state: prev_state.as_deref() });
+    // KB_REPEAT=n publishes n times first (into the same folder), so that a
+    // profile is about the publishing, not the loading.
+    let repeat: usize = std::env::var("KB_REPEAT").ok().and_then(|n| n.parse().ok()).unwrap_or(0);
+    for _ in 0..repeat {
+        let _ = std::fs::remove_dir_all(site);
+        let opts = kb_publish::SiteOptions::default();
+        kb_publish::publish_input(site, &input, &opts, reuse.as_ref()).unwrap();
+    }
     let _ = std::fs::remove_dir_all(site);
     let t = std::time::Instant::now();
     let cpu = cpu_seconds();
-    let published = kb_publish::publish(
-        site,
-        &documents,
-        alignment.as_ref(),
-        rules.as_ref(),
-        &kb_publish::SiteOptions::default(),
-        reuse.as_ref(),
-    )
-    .unwrap();
+    let published =
+        kb_publish::publish_input(site, &input, &kb_publish::SiteOptions::default(), reuse.as_ref()).unwrap();
     let cpu = cpu_seconds()
         .zip(cpu)
         .map_or(String::new(), |(b, a)| format!(", CPU {:.2} s user + {:.2} s system", b.0 - a.0, b.1 - a.1));

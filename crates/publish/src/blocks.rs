@@ -2,18 +2,20 @@
 //! levels made consecutive), checklists of requirements with their rules,
 //! ordered steps, lists, tables, callouts, figures, code and sanitised HTML.
 //!
-//! Blocks carry text, never markup: the template escapes every string. The
-//! only HTML a block holds is [`Block::Html`]'s, which has been through
-//! [`crate::sanitize::clean_html`].
+//! Blocks carry text, or HTML fragments made by [`crate::html`] from text
+//! it escapes (inline runs, cell lines, images, rules); the template escapes
+//! every string. The only HTML taken from a document is [`Block::Html`]'s,
+//! which has been through [`crate::sanitize::clean_html`].
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use kb_model::rules::Rule;
 use kb_model::{Document, Lang, NoteType, Record, RecordKind};
+use minijinja::Value;
 use serde::Serialize;
 
 use crate::sanitize::{clean_html, safe_href, safe_src};
-use crate::text;
+use crate::{html, text};
 
 /// The HTML `id` of a record's element: `r-` and the record id's hash part.
 pub fn anchor(record_id: &str) -> String {
@@ -163,12 +165,12 @@ pub struct Item {
     pub ordinal: Option<String>,
     /// The numeric ordinal.
     pub number: Option<u32>,
-    /// The content.
-    pub inlines: Vec<Inline>,
-    /// Images inside the item.
-    pub images: Vec<ImageView>,
-    /// Rules extracted from the item.
-    pub rules: Vec<RuleView>,
+    /// The content ([`html::inlines`]).
+    pub inlines: Value,
+    /// Images inside the item ([`html::images`]).
+    pub images: Value,
+    /// Rules extracted from the item ([`html::rules`]).
+    pub rules: Value,
 }
 
 /// An image ready for `<img>`.
@@ -183,8 +185,10 @@ pub struct ImageView {
 /// A header cell, with the columns it spans.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HeaderCell {
-    /// The header text (lines).
-    pub lines: Vec<String>,
+    /// The header text, its lines joined by spaces.
+    pub text: String,
+    /// The header text's lines ([`html::lines`]).
+    pub lines: Value,
     /// Columns spanned.
     pub colspan: usize,
 }
@@ -192,8 +196,8 @@ pub struct HeaderCell {
 /// A body cell.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CellView {
-    /// The text (lines).
-    pub lines: Vec<String>,
+    /// The text's lines ([`html::lines`]).
+    pub lines: Value,
     /// True when the text repeats a spanning cell of another row/column.
     pub spanned: bool,
     /// The column header, for small screens.
@@ -207,8 +211,8 @@ pub struct RowView {
     pub anchor: String,
     /// Cells in column order.
     pub cells: Vec<CellView>,
-    /// Rules extracted from the row.
-    pub rules: Vec<RuleView>,
+    /// Rules extracted from the row ([`html::rules`]).
+    pub rules: Value,
 }
 
 /// One block of a document page.
@@ -230,10 +234,10 @@ pub enum Block {
     Paragraph {
         /// Element id.
         anchor: String,
-        /// Content.
-        inlines: Vec<Inline>,
-        /// Images inside.
-        images: Vec<ImageView>,
+        /// Content ([`html::inlines`]).
+        inlines: Value,
+        /// Images inside ([`html::images`]).
+        images: Value,
     },
     /// Consecutive requirements.
     Checklist {
@@ -269,15 +273,15 @@ pub enum Block {
         anchor: String,
         /// `tip`, `warning`, `quote`.
         note_type: String,
-        /// Content.
-        inlines: Vec<Inline>,
+        /// Content ([`html::inlines`]).
+        inlines: Value,
     },
     /// Images.
     Figure {
         /// Element id.
         anchor: String,
-        /// The images.
-        images: Vec<ImageView>,
+        /// The images ([`html::images`]).
+        images: Value,
     },
     /// Code.
     Code {
@@ -324,23 +328,29 @@ impl<'a> BlockBuilder<'a> {
         BlockBuilder { lang, rules, images_in_section: 0, section: String::new(), stack: Vec::new(), rules_shown: 0 }
     }
 
-    fn rules_of(&mut self, r: &Record) -> Vec<RuleView> {
+    /// The rules of a record, as shown ([`html::rules`]), and whether it has any.
+    fn rules_of(&mut self, r: &Record) -> (Value, bool) {
         let v: Vec<RuleView> = self
             .rules
             .get(r.id.as_str())
             .map(|rs| rs.iter().map(|x| RuleView::new(x, self.lang)).collect())
             .unwrap_or_default();
         self.rules_shown += v.len();
-        v
+        (html::rules_fragment(&v, text::ui_text(self.lang, "rule")), !v.is_empty())
     }
 
-    fn images(&mut self, r: &Record) -> Vec<ImageView> {
+    fn images(&mut self, r: &Record) -> Value {
+        let views = self.image_views(r);
+        html::images_fragment(&views)
+    }
+
+    fn image_views(&mut self, r: &Record) -> Vec<ImageView> {
         r.images
             .iter()
             .map(|img| {
                 self.images_in_section += 1;
                 let alt = if meaningless_alt(&img.alt) {
-                    let label = text::ui(self.lang)["image"];
+                    let label = text::ui_text(self.lang, "image");
                     let n = self.images_in_section;
                     match (self.lang, self.section.is_empty()) {
                         (Lang::Zh, false) => format!("{label} {n}：{}", self.section),
@@ -371,9 +381,9 @@ impl<'a> BlockBuilder<'a> {
             anchor: anchor(&r.id),
             ordinal: r.ordinal.clone(),
             number: r.number,
-            inlines: inlines(&strip_ordinal(&r.text, r.ordinal.as_deref()), &r.links),
+            inlines: html::inlines_fragment(&inlines(&strip_ordinal(&r.text, r.ordinal.as_deref()), &r.links)),
             images: self.images(r),
-            rules: self.rules_of(r),
+            rules: self.rules_of(r).0,
         }
     }
 
@@ -402,7 +412,7 @@ impl<'a> BlockBuilder<'a> {
                     if let Some(ans) = r.answer.as_deref().filter(|a| !a.trim().is_empty()) {
                         blocks.push(Block::Paragraph {
                             anchor: format!("{}-a", anchor(&r.id)),
-                            inlines: inlines(ans, &r.links),
+                            inlines: html::inlines_fragment(&inlines(ans, &r.links)),
                             images: self.images(r),
                         });
                     }
@@ -411,7 +421,7 @@ impl<'a> BlockBuilder<'a> {
                     if !rest.trim().is_empty() || !r.images.is_empty() {
                         blocks.push(Block::Paragraph {
                             anchor: format!("{}-a", anchor(&r.id)),
-                            inlines: inlines(&rest, &r.links),
+                            inlines: html::inlines_fragment(&inlines(&rest, &r.links)),
                             images: self.images(r),
                         });
                     }
@@ -439,6 +449,7 @@ impl<'a> BlockBuilder<'a> {
                     let first = i;
                     let mut rows = Vec::new();
                     let mut header_cells: Vec<String> = Vec::new();
+                    let mut has_rules = false;
                     while i < recs.len()
                         && matches!(recs[i].kind, RecordKind::TableHeader | RecordKind::TableRow)
                         && recs[i].table == table
@@ -458,14 +469,15 @@ impl<'a> BlockBuilder<'a> {
                             if header_cells.is_empty() {
                                 header_cells = rr.cells.iter().map(|c| c.header.clone()).collect();
                             }
-                            let rules = self.rules_of(rr);
+                            let (rules, any) = self.rules_of(rr);
+                            has_rules |= any;
                             rows.push(RowView {
                                 anchor: anchor(&rr.id),
                                 cells: rr
                                     .cells
                                     .iter()
                                     .map(|c| CellView {
-                                        lines: c.text.split('\n').map(str::to_string).collect(),
+                                        lines: html::lines_fragment(c.text.split('\n')),
                                         spanned: c.spanned,
                                         header: c.header.replace('\n', " "),
                                     })
@@ -475,7 +487,6 @@ impl<'a> BlockBuilder<'a> {
                         }
                         i += 1;
                     }
-                    let has_rules = rows.iter().any(|r| !r.rules.is_empty());
                     blocks.push(Block::Table {
                         anchor: anchor(&recs[first].id),
                         headers: merge_headers(&header_cells),
@@ -492,7 +503,7 @@ impl<'a> BlockBuilder<'a> {
                         NoteType::Quote => "quote",
                     }
                     .to_string(),
-                    inlines: inlines(&r.text, &r.links),
+                    inlines: html::inlines_fragment(&inlines(&r.text, &r.links)),
                 }),
                 RecordKind::Image => {
                     let images = self.images(r);
@@ -502,7 +513,7 @@ impl<'a> BlockBuilder<'a> {
                     let images = self.images(r);
                     blocks.push(Block::Paragraph {
                         anchor: anchor(&r.id),
-                        inlines: inlines(&r.text, &r.links),
+                        inlines: html::inlines_fragment(&inlines(&r.text, &r.links)),
                         images,
                     });
                 }
@@ -522,7 +533,7 @@ impl<'a> BlockBuilder<'a> {
                         let images = self.images(r);
                         blocks.push(Block::Paragraph {
                             anchor: anchor(&r.id),
-                            inlines: inlines(&r.text, &r.links),
+                            inlines: html::inlines_fragment(&inlines(&r.text, &r.links)),
                             images,
                         });
                     }
@@ -575,7 +586,7 @@ fn merge_headers(cells: &[String]) -> Vec<HeaderCell> {
         if prev == Some(c) && !c.is_empty() {
             out.last_mut().expect("a previous cell").colspan += 1;
         } else {
-            out.push(HeaderCell { lines: c.split('\n').map(str::to_string).collect(), colspan: 1 });
+            out.push(HeaderCell { text: c.replace('\n', " "), lines: html::lines_fragment(c.split('\n')), colspan: 1 });
         }
         prev = Some(c);
     }
@@ -627,7 +638,7 @@ mod tests {
     fn a_top_heading_is_the_title_but_a_sibling_stays_a_section() {
         let top = doc("T", vec![heading("en/d", 1, 1, "T"), heading("en/d", 2, 2, "A"), heading("en/d", 3, 4, "B")]);
         assert_eq!(title_record(&top), Some(0));
-        let rules = HashMap::new();
+        let rules = HashMap::default();
         let blocks = BlockBuilder::new(Lang::En, &rules).build(&top);
         let levels: Vec<u8> = blocks
             .iter()

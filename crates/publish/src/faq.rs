@@ -8,10 +8,11 @@ use rustc_hash::FxHashMap as HashMap;
 
 use kb_model::rules::Rule;
 use kb_model::{Document, Lang, Record, RecordKind};
+use minijinja::Value;
 use serde::Serialize;
 
-use crate::blocks::{anchor, inlines, Inline, RuleView};
-use crate::text;
+use crate::blocks::{anchor, inlines, RuleView};
+use crate::{html, text};
 
 /// Rules below this confidence do not become questions.
 pub const MIN_CONFIDENCE: f64 = 0.5;
@@ -25,8 +26,8 @@ pub struct FaqEntry {
     pub anchor: String,
     /// The question.
     pub question: String,
-    /// The answer, as paragraphs of inlines.
-    pub answer: Vec<Vec<Inline>>,
+    /// The answer, as paragraphs ([`crate::html::inlines`]).
+    pub answer: Vec<Value>,
     /// The answer as plain text (for JSON-LD and search).
     pub answer_text: String,
     /// True when the answer continues in the source section.
@@ -41,8 +42,8 @@ pub struct FaqEntry {
     pub source_location: String,
     /// True for questions generated from rules.
     pub generated: bool,
-    /// The rules behind a generated question.
-    pub rules: Vec<RuleView>,
+    /// The rules behind a generated question ([`crate::html::rules`]).
+    pub rules: Value,
 }
 
 /// The FAQ entries of one document.
@@ -64,10 +65,10 @@ pub struct FaqGroup {
 
 /// The plain answer of a faq record: its answer, else the text of the
 /// records of its section (up to a few), with whether more follows.
-fn answer_of(doc: &Document, idx: usize) -> (Vec<Vec<Inline>>, String, bool) {
+fn answer_of(doc: &Document, idx: usize) -> (Vec<Value>, String, bool) {
     let r = &doc.records[idx];
     if let Some(a) = r.answer.as_deref().filter(|a| !a.trim().is_empty()) {
-        return (vec![inlines(a, &r.links)], a.to_string(), false);
+        return (vec![html::inlines_fragment(&inlines(a, &r.links))], a.to_string(), false);
     }
     let q = r.question.as_deref().unwrap_or(&r.text);
     let depth = r.heading_path.len();
@@ -100,7 +101,7 @@ fn answer_of(doc: &Document, idx: usize) -> (Vec<Vec<Inline>>, String, bool) {
         } else {
             c.text.clone()
         };
-        parts.push(inlines(&t, &c.links));
+        parts.push(html::inlines_fragment(&inlines(&t, &c.links)));
         plain.push(t);
     }
     (parts, plain.join("\n"), truncated)
@@ -126,7 +127,7 @@ pub fn record_entries(doc: &Document, href: &str) -> Vec<FaqEntry> {
                 source_label: doc.title.clone(),
                 source_location: r.location(),
                 generated: false,
-                rules: Vec::new(),
+                rules: html::fragment(String::new()),
             }
         })
         .collect()
@@ -254,11 +255,38 @@ fn generated_anchor(doc: &Document, scope: &str, subject: &str) -> String {
     format!("g-{}", kb_model::short_hash(&[&doc.id, scope, subject], 10))
 }
 
-/// The questions of `doc` without their answers, cheaply: `(anchor,
-/// question, generated)` for the first `limit` (faq records first, then
-/// generated ones), and how many there are of each kind. The same as the
-/// entries [`record_entries`] and [`generated_entries`] give.
-pub fn questions(doc: &Document, rules: &[&Rule], limit: usize) -> (Vec<(String, String, bool)>, usize, usize) {
+/// A question generated from rules: what its FAQ entry, its search entry
+/// and its document's card are made of (see [`generated`]).
+#[derive(Debug, Clone)]
+pub struct Generated<'a> {
+    /// Element id on the FAQ page.
+    pub anchor: String,
+    /// The question.
+    pub question: String,
+    /// The source record of the first rule.
+    first: &'a Record,
+    /// The rules behind it.
+    rules: Vec<&'a Rule>,
+    /// The answer's lines, each with the record it cites.
+    lines: Vec<(String, &'a Record)>,
+}
+
+impl Generated<'_> {
+    /// The answer as plain text, a line per rule said.
+    pub fn answer_text(&self) -> String {
+        self.lines.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// The questions of `doc`: `(anchor, question, generated)` for the first
+/// `limit` (faq records first, then `generated`, what [`generated`] gave
+/// for it), and how many there are of each kind. The same as the entries
+/// [`record_entries`] and [`generated_entries`] give.
+pub fn questions(
+    doc: &Document,
+    generated: &[Generated<'_>],
+    limit: usize,
+) -> (Vec<(String, String, bool)>, usize, usize) {
     let mut out = Vec::new();
     let mut faq = 0;
     for r in doc.records.iter().filter(|r| r.kind == RecordKind::Faq) {
@@ -268,48 +296,41 @@ pub fn questions(doc: &Document, rules: &[&Rule], limit: usize) -> (Vec<(String,
             out.push((format!("q-{}", &anchor(&r.id)[2..]), q, false));
         }
     }
-    let groups = if rules.is_empty() { Vec::new() } else { generated_groups(doc, rules, &records_by_id(doc)) };
-    for (scope, subject, q, _) in groups.iter().take(limit.saturating_sub(out.len())) {
-        out.push((generated_anchor(doc, scope, subject), q.clone(), true));
+    for g in generated.iter().take(limit.saturating_sub(out.len())) {
+        out.push((g.anchor.clone(), g.question.clone(), true));
     }
-    (out, faq, groups.len())
+    (out, faq, generated.len())
+}
+
+/// The FAQ entries of the questions [`generated`] gave for `doc`; `href`
+/// is the document page.
+pub fn generated_entries(doc: &Document, generated: &[Generated<'_>], href: &str) -> Vec<FaqEntry> {
+    generated
+        .iter()
+        .map(|g| FaqEntry {
+            anchor: g.anchor.clone(),
+            question: g.question.clone(),
+            answer: g.lines.iter().map(|(line, rec)| html::inlines_fragment(&inlines(line, &rec.links))).collect(),
+            answer_text: g.answer_text(),
+            truncated: false,
+            doc: doc.id.clone(),
+            source_href: format!("{href}#{}", anchor(&g.first.id)),
+            source_label: section_label(g.first, &doc.title),
+            source_location: g.first.location(),
+            generated: true,
+            rules: html::rules_fragment(
+                &g.rules.iter().map(|r| RuleView::new(r, doc.lang)).collect::<Vec<_>>(),
+                text::ui_text(doc.lang, "rule"),
+            ),
+        })
+        .collect()
 }
 
 /// Questions generated from the rules whose source record is in `doc`:
 /// one per (scope, subject), for rules with a subject and a value and
-/// enough confidence. `href` is the document page.
-pub fn generated_entries(doc: &Document, rules: &[&Rule], href: &str) -> Vec<FaqEntry> {
-    generated_with(doc, rules, |first, scope, subject, q, rs, lines| FaqEntry {
-        anchor: generated_anchor(doc, scope, subject),
-        question: q,
-        answer: lines.iter().map(|(line, rec)| inlines(line, &rec.links)).collect(),
-        answer_text: lines.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join("\n"),
-        truncated: false,
-        doc: doc.id.clone(),
-        source_href: format!("{href}#{}", anchor(&first.id)),
-        source_label: section_label(first, &doc.title),
-        source_location: first.location(),
-        generated: true,
-        rules: rs.iter().map(|r| RuleView::new(r, doc.lang)).collect(),
-    })
-}
-
-/// The questions [`generated_entries`] gives, as `(anchor, question,
-/// answer text)` only (what the search index needs).
-pub fn generated_texts(doc: &Document, rules: &[&Rule]) -> Vec<(String, String, String)> {
-    generated_with(doc, rules, |_, scope, subject, q, _, lines| {
-        let text = lines.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>().join("\n");
-        (generated_anchor(doc, scope, subject), q, text)
-    })
-}
-
-/// Calls `make(first source record, scope, subject, question, rules,
-/// answer lines with their records)` for every generated question.
-fn generated_with<T>(
-    doc: &Document,
-    rules: &[&Rule],
-    mut make: impl FnMut(&Record, &str, &str, String, &[&Rule], Vec<(String, &Record)>) -> T,
-) -> Vec<T> {
+/// enough confidence, where a question reads naturally and some rule can
+/// be said in a sentence.
+pub fn generated<'a>(doc: &'a Document, rules: &[&'a Rule]) -> Vec<Generated<'a>> {
     let mut out = Vec::new();
     if rules.is_empty() {
         return out;
@@ -343,7 +364,7 @@ fn generated_with<T>(
         if lines.is_empty() {
             continue;
         }
-        out.push(make(first, &scope, &subject, q, &rs, lines));
+        out.push(Generated { anchor: generated_anchor(doc, &scope, &subject), question: q, first, rules: rs, lines });
     }
     out
 }
@@ -399,18 +420,18 @@ mod tests {
             ..Default::default()
         };
         let rules = [&rule];
+        let gen = generated(&doc, &rules);
         let entries: Vec<FaqEntry> = record_entries(&doc, "zh/docs/d.html")
             .into_iter()
-            .chain(generated_entries(&doc, &rules, "zh/docs/d.html"))
+            .chain(generated_entries(&doc, &gen, "zh/docs/d.html"))
             .collect();
-        let texts = generated_texts(&doc, &rules);
-        assert_eq!(texts.len(), 1);
-        assert_eq!((&texts[0].0, &texts[0].2), (&entries[1].anchor, &entries[1].answer_text));
-        let (qs, faq, generated) = questions(&doc, &rules, 10);
+        assert_eq!(gen.len(), 1);
+        assert_eq!((&gen[0].anchor, &gen[0].answer_text()), (&entries[1].anchor, &entries[1].answer_text));
+        let (qs, faq, generated) = questions(&doc, &gen, 10);
         assert_eq!((faq, generated), (1, 1));
         let from_entries: Vec<(String, String, bool)> =
             entries.iter().map(|e| (e.anchor.clone(), e.question.clone(), e.generated)).collect();
         assert_eq!(qs, from_entries);
-        assert_eq!(questions(&doc, &rules, 1).0.len(), 1);
+        assert_eq!(questions(&doc, &gen, 1).0.len(), 1);
     }
 }

@@ -34,14 +34,17 @@
 //! every file whose inputs did not change from the previous site: document
 //! pages by their [`PageKey`], FAQ and listing pages and search blocks by
 //! keys kept in a state file the caller stores (`cache/publish.json` in a kb
-//! build); and any build given a previous site hard-links a rendered file
-//! that comes out byte for byte the same as its namesake there instead of
-//! writing a new one.
+//! build; it keys the sitemap's parts too); and any build given a previous
+//! site hard-links a rendered file that comes out byte for byte the same
+//! as its namesake there instead of writing a new one.
 //!
 //! Every page carries a language switcher to its aligned counterpart (or says
 //! there is none), `<link rel="alternate" hreflang>` tags including
 //! `x-default`, and `lang` attributes. Everything taken from the documents is
-//! escaped by minijinja's autoescape; raw HTML is sanitised with ammonia and
+//! escaped, by minijinja's autoescape or, in the blocks of a document page
+//! and the pieces of a FAQ answer written by [`html`], by the same rules
+//! (tests compare them with the template code they replace); raw HTML is
+//! sanitised with ammonia and
 //! every URL put in `href`/`src` passes [`sanitize::safe_href`]. The output is
 //! deterministic: the same input gives the same bytes.
 //!
@@ -50,7 +53,10 @@
 //! manifests; sitemap) to stderr.
 //!
 //! Templates are embedded in the binary ([`templates::EMBEDDED`]); a folder
-//! given in [`SiteOptions::templates`] overrides them file by file.
+//! given in [`SiteOptions::templates`] overrides them file by file. They lay
+//! out every page; the body of a document page (`{{ body }}`) and the
+//! answers and rules of FAQ entries come as HTML from [`html`], where a
+//! template per block or per inline run cost most of the rendering.
 //!
 //! ```no_run
 //! let stats = kb_publish::render_site(std::path::Path::new("out/site"), &[], None, None).unwrap();
@@ -59,6 +65,7 @@
 
 pub mod blocks;
 pub mod faq;
+pub mod html;
 pub mod sanitize;
 pub mod search;
 mod site;
@@ -213,7 +220,8 @@ pub fn render_site_with(
     rules: Option<&RuleSet>,
     opts: &SiteOptions,
 ) -> Result<SiteStats> {
-    site::render(out_dir, docs, alignment, rules, opts, None, None).map(|r| r.stats)
+    let input = Input { documents: docs, alignment, rules, rule_digests: None };
+    site::render(out_dir, &input, opts, None, None).map(|r| r.stats)
 }
 
 /// What a site build may reuse: the previous build's `site/` folder, the
@@ -231,9 +239,10 @@ pub struct PageReuse<'a> {
 }
 
 /// The fingerprint of everything one document page is rendered from (the
-/// document's bytes and path, its rules, its counterpart, its address, its
-/// FAQ link, the base URL, this crate's version), with the page's path and
-/// what it counted. Equal keys mean byte-identical pages.
+/// document's bytes and path, its rules — or the caller's digest of them,
+/// [`Input::rule_digests`] —, its counterpart, its address, its FAQ link,
+/// the base URL, this crate's version), with the page's path and what it
+/// counted. Equal keys mean byte-identical pages.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PageKey {
     /// blake3 (hex) of the page's inputs.
@@ -269,6 +278,25 @@ pub struct Published {
     pub state: Vec<u8>,
 }
 
+/// What a site is made from: the documents, and the alignment and rules
+/// when the earlier stages made them.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    /// The documents.
+    pub documents: &'a [Document],
+    /// The alignment, if any (no counterpart links without).
+    pub alignment: Option<&'a Alignment>,
+    /// The rules, if any (none shown without).
+    pub rules: Option<&'a RuleSet>,
+    /// Per document (in the order of `documents`), a digest the caller
+    /// vouches for: two builds giving a document the same digest give it the
+    /// same rules (as the digests of what they were made from that kb's rules
+    /// stage gives). Page keys then take the digest instead of
+    /// hashing every rule; a document without one (or a slice of another
+    /// length) has its rules hashed.
+    pub rule_digests: Option<&'a [Option<[u8; 32]>]>,
+}
+
 /// [`render_site_with`] for a rebuild: every file whose inputs match
 /// `reuse`'s keys is hard-linked (or copied) from the previous site instead
 /// of being rendered — document pages, FAQ and listing pages, search
@@ -287,9 +315,20 @@ pub fn publish(
     opts: &SiteOptions,
     reuse: Option<&PageReuse<'_>>,
 ) -> Result<Published> {
+    let input = Input { documents: docs, alignment, rules, rule_digests: None };
+    publish_input(out_dir, &input, opts, reuse)
+}
+
+/// [`publish`] from an [`Input`] (which may carry rule digests).
+pub fn publish_input(
+    out_dir: &Path,
+    input: &Input<'_>,
+    opts: &SiteOptions,
+    reuse: Option<&PageReuse<'_>>,
+) -> Result<Published> {
     let link_from = reuse.map(|r| r.site);
     let reuse = reuse.filter(|_| opts.templates.is_none());
-    site::render(out_dir, docs, alignment, rules, opts, reuse, link_from).map(|r| Published {
+    site::render(out_dir, input, opts, reuse, link_from).map(|r| Published {
         stats: r.stats,
         reused: r.reused,
         keys: r.keys,

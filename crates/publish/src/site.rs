@@ -3,13 +3,13 @@
 //! parallel and writes every file, reusing the previous build's files whose
 //! inputs did not change.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use kb_model::alignment::Alignment;
-use kb_model::rules::{Rule, RuleSet};
+use kb_model::rules::Rule;
 use kb_model::{Document, Lang};
 use minijinja::value::{Serde, Value};
 use rayon::prelude::*;
@@ -143,8 +143,20 @@ struct DocPlan<'a> {
     href: String,
     counterpart: Option<(&'a Document, f64)>,
     rules: Vec<&'a Rule>,
+    /// The caller's digest of the document's rules, if it gave one.
+    rules_digest: Option<[u8; 32]>,
     /// The document's programme (first folder under the language folder, `""` for none).
     programme: String,
+    /// The questions generated from its rules, made once when first asked
+    /// for (by its FAQ group, search entries or card, whichever comes first).
+    generated: std::sync::OnceLock<Vec<faq::Generated<'a>>>,
+}
+
+impl<'a> DocPlan<'a> {
+    /// The questions generated from the document's rules ([`faq::generated`]).
+    fn generated(&self) -> &[faq::Generated<'a>] {
+        self.generated.get_or_init(|| faq::generated(self.doc, &self.rules))
+    }
 }
 
 /// What is known of a document before its page is rendered.
@@ -171,7 +183,7 @@ struct State {
     version: u32,
     /// Language → its search blocks.
     search: BTreeMap<String, Vec<BlockState>>,
-    /// FAQ and listing page path → key.
+    /// FAQ and listing page and sitemap file path → key.
     pages: BTreeMap<String, String>,
 }
 
@@ -251,6 +263,18 @@ struct Writer<'a> {
     /// The previous build's site: a file about to be written with the bytes
     /// its namesake there holds is hard-linked instead (no new inode).
     previous: Option<&'a Path>,
+    /// Folders opened for [`Writer::reuse`], by site-relative path: the
+    /// previous site's and this one's (`None` when they could not be
+    /// opened). Linking by name inside open folders spares the kernel
+    /// walking both whole paths for each of thousands of files.
+    folders: std::sync::Mutex<HashMap<String, Option<Arc<Folders>>>>,
+}
+
+/// A folder of the previous site and the same folder of the site being written.
+struct Folders {
+    previous: std::path::PathBuf,
+    from: rustix::fd::OwnedFd,
+    to: rustix::fd::OwnedFd,
 }
 
 impl Writer<'_> {
@@ -305,9 +329,35 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// The open folders `dir` (site-relative) of `prev_site` and of the site
+    /// being written (created if missing); `None` when either cannot be opened.
+    fn folders(&self, prev_site: &Path, dir: &str) -> Option<Arc<Folders>> {
+        use rustix::fs::{openat, Mode, OFlags, CWD};
+        let mut open = self.folders.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let f = open
+            .entry(dir.to_string())
+            .or_insert_with(|| {
+                let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+                let from = openat(CWD, prev_site.join(dir), flags, Mode::empty()).ok()?;
+                let to_path = self.out.join(dir);
+                std::fs::create_dir_all(&to_path).ok()?;
+                let to = openat(CWD, &to_path, flags, Mode::empty()).ok()?;
+                Some(Arc::new(Folders { previous: prev_site.to_path_buf(), from, to }))
+            })
+            .clone();
+        f.filter(|f| f.previous == prev_site)
+    }
+
     /// Puts the previous build's `rel` (from `prev_site`) at `rel` by a hard
     /// link, or a copy where linking fails. False when there is no such file.
     fn reuse(&self, prev_site: &Path, rel: &str) -> Result<bool> {
+        let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        if let Some(f) = self.folders(prev_site, dir) {
+            if rustix::fs::linkat(&f.from, name, &f.to, name, rustix::fs::AtFlags::empty()).is_ok() {
+                self.files.fetch_add(1, Ordering::Relaxed);
+                return Ok(true);
+            }
+        }
         let from = prev_site.join(rel);
         let path = self.out.join(rel);
         let mut res = std::fs::hard_link(&from, &path);
@@ -336,7 +386,11 @@ struct Renderer {
 }
 
 impl Renderer {
-    fn render<T: Serialize>(&self, template: &str, page: &str, ctx: &T) -> Result<String> {
+    /// Renders `template` with `ctx` and writes it to `page` (site-relative)
+    /// through `w`. Each thread renders into a buffer of its own that it
+    /// keeps, so a page's bytes are not grown and copied as it is made.
+    fn write<T: Serialize>(&self, w: &Writer, template: &str, page: &str, ctx: &T) -> Result<()> {
+        thread_local!(static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) });
         let err = |e: minijinja::Error| {
             let mut message = e.to_string();
             let mut src = std::error::Error::source(&e);
@@ -347,7 +401,12 @@ impl Renderer {
             Error::Template { template: template.to_string(), page: page.to_string(), message }
         };
         let t = self.env.get_template(template).map_err(err)?;
-        t.render(Value::from(Serde(ctx))).map_err(err)
+        BUF.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            buf.clear();
+            t.render_captured_to(Value::from(Serde(ctx)), &mut *buf).map_err(err)?;
+            w.write(page, &buf)
+        })
     }
 }
 
@@ -357,14 +416,17 @@ struct Key(Vec<u8>);
 
 impl Key {
     fn new(what: &str) -> Key {
-        let mut k = Key(Vec::with_capacity(4096));
+        let mut k = Key(Vec::with_capacity(512));
         k.put(concat!("kb-publish ", env!("CARGO_PKG_VERSION")));
         k.put(what);
         k
     }
     fn put(&mut self, s: &str) -> &mut Key {
-        self.0.extend_from_slice(&(s.len() as u64).to_le_bytes());
-        self.0.extend_from_slice(s.as_bytes());
+        self.put_bytes(s.as_bytes())
+    }
+    fn put_bytes(&mut self, b: &[u8]) -> &mut Key {
+        self.0.extend_from_slice(&(b.len() as u64).to_le_bytes());
+        self.0.extend_from_slice(b);
         self
     }
     fn finish(&self) -> String {
@@ -383,13 +445,12 @@ pub(crate) struct Rendered {
 
 pub(crate) fn render(
     out_dir: &Path,
-    docs: &[Document],
-    alignment: Option<&Alignment>,
-    rules: Option<&RuleSet>,
+    input: &crate::Input<'_>,
     opts: &SiteOptions,
     reuse: Option<&crate::PageReuse<'_>>,
     link_from: Option<&Path>,
 ) -> Result<Rendered> {
+    let (docs, alignment, rules) = (input.documents, input.alignment, input.rules);
     let timing = std::env::var_os("KB_PUBLISH_TIMING").is_some();
     let clock = std::cell::Cell::new(std::time::Instant::now());
     let lap = |what: &str| {
@@ -400,7 +461,7 @@ pub(crate) fn render(
     };
     let templates = Templates::new(opts.templates.as_deref());
     let renderer = Renderer { env: templates.environment() };
-    let w = Writer { out: out_dir, files: AtomicUsize::new(0), previous: link_from };
+    let w = Writer { out: out_dir, files: AtomicUsize::new(0), previous: link_from, folders: Default::default() };
     std::fs::create_dir_all(out_dir).map_err(|source| Error::Io {
         what: "creating folder",
         path: out_dir.to_path_buf(),
@@ -418,8 +479,15 @@ pub(crate) fn render(
     let ui: HashMap<Lang, Value> = LANGS.iter().map(|l| (*l, Value::from(Serde(text::ui(*l))))).collect();
 
     // Documents in a fixed order, with their pages, counterparts and rules.
-    let mut sorted: Vec<&Document> = docs.iter().collect();
-    sorted.sort_by(|a, b| a.path.cmp(&b.path).then(a.id.cmp(&b.id)));
+    let mut order: Vec<usize> = (0..docs.len()).collect();
+    order.sort_by(|&a, &b| docs[a].path.cmp(&docs[b].path).then(docs[a].id.cmp(&docs[b].id)));
+    let sorted: Vec<&Document> = order.iter().map(|&i| &docs[i]).collect();
+    // The caller's rule digests, in the order of `sorted` (all or none).
+    let digests: Vec<Option<[u8; 32]>> = match input.rule_digests {
+        Some(d) if d.len() == docs.len() && rules.is_some() => order.iter().map(|&i| d[i]).collect(),
+        _ => vec![None; docs.len()],
+    };
+    drop(order);
     let by_id: HashMap<&str, &Document> = sorted.iter().map(|d| (d.id.as_str(), *d)).collect();
     let mut taken = HashSet::default();
     let mut hrefs: HashMap<&str, String> = HashMap::default();
@@ -432,14 +500,24 @@ pub(crate) fn render(
         doc_pairs.entry(p.zh.as_str()).or_insert(p);
         doc_pairs.entry(p.en.as_str()).or_insert(p);
     }
+    // Each document's rules, in the order of the rule set: the rules of a
+    // document come in runs (one, when the set is sorted by source).
     let mut rules_by_doc: HashMap<&str, Vec<&Rule>> = HashMap::default();
-    for r in rules.map(|rs| rs.rules.as_slice()).unwrap_or(&[]) {
-        rules_by_doc.entry(r.source.doc.as_str()).or_default().push(r);
+    {
+        let all = rules.map(|rs| rs.rules.as_slice()).unwrap_or(&[]);
+        let mut start = 0;
+        while start < all.len() {
+            let doc = all[start].source.doc.as_str();
+            let end = all[start..].iter().position(|r| r.source.doc != doc).map_or(all.len(), |n| start + n);
+            rules_by_doc.entry(doc).or_default().extend(&all[start..end]);
+            start = end;
+        }
     }
     lap("plans-pre");
     let plans: Vec<DocPlan> = sorted
         .iter()
-        .map(|d| {
+        .zip(&digests)
+        .map(|(d, digest)| {
             let counterpart = doc_pairs.get(d.id.as_str()).copied().and_then(|p| {
                 let other = if p.zh == d.id { &p.en } else { &p.zh };
                 by_id.get(other.as_str()).filter(|o| o.lang != d.lang).map(|o| (*o, p.confidence))
@@ -449,7 +527,9 @@ pub(crate) fn render(
                 href: hrefs[d.id.as_str()].clone(),
                 counterpart,
                 rules: rules_by_doc.remove(d.id.as_str()).unwrap_or_default(),
+                rules_digest: *digest,
                 programme: programme_of(d),
+                generated: std::sync::OnceLock::new(),
             }
         })
         .collect();
@@ -465,7 +545,7 @@ pub(crate) fn render(
             match prev {
                 Some(k) => DocInfo { content, faq: k.faq, generated: k.generated },
                 None => {
-                    let (_, faq, generated) = faq::questions(p.doc, &p.rules, 0);
+                    let (_, faq, generated) = faq::questions(p.doc, p.generated(), 0);
                     DocInfo { content, faq, generated }
                 }
             }
@@ -532,14 +612,20 @@ pub(crate) fn render(
         faq_pages.extend(paginate(lang, "faq", "faq.html", opts.faq_docs_per_page, &has_faq));
         list_pages.extend(paginate(lang, "list", "index.html", opts.docs_per_list_page, &|_| true));
     }
-    let mut faq_href_of: Vec<Option<String>> = vec![None; plans.len()];
+    let mut faq_page_of: Vec<Option<&str>> = vec![None; plans.len()];
     for page in &faq_pages {
         for &i in &page.docs {
-            faq_href_of[i] = Some(format!("{}#{}", page.path, group_anchor(&plans[i].doc.id)));
+            faq_page_of[i] = Some(page.path.as_str());
         }
     }
+    let faq_href_of: Vec<Option<String>> = faq_page_of
+        .par_iter()
+        .zip(&plans)
+        .map(|(page, p)| page.map(|page| format!("{page}#{}", group_anchor(&p.doc.id))))
+        .collect();
+    drop(faq_page_of);
     let final_keys: Vec<String> = infos
-        .iter()
+        .par_iter()
         .zip(&faq_href_of)
         .map(|(info, f)| Key::new("page").put(&info.content).put(f.as_deref().unwrap_or("-")).finish())
         .collect();
@@ -562,14 +648,19 @@ pub(crate) fn render(
         search_href: lang_pages(lang, "search.html"),
         search_index: format!("search/index.{}.js", lang.code()),
     };
-    // Pages that exist in both languages under the same name.
-    let paired = |name: &str| {
+    // Pages that exist in both languages under the same name: their
+    // alternates, site-relative, and as absolute URLs.
+    let paired_rel = |name: &str| -> Vec<(&'static str, Cow<'static, str>)> {
         vec![
-            Alternate { hreflang: "zh", href: abs(&lang_pages(Lang::Zh, name)) },
-            Alternate { hreflang: "en", href: abs(&lang_pages(Lang::En, name)) },
-            Alternate { hreflang: "x-default", href: abs("index.html") },
+            ("zh", Cow::Owned(lang_pages(Lang::Zh, name))),
+            ("en", Cow::Owned(lang_pages(Lang::En, name))),
+            ("x-default", Cow::Borrowed("index.html")),
         ]
     };
+    let absolute = |alternates: &[(&'static str, Cow<'_, str>)]| -> Vec<Alternate> {
+        alternates.iter().map(|(hreflang, href)| Alternate { hreflang, href: abs(href) }).collect()
+    };
+    let paired = |name: &str| absolute(&paired_rel(name));
     let switch_to = |other: Lang, name: &str| Switch {
         lang: other.code(),
         label: text::lang_name(other),
@@ -578,21 +669,23 @@ pub(crate) fn render(
     };
     // A list page's alternates and switch: the same page in the other
     // language when it exists, else that language's first page of the kind.
-    let list_links = |page: &ListPage, single: &str| {
-        let lang = page.lang;
-        let other = lang.other();
+    let list_alternates = |page: &ListPage| -> Vec<(&'static str, Cow<'static, str>)> {
         let name = &page.path[3..];
-        if page_names.contains(lang_pages(other, name).as_str()) {
-            (paired(name), switch_to(other, name))
+        if page_names.contains(lang_pages(page.lang.other(), name).as_str()) {
+            paired_rel(name)
         } else {
-            (
-                vec![
-                    Alternate { hreflang: lang.code(), href: abs(&page.path) },
-                    Alternate { hreflang: "x-default", href: abs(&page.path) },
-                ],
-                switch_to(other, single),
-            )
+            vec![(page.lang.code(), Cow::Owned(page.path.clone())), ("x-default", Cow::Owned(page.path.clone()))]
         }
+    };
+    let list_links = |page: &ListPage, single: &str| {
+        let other = page.lang.other();
+        let name = &page.path[3..];
+        let switch = if page_names.contains(lang_pages(other, name).as_str()) {
+            switch_to(other, name)
+        } else {
+            switch_to(other, single)
+        };
+        (absolute(&list_alternates(page)), switch)
     };
 
     // The search index: per language, blocks of documents, each block's
@@ -704,13 +797,16 @@ pub(crate) fn render(
                     title_anchor: crate::blocks::title_record(d).map(|i| anchor(&d.records[i].id)),
                     source_path: d.path.clone(),
                     counterpart: counterpart_view(p, &hrefs),
-                    blocks,
+                    body: {
+                        let mut body = String::with_capacity(d.records.len() * 160);
+                        crate::html::blocks(&mut body, &blocks, d.lang);
+                        crate::html::fragment(body)
+                    },
                     toc,
                     faq_href: faq_href_of[i].clone(),
                     rules_available: rules.is_some(),
                 };
-                let html = renderer.render("document.html", &p.href, &ctx)?;
-                w.write(&p.href, html.as_bytes())?;
+                renderer.write(&w, "document.html", &p.href, &ctx)?;
                 Ok((
                     PageKey {
                         key: key.clone(),
@@ -730,7 +826,7 @@ pub(crate) fn render(
     let group_of = |i: usize| -> Option<FaqGroup> {
         let p = &plans[i];
         let entries = faq::record_entries(p.doc, &p.href);
-        let generated = faq::generated_entries(p.doc, &p.rules, &p.href);
+        let generated = faq::generated_entries(p.doc, p.generated(), &p.href);
         if entries.is_empty() && generated.is_empty() {
             return None;
         }
@@ -748,7 +844,7 @@ pub(crate) fn render(
         k.put(&page.path).put(&base).put(if rules.is_some() { "rules" } else { "-" });
         k.put(if alignment.is_some() { "alignment" } else { "-" });
         if let Some(pg) = &page.pagination {
-            k.put(&serde_json::to_string(pg).expect("serialises"));
+            hash_pagination(&mut k, pg);
         }
         for &i in &page.docs {
             k.put(&plans[i].doc.id).put(&final_keys[i]);
@@ -788,9 +884,23 @@ pub(crate) fn render(
                 });
                 let (alternates, switch) = list_links(page, "faq.html");
                 let title = match &page.pagination {
-                    Some(pg) => format!("{} · {} · {}", text::ui(lang)["faq"], pg.programme, pg.number),
-                    None => text::ui(lang)["faq"].to_string(),
+                    Some(pg) => format!("{} · {} · {}", text::ui_text(lang, "faq"), pg.programme, pg.number),
+                    None => text::ui_text(lang, "faq").to_string(),
                 };
+                let root = rel_root(&page.path);
+                let groups: Vec<FaqGroupView> = groups
+                    .iter()
+                    .map(|g| {
+                        let entry = |e: &FaqEntry| crate::html::faq_entry_fragment(e, lang, &root);
+                        FaqGroupView {
+                            title: &g.title,
+                            href: &g.href,
+                            anchor: &g.anchor,
+                            entries: g.entries.iter().map(entry).collect(),
+                            generated: g.generated.iter().map(entry).collect(),
+                        }
+                    })
+                    .collect();
                 let ctx = FaqCtx {
                     common: common(lang, &page.path, title, alternates, switch),
                     groups,
@@ -799,8 +909,7 @@ pub(crate) fn render(
                     pagination: page.pagination.clone(),
                     programmes: Vec::new(),
                 };
-                let html = renderer.render("faq.html", &page.path, &ctx)?;
-                w.write(&page.path, html.as_bytes())?;
+                renderer.write(&w, "faq.html", &page.path, &ctx)?;
                 Ok((page.path.clone(), key))
             })
             .collect::<Result<_>>()
@@ -827,7 +936,7 @@ pub(crate) fn render(
                             Vec::new()
                         } else {
                             let page = faq_href_of[i].as_deref().and_then(|h| h.split_once('#')).map_or("", |(p, _)| p);
-                            let (questions, _, _) = faq::questions(p.doc, &p.rules, CARD_QUESTIONS);
+                            let (questions, _, _) = faq::questions(p.doc, p.generated(), CARD_QUESTIONS);
                             let links: Vec<FaqLink> = questions
                                 .into_iter()
                                 .map(|(anchor, question, generated)| FaqLink {
@@ -853,8 +962,8 @@ pub(crate) fn render(
                     .collect();
                 let (alternates, switch) = list_links(page, "index.html");
                 let title = match &page.pagination {
-                    Some(pg) => format!("{} · {} · {}", text::ui(lang)["documents"], pg.programme, pg.number),
-                    None => text::ui(lang)["site_name"].to_string(),
+                    Some(pg) => format!("{} · {} · {}", text::ui_text(lang, "documents"), pg.programme, pg.number),
+                    None => text::ui_text(lang, "site_name").to_string(),
                 };
                 let ctx = IndexCtx {
                     common: common(lang, &page.path, title, alternates, switch),
@@ -864,8 +973,7 @@ pub(crate) fn render(
                     pagination: page.pagination.clone(),
                     programmes: Vec::new(),
                 };
-                let html = renderer.render("index.html", &page.path, &ctx)?;
-                w.write(&page.path, html.as_bytes())?;
+                renderer.write(&w, "index.html", &page.path, &ctx)?;
                 Ok((page.path.clone(), key))
             })
             .collect::<Result<_>>()
@@ -919,7 +1027,7 @@ pub(crate) fn render(
                 common: common(
                     lang,
                     &path,
-                    text::ui(lang)["faq"].to_string(),
+                    text::ui_text(lang, "faq").to_string(),
                     paired("faq.html"),
                     switch_to(lang.other(), "faq.html"),
                 ),
@@ -929,7 +1037,7 @@ pub(crate) fn render(
                 pagination: None,
                 programmes: faq_progs,
             };
-            w.write(&path, renderer.render("faq.html", &path, &ctx)?.as_bytes())?;
+            renderer.write(&w, "faq.html", &path, &ctx)?;
             stats.pages += 1;
         }
         let list_progs = progs_of(&list_pages, &|_| 0);
@@ -939,7 +1047,7 @@ pub(crate) fn render(
                 common: common(
                     lang,
                     &path,
-                    text::ui(lang)["site_name"].to_string(),
+                    text::ui_text(lang, "site_name").to_string(),
                     paired("index.html"),
                     switch_to(lang.other(), "index.html"),
                 ),
@@ -949,7 +1057,7 @@ pub(crate) fn render(
                 pagination: None,
                 programmes: list_progs,
             };
-            w.write(&path, renderer.render("index.html", &path, &ctx)?.as_bytes())?;
+            renderer.write(&w, "index.html", &path, &ctx)?;
             stats.pages += 1;
         }
 
@@ -958,12 +1066,12 @@ pub(crate) fn render(
             common: common(
                 lang,
                 &path,
-                text::ui(lang)["search"].to_string(),
+                text::ui_text(lang, "search").to_string(),
                 paired("search.html"),
                 switch_to(lang.other(), "search.html"),
             ),
         };
-        w.write(&path, renderer.render("search.html", &path, &ctx)?.as_bytes())?;
+        renderer.write(&w, "search.html", &path, &ctx)?;
         stats.pages += 1;
     }
 
@@ -981,62 +1089,75 @@ pub(crate) fn render(
 
     lap("search");
     // The language chooser.
-    let root_alts = vec![
-        Alternate { hreflang: "zh", href: abs("zh/index.html") },
-        Alternate { hreflang: "en", href: abs("en/index.html") },
-        Alternate { hreflang: "x-default", href: abs("index.html") },
+    let root_rel: Vec<(&'static str, Cow<str>)> = vec![
+        ("zh", Cow::Borrowed("zh/index.html")),
+        ("en", Cow::Borrowed("en/index.html")),
+        ("x-default", Cow::Borrowed("index.html")),
     ];
     let ctx = RootCtx {
         canonical: abs("index.html"),
-        alternates: root_alts.clone(),
+        alternates: absolute(&root_rel),
         zh: ui[&Lang::Zh].clone(),
         en: ui[&Lang::En].clone(),
         zh_count: sorted.iter().filter(|d| d.lang == Lang::Zh).count(),
         en_count: sorted.iter().filter(|d| d.lang == Lang::En).count(),
     };
-    w.write("index.html", renderer.render("root.html", "index.html", &ctx)?.as_bytes())?;
+    renderer.write(&w, "root.html", "index.html", &ctx)?;
     stats.pages += 1;
 
-    // sitemap.xml (an index of sitemap-<n>.xml files on a large site), sorted by URL.
-    let mut sitemap: Vec<(String, Vec<Alternate>)> = Vec::with_capacity(stats.pages);
-    sitemap.push(("index.html".into(), root_alts));
+    // sitemap.xml (an index of sitemap-<n>.xml files on a large site), sorted
+    // by URL; a part whose URLs did not change is taken from the previous site.
+    let mut sitemap: Vec<SitemapEntry> = Vec::with_capacity(stats.pages);
+    sitemap.push((Cow::Borrowed("index.html"), root_rel));
     for p in &plans {
-        sitemap.push((p.href.clone(), doc_links(p, &hrefs, &abs, &lang_pages).0));
+        let alternates = doc_alternates(p, &hrefs).into_iter().map(|(l, h)| (l, Cow::Borrowed(h))).collect();
+        sitemap.push((Cow::Borrowed(p.href.as_str()), alternates));
     }
-    for page in faq_pages.iter() {
-        sitemap.push((page.path.clone(), list_links(page, "faq.html").0));
-    }
-    for page in list_pages.iter() {
-        sitemap.push((page.path.clone(), list_links(page, "index.html").0));
+    for page in faq_pages.iter().chain(&list_pages) {
+        sitemap.push((Cow::Borrowed(page.path.as_str()), list_alternates(page)));
     }
     for lang in LANGS {
         for (pages, name) in [(&faq_pages, "faq.html"), (&list_pages, "index.html")] {
             if pages.iter().any(|p| p.lang == lang && p.pagination.is_some()) {
-                sitemap.push((lang_pages(lang, name), paired(name)));
+                sitemap.push((Cow::Owned(lang_pages(lang, name)), paired_rel(name)));
             }
         }
-        sitemap.push((lang_pages(lang, "search.html"), paired("search.html")));
+        sitemap.push((Cow::Owned(lang_pages(lang, "search.html")), paired_rel("search.html")));
     }
     sitemap.sort_by(|a, b| a.0.cmp(&b.0));
-    let render_urls = |urls: &[(String, Vec<Alternate>)]| -> Result<String> {
-        let urls: Vec<SitemapUrl> = urls
-            .iter()
-            .map(|(p, alts)| SitemapUrl {
-                loc: abs(p),
-                alternates: alts.iter().map(|a| Alternate { hreflang: a.hreflang, href: a.href.clone() }).collect(),
-            })
-            .collect();
-        renderer.render("sitemap.xml", "sitemap.xml", &SitemapCtx { urls })
+    type SitemapPart<'s> = [SitemapEntry<'s>];
+    let sitemap_file = |name: &str, urls: &SitemapPart| -> Result<(String, String)> {
+        let mut k = Key::new("sitemap");
+        k.put(&base);
+        for (path, alternates) in urls {
+            k.put(path);
+            for (hreflang, href) in alternates {
+                k.put(hreflang).put(href);
+            }
+            k.put("");
+        }
+        let key = k.finish();
+        if !try_reuse(name, &key)? {
+            let urls: Vec<SitemapUrl> = urls
+                .iter()
+                .map(|(p, alternates)| SitemapUrl { loc: abs(p), alternates: absolute(alternates) })
+                .collect();
+            renderer.write(&w, "sitemap.xml", name, &SitemapCtx { urls })?;
+        }
+        Ok((name.to_string(), key))
     };
     let per_file = opts.sitemap_urls.max(1);
     if sitemap.len() <= per_file {
-        w.write("sitemap.xml", render_urls(&sitemap)?.as_bytes())?;
+        let (name, key) = sitemap_file("sitemap.xml", &sitemap)?;
+        state.pages.insert(name, key);
     } else {
-        let parts: Vec<&[(String, Vec<Alternate>)]> = sitemap.chunks(per_file).collect();
-        parts
+        let parts: Vec<&SitemapPart> = sitemap.chunks(per_file).collect();
+        let keys: Vec<(String, String)> = parts
             .par_iter()
             .enumerate()
-            .try_for_each(|(n, part)| w.write(&format!("sitemap-{}.xml", n + 1), render_urls(part)?.as_bytes()))?;
+            .map(|(n, part)| sitemap_file(&format!("sitemap-{}.xml", n + 1), part))
+            .collect::<Result<_>>()?;
+        state.pages.extend(keys);
         let mut xml = String::from(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
         );
@@ -1065,8 +1186,8 @@ fn group_anchor(doc_id: &str) -> String {
     format!("doc-{}", kb_model::short_hash(&[doc_id], 8))
 }
 
-fn rules_by_record<'a>(rules: &[&'a Rule]) -> std::collections::HashMap<&'a str, Vec<&'a Rule>> {
-    let mut m: std::collections::HashMap<&str, Vec<&Rule>> = std::collections::HashMap::new();
+fn rules_by_record<'a>(rules: &[&'a Rule]) -> HashMap<&'a str, Vec<&'a Rule>> {
+    let mut m: HashMap<&str, Vec<&Rule>> = HashMap::default();
     for r in rules {
         m.entry(r.source.record.as_str()).or_default().push(r);
     }
@@ -1082,44 +1203,51 @@ fn counterpart_view(p: &DocPlan, hrefs: &HashMap<&str, String>) -> Option<Counte
     })
 }
 
-/// A document page's alternates and language switch.
+/// A document page's alternates, site-relative: both languages' pages
+/// (English as `x-default`) when it has a counterpart, else itself.
+fn doc_alternates<'a>(p: &'a DocPlan, hrefs: &'a HashMap<&str, String>) -> Vec<(&'static str, &'a str)> {
+    match p.counterpart {
+        Some((o, _)) => {
+            let theirs = hrefs[o.id.as_str()].as_str();
+            let (zh, en) = if p.doc.lang == Lang::Zh { (p.href.as_str(), theirs) } else { (theirs, p.href.as_str()) };
+            vec![("zh", zh), ("en", en), ("x-default", en)]
+        }
+        None => vec![(p.doc.lang.code(), p.href.as_str()), ("x-default", p.href.as_str())],
+    }
+}
+
+/// A document page's alternates (absolute) and language switch.
 fn doc_links(
     p: &DocPlan,
     hrefs: &HashMap<&str, String>,
     abs: &dyn Fn(&str) -> String,
     lang_pages: &dyn Fn(Lang, &str) -> String,
 ) -> (Vec<Alternate>, Switch) {
-    let d = p.doc;
-    match p.counterpart {
-        Some((o, _)) => {
-            let (zh, en) =
-                if d.lang == Lang::Zh { (&p.href, &hrefs[o.id.as_str()]) } else { (&hrefs[o.id.as_str()], &p.href) };
-            (
-                vec![
-                    Alternate { hreflang: "zh", href: abs(zh) },
-                    Alternate { hreflang: "en", href: abs(en) },
-                    Alternate { hreflang: "x-default", href: abs(en) },
-                ],
-                Switch {
-                    lang: o.lang.code(),
-                    label: text::lang_name(o.lang),
-                    href: Some(hrefs[o.id.as_str()].clone()),
-                    index_href: lang_pages(o.lang, "index.html"),
-                },
-            )
-        }
-        None => (
-            vec![
-                Alternate { hreflang: d.lang.code(), href: abs(&p.href) },
-                Alternate { hreflang: "x-default", href: abs(&p.href) },
-            ],
-            Switch {
-                lang: d.lang.other().code(),
-                label: text::lang_name(d.lang.other()),
-                href: None,
-                index_href: lang_pages(d.lang.other(), "index.html"),
-            },
-        ),
+    let alternates = doc_alternates(p, hrefs).into_iter().map(|(hreflang, h)| Alternate { hreflang, href: abs(h) });
+    let switch = match p.counterpart {
+        Some((o, _)) => Switch {
+            lang: o.lang.code(),
+            label: text::lang_name(o.lang),
+            href: Some(hrefs[o.id.as_str()].clone()),
+            index_href: lang_pages(o.lang, "index.html"),
+        },
+        None => Switch {
+            lang: p.doc.lang.other().code(),
+            label: text::lang_name(p.doc.lang.other()),
+            href: None,
+            index_href: lang_pages(p.doc.lang.other(), "index.html"),
+        },
+    };
+    (alternates.collect(), switch)
+}
+
+/// Feeds where a paginated page sits to `k`.
+fn hash_pagination(k: &mut Key, pg: &Pagination) {
+    let Pagination { programme, number, pages, prev, next, up } = pg;
+    k.put("pagination").put(programme).put(&number.to_string()).put(up);
+    k.put(prev.as_deref().unwrap_or("-")).put(next.as_deref().unwrap_or("-"));
+    for PageLink { href, number, current } in pages {
+        k.put(href).put(&number.to_string()).put(if *current { "current" } else { "-" });
     }
 }
 
@@ -1181,7 +1309,8 @@ fn add_search_entries(block: &mut search::Block, p: &DocPlan, faq_href: Option<&
         return;
     };
     let faq_page: Arc<str> = Arc::from(faq_page);
-    for (anchor, question, answer) in faq::generated_texts(d, &p.rules) {
+    for g in p.generated() {
+        let (anchor, question, answer) = (g.anchor.clone(), g.question.clone(), g.answer_text());
         let text = format!("{question} {answer}");
         block.add(
             Entry {
@@ -1214,9 +1343,17 @@ fn content_key(p: &DocPlan, hrefs: &HashMap<&str, String>, rules_available: bool
             k.put("no counterpart");
         }
     }
-    // The rules, in the order the page and its questions take them.
-    for r in &p.rules {
-        hash_rule(&mut k, r);
+    // The rules, in the order the page and its questions take them; or the
+    // caller's digest of them (which stands for exactly these rules).
+    match (&p.rules_digest, rules_available) {
+        (Some(digest), true) => {
+            k.put("rules digest").put_bytes(digest);
+        }
+        _ => {
+            for r in &p.rules {
+                hash_rule(&mut k, r);
+            }
+        }
     }
     k.finish()
 }
@@ -1303,7 +1440,8 @@ struct DocCtx {
     title_anchor: Option<String>,
     source_path: String,
     counterpart: Option<CounterpartView>,
-    blocks: Vec<Block>,
+    /// The blocks, as [`crate::html::blocks`] writes them.
+    body: Value,
     toc: Vec<TocEntry>,
     faq_href: Option<String>,
     rules_available: bool,
@@ -1321,11 +1459,21 @@ struct IndexCtx {
     programmes: Vec<ProgrammeView>,
 }
 
+/// A document's group on a FAQ page: its questions as [`crate::html::faq_entry`] writes them.
 #[derive(Serialize)]
-struct FaqCtx {
+struct FaqGroupView<'a> {
+    title: &'a str,
+    href: &'a str,
+    anchor: &'a str,
+    entries: Vec<Value>,
+    generated: Vec<Value>,
+}
+
+#[derive(Serialize)]
+struct FaqCtx<'a> {
     #[serde(flatten)]
     common: Common,
-    groups: Vec<FaqGroup>,
+    groups: Vec<FaqGroupView<'a>>,
     /// Already escaped for a `<script>` element ([`json_for_script`]).
     jsonld: Option<Value>,
     rules_available: bool,
@@ -1349,6 +1497,9 @@ struct RootCtx {
     zh_count: usize,
     en_count: usize,
 }
+
+/// A URL of the sitemap, site-relative, and its alternates: (hreflang, site-relative URL).
+type SitemapEntry<'a> = (Cow<'a, str>, Vec<(&'static str, Cow<'a, str>)>);
 
 #[derive(Serialize)]
 struct SitemapUrl {

@@ -103,7 +103,7 @@ pub fn html_escape(s: &str) -> String {
 }
 
 /// Writes [`html_escape`] of `s` to `out`, unchanged runs at once.
-fn write_escaped(out: &mut impl std::fmt::Write, s: &str) -> std::fmt::Result {
+pub(crate) fn write_escaped(out: &mut impl std::fmt::Write, s: &str) -> std::fmt::Result {
     let bytes = s.as_bytes();
     let mut done = 0;
     for (i, b) in bytes.iter().enumerate() {

@@ -9,63 +9,76 @@ use kb_model::Lang;
 /// The interface strings of one language, keyed by name, for the templates
 /// (`{{ t.skip }}`).
 pub fn ui(lang: Lang) -> BTreeMap<&'static str, &'static str> {
-    let pairs: &[(&str, &str, &str)] = &[
-        ("site_name", "合作伙伴政策知识库", "Partner Policy Knowledge Base"),
-        ("skip", "跳到正文", "Skip to main content"),
-        ("home", "首页", "Home"),
-        ("documents", "文档", "Documents"),
-        ("faq", "常见问题", "FAQ"),
-        ("search", "搜索", "Search"),
-        ("search_label", "搜索知识库", "Search the knowledge base"),
-        ("search_placeholder", "例如：注册资本", "e.g. registered capital"),
-        ("search_button", "搜索", "Search"),
-        ("search_results", "搜索结果", "Search results"),
-        ("search_needs_js", "搜索需要启用 JavaScript。", "Search needs JavaScript enabled."),
-        ("language", "语言", "Language"),
-        ("this_lang", "中文", "English"),
-        ("other_lang", "English", "中文"),
-        ("no_counterpart", "此页面没有英文版本", "This page has no Chinese version"),
-        ("other_index", "查看英文首页", "See the Chinese home page"),
-        ("on_this_page", "本页目录", "On this page"),
-        ("requirements", "要求", "Requirements"),
-        ("rule", "规则", "Rule"),
-        ("rules_missing", "尚未提取规则", "No rules extracted yet"),
-        ("source", "来源", "Source"),
-        ("source_file", "源文件", "Source file"),
-        ("lines", "行", "lines"),
-        ("tip", "提示", "Tip"),
-        ("warning", "注意", "Warning"),
-        ("quote", "引用", "Quote"),
-        ("faq_from_docs", "文档中的问答", "Questions from the documents"),
-        ("faq_from_rules", "根据规则生成的问题", "Questions generated from the rules"),
-        ("generated", "由规则生成", "Generated from a rule"),
-        ("faq_none", "暂无常见问题。", "No questions yet."),
-        ("no_documents", "没有该语言的文档。", "There are no documents in this language."),
-        ("counterpart", "对应英文文档", "Chinese counterpart"),
-        ("no_counterpart_doc", "无对应英文文档", "No Chinese counterpart"),
-        ("confidence", "对齐置信度", "alignment confidence"),
-        ("records", "条记录", "records"),
-        ("questions", "个问题", "questions"),
-        ("read_section", "阅读原文", "Read the source section"),
-        ("more_in_section", "更多内容见原文", "More in the source section"),
-        ("choose_language", "选择语言", "Choose a language"),
-        ("spanned", "（合并单元格）", "(merged cell)"),
-        ("step", "步骤", "Step"),
-        ("image", "截图", "Screenshot"),
-        ("checked_hint", "可勾选以自查", "tick to check yourself"),
-        ("results_count", "条结果", "results"),
-        ("no_results", "没有找到结果。", "No results."),
-        ("programmes", "栏目", "Programmes"),
-        ("pages", "分页", "Pages"),
-        ("page", "第几页", "Page"),
-        ("previous_page", "上一页", "Previous page"),
-        ("next_page", "下一页", "Next page"),
-        ("all_questions", "全部常见问题", "All questions"),
-        ("all_documents", "全部文档", "All documents"),
-        ("more_questions", "查看全部问题", "all questions"),
-    ];
-    pairs.iter().map(|(k, zh, en)| (*k, if lang == Lang::Zh { *zh } else { *en })).collect()
+    UI.iter().map(|(k, zh, en)| (*k, if lang == Lang::Zh { *zh } else { *en })).collect()
 }
+
+/// One interface string ([`ui`]`(lang)[name]` without building the map).
+/// Panics on a name that is not one, as indexing the map does.
+pub fn ui_text(lang: Lang, name: &str) -> &'static str {
+    let (_, zh, en) = UI.iter().find(|(k, _, _)| *k == name).expect("an interface string");
+    if lang == Lang::Zh {
+        zh
+    } else {
+        en
+    }
+}
+
+/// The interface strings: name, Chinese, English.
+const UI: &[(&str, &str, &str)] = &[
+    ("site_name", "合作伙伴政策知识库", "Partner Policy Knowledge Base"),
+    ("skip", "跳到正文", "Skip to main content"),
+    ("home", "首页", "Home"),
+    ("documents", "文档", "Documents"),
+    ("faq", "常见问题", "FAQ"),
+    ("search", "搜索", "Search"),
+    ("search_label", "搜索知识库", "Search the knowledge base"),
+    ("search_placeholder", "例如：注册资本", "e.g. registered capital"),
+    ("search_button", "搜索", "Search"),
+    ("search_results", "搜索结果", "Search results"),
+    ("search_needs_js", "搜索需要启用 JavaScript。", "Search needs JavaScript enabled."),
+    ("language", "语言", "Language"),
+    ("this_lang", "中文", "English"),
+    ("other_lang", "English", "中文"),
+    ("no_counterpart", "此页面没有英文版本", "This page has no Chinese version"),
+    ("other_index", "查看英文首页", "See the Chinese home page"),
+    ("on_this_page", "本页目录", "On this page"),
+    ("requirements", "要求", "Requirements"),
+    ("rule", "规则", "Rule"),
+    ("rules_missing", "尚未提取规则", "No rules extracted yet"),
+    ("source", "来源", "Source"),
+    ("source_file", "源文件", "Source file"),
+    ("lines", "行", "lines"),
+    ("tip", "提示", "Tip"),
+    ("warning", "注意", "Warning"),
+    ("quote", "引用", "Quote"),
+    ("faq_from_docs", "文档中的问答", "Questions from the documents"),
+    ("faq_from_rules", "根据规则生成的问题", "Questions generated from the rules"),
+    ("generated", "由规则生成", "Generated from a rule"),
+    ("faq_none", "暂无常见问题。", "No questions yet."),
+    ("no_documents", "没有该语言的文档。", "There are no documents in this language."),
+    ("counterpart", "对应英文文档", "Chinese counterpart"),
+    ("no_counterpart_doc", "无对应英文文档", "No Chinese counterpart"),
+    ("confidence", "对齐置信度", "alignment confidence"),
+    ("records", "条记录", "records"),
+    ("questions", "个问题", "questions"),
+    ("read_section", "阅读原文", "Read the source section"),
+    ("more_in_section", "更多内容见原文", "More in the source section"),
+    ("choose_language", "选择语言", "Choose a language"),
+    ("spanned", "（合并单元格）", "(merged cell)"),
+    ("step", "步骤", "Step"),
+    ("image", "截图", "Screenshot"),
+    ("checked_hint", "可勾选以自查", "tick to check yourself"),
+    ("results_count", "条结果", "results"),
+    ("no_results", "没有找到结果。", "No results."),
+    ("programmes", "栏目", "Programmes"),
+    ("pages", "分页", "Pages"),
+    ("page", "第几页", "Page"),
+    ("previous_page", "上一页", "Previous page"),
+    ("next_page", "下一页", "Next page"),
+    ("all_questions", "全部常见问题", "All questions"),
+    ("all_documents", "全部文档", "All documents"),
+    ("more_questions", "查看全部问题", "all questions"),
+];
 
 /// The display name of a language, in that language.
 pub fn lang_name(lang: Lang) -> &'static str {

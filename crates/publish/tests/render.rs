@@ -502,6 +502,62 @@ fn a_rebuild_links_what_did_not_change_and_equals_a_clean_build() {
 }
 
 #[test]
+fn rule_digests_stand_for_the_rules_in_page_keys() {
+    let (docs, alignment, mut rules) = inputs();
+    let opts = kb_publish::SiteOptions::default();
+    let mut digests: Vec<Option<[u8; 32]>> = (0..docs.len()).map(|i| Some([i as u8; 32])).collect();
+    let publish = |dir: &Path,
+                   rules: &kb_model::rules::RuleSet,
+                   digests: &[Option<[u8; 32]>],
+                   prev: Option<(&Path, &kb_publish::Published, &Path)>| {
+        let input = kb_publish::Input {
+            documents: &docs,
+            alignment: Some(&alignment),
+            rules: Some(rules),
+            rule_digests: Some(digests),
+        };
+        let reuse = prev.map(|(site, p, state)| {
+            std::fs::write(state, &p.state).unwrap();
+            kb_publish::PageReuse { site, keys: &p.keys, state: Some(state) }
+        });
+        kb_publish::publish_input(dir, &input, &opts, reuse.as_ref()).unwrap()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (site1, state1) = (tmp.path().join("1"), tmp.path().join("1.json"));
+    let p1 = publish(&site1, &rules, &digests, None);
+
+    // The digests are trusted: a changed rule under an unchanged digest is not looked at.
+    let changed = docs.iter().position(|d| d.id == rules.rules[1].source.doc).unwrap();
+    rules.rules[1].value = Some(serde_json::json!(2_000_000));
+    let p2 = publish(&tmp.path().join("2"), &rules, &digests, Some((&site1, &p1, &state1)));
+    assert_eq!(p2.reused, docs.len());
+
+    // A new digest for the document whose rules changed: its page is made again, as a clean build makes it.
+    digests[changed] = Some([0xee; 32]);
+    let site3 = tmp.path().join("3");
+    let p3 = publish(&site3, &rules, &digests, Some((&site1, &p1, &state1)));
+    assert_eq!(p3.reused, docs.len() - 1);
+    let clean = tempfile::tempdir().unwrap();
+    kb_publish::publish(clean.path(), &docs, Some(&alignment), Some(&rules), &opts, None).unwrap();
+    let (t3, tc) = (tree(&site3), tree(clean.path()));
+    assert_eq!(t3.keys().collect::<Vec<_>>(), tc.keys().collect::<Vec<_>>());
+    for (k, (bytes, _)) in &t3 {
+        assert!(bytes == &tc[k].0, "{k} differs from a clean build");
+    }
+
+    // Digests that do not fit the documents are ignored: the rules are hashed.
+    let p4 = publish(&tmp.path().join("4"), &rules, &digests[1..], Some((&site1, &p1, &state1)));
+    assert_eq!(p4.reused, 0, "keys made from the rules differ from keys made from digests");
+    let p5 = publish(
+        &tmp.path().join("5"),
+        &rules,
+        &digests[1..],
+        Some((&tmp.path().join("4"), &p4, &tmp.path().join("4.json"))),
+    );
+    assert_eq!(p5.reused, docs.len());
+}
+
+#[test]
 fn a_full_build_links_the_files_that_come_out_the_same_and_writes_the_rest() {
     let (docs, alignment, mut rules) = inputs();
     let opts = kb_publish::SiteOptions::default();
@@ -571,4 +627,32 @@ fn a_large_sitemap_becomes_an_index_of_bounded_files_with_the_same_urls() {
     }
     assert_eq!(urls, all, "the parts hold every URL of the single sitemap, once, in order");
     assert!(!split.path().join(format!("sitemap-{}.xml", parts.len() + 1)).exists());
+}
+
+#[test]
+fn a_rebuild_takes_unchanged_sitemap_parts_and_renders_the_changed_ones() {
+    let (docs, mut alignment, rules) = inputs();
+    let opts = kb_publish::SiteOptions { sitemap_urls: 3, ..Default::default() };
+    let tmp = tempfile::tempdir().unwrap();
+    let (site1, state1) = (tmp.path().join("1"), tmp.path().join("1.json"));
+    let p1 = kb_publish::publish(&site1, &docs, Some(&alignment), Some(&rules), &opts, None).unwrap();
+    std::fs::write(&state1, &p1.state).unwrap();
+    let state: serde_json::Value = serde_json::from_slice(&p1.state).unwrap();
+    assert!(state["pages"]["sitemap-1.xml"].is_string(), "sitemap parts are keyed: {state}");
+
+    // Unpaired: the two paired documents' alternates change, not the other URLs.
+    alignment.documents.clear();
+    let reuse = kb_publish::PageReuse { site: &site1, keys: &p1.keys, state: Some(&state1) };
+    let site2 = tmp.path().join("2");
+    kb_publish::publish(&site2, &docs, Some(&alignment), Some(&rules), &opts, Some(&reuse)).unwrap();
+    let clean = tmp.path().join("clean");
+    kb_publish::publish(&clean, &docs, Some(&alignment), Some(&rules), &opts, None).unwrap();
+    let (t1, t2, tc) = (tree(&site1), tree(&site2), tree(&clean));
+    assert_eq!(t2.keys().collect::<Vec<_>>(), tc.keys().collect::<Vec<_>>());
+    for (k, (bytes, _)) in &t2 {
+        assert!(bytes == &tc[k].0, "{k} differs from a clean build");
+    }
+    let parts: Vec<&String> = t2.keys().filter(|k| k.starts_with("sitemap-")).collect();
+    let linked = parts.iter().filter(|k| t1[k.as_str()].1 == t2[k.as_str()].1).count();
+    assert!(linked > 0 && linked < parts.len(), "{linked} of {} parts linked", parts.len());
 }

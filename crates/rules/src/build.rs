@@ -4,8 +4,10 @@
 //! [`run`] reads the rules of every document — taking the drafts of
 //! documents whose bytes did not change from the previous build's cache
 //! ([`crate::cache`]) instead of reading them again — joins them through
-//! the alignment ([`crate::extract::Extractor::assemble`], always over all
-//! documents, so keys and citations are exactly those of a clean build),
+//! the alignment ([`crate::extract::Extractor::assemble_with`], always over
+//! all documents, so keys and citations are exactly those of a clean build;
+//! counterparts are found by position when the caller hands over the
+//! aligner's record links, [`Input::links`]),
 //! and writes the files ([`crate::output`]), copying the unchanged
 //! documents' rules from the previous files.
 
@@ -17,23 +19,40 @@ use kb_model::Document;
 use rayon::prelude::*;
 
 use crate::cache::{source_digest, vocabulary_digest, RulesCache, CACHE_FILE};
-use crate::extract::DocDrafts;
+use crate::extract::{Counterparts, DocDrafts, LinkFn};
 use crate::output::{Previous, Written};
 use crate::{Error, Result, SCHEMA_FILE};
 
 /// What the rules stage works on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Input<'a> {
     /// The documents, sorted by path.
     pub documents: &'a [Document],
     /// The alignment, when the align stage ran.
     pub alignment: Option<&'a Alignment>,
+    /// The alignment's record links by position, when the caller has them
+    /// (see [`Counterparts::Links`]): then the counterparts are found there
+    /// instead of by id in `alignment`, which is much cheaper.
+    pub links: Option<&'a LinkFn<'a>>,
     /// The folder to write into (the build's staging folder).
     pub dir: &'a Path,
     /// The previous output folder, when the build may reuse it.
     pub previous: Option<&'a Path>,
     /// The identity of the kb binary (a cache of another binary is ignored).
     pub tool: &'a str,
+}
+
+impl std::fmt::Debug for Input<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Input")
+            .field("documents", &self.documents.len())
+            .field("alignment", &self.alignment.is_some())
+            .field("links", &self.links.is_some())
+            .field("dir", &self.dir)
+            .field("previous", &self.previous)
+            .field("tool", &self.tool)
+            .finish()
+    }
 }
 
 /// What the rules stage did.
@@ -47,6 +66,12 @@ pub struct Output {
     pub read: usize,
     /// What was written and what was copied.
     pub written: Written,
+    /// Per document, in the order of [`Input::documents`]: the digest of
+    /// everything its rules were made from ([`crate::extract::DocSpan::inputs`])
+    /// followed by the digest of their keys. Equal digests from the same kb
+    /// binary mean the same rules, so later stages can tell unchanged rules
+    /// without looking at them. `None` for a document without a content hash.
+    pub digests: Vec<Option<[u8; 32]>>,
 }
 
 impl Output {
@@ -96,17 +121,17 @@ pub fn run(input: Input<'_>) -> Result<Output> {
     // drafts: from the cache where the document is unchanged, else read
     let mut drafts: Vec<Option<DocDrafts>> = vec![None; input.documents.len()];
     if let Some(c) = cache.as_mut() {
-        let at: std::collections::HashMap<&str, usize> =
-            c.docs.iter().enumerate().map(|(i, d)| (d.path.as_str(), i)).collect();
-        let mut taken: Vec<(usize, usize)> = Vec::new();
-        for (di, doc) in input.documents.iter().enumerate() {
-            if let (Some(&i), Some(src)) = (at.get(doc.path.as_str()), source_digest(doc)) {
-                if c.docs[i].source == src {
-                    taken.push((di, i));
-                }
-            }
-        }
-        drop(at);
+        // (the cache's documents are in path order: found by binary search)
+        let at = |path: &str| c.docs.binary_search_by(|d| d.path.as_str().cmp(path)).ok();
+        let taken: Vec<(usize, usize)> = input
+            .documents
+            .par_iter()
+            .enumerate()
+            .filter_map(|(di, doc)| {
+                let i = at(doc.path.as_str())?;
+                (source_digest(doc)? == c.docs[i].source).then_some((di, i))
+            })
+            .collect();
         for (di, i) in taken {
             drafts[di] = Some(std::mem::take(&mut c.docs[i].drafts));
         }
@@ -119,7 +144,12 @@ pub fn run(input: Input<'_>) -> Result<Output> {
         .map(|(d, doc)| d.unwrap_or_else(|| extractor.document(doc)))
         .collect();
     crate::trace("rules: drafts", t);
-    let assembly = extractor.assemble(input.documents, &drafts, input.alignment);
+    let counterparts = match (input.links, input.alignment) {
+        (Some(links), Some(_)) => Counterparts::Links(links),
+        (_, Some(a)) => Counterparts::Alignment(a),
+        (_, None) => Counterparts::None,
+    };
+    let assembly = extractor.assemble_with(input.documents, &drafts, counterparts);
     let t = std::time::Instant::now();
 
     write_file(&input.dir.join(SCHEMA_FILE), crate::schema_json().as_bytes())?;
@@ -130,11 +160,20 @@ pub fn run(input: Input<'_>) -> Result<Output> {
     let (next, written) =
         crate::output::write(input.dir, input.documents, &assembly, drafts, previous, input.tool, vocabulary)?;
     drop(cache);
+    let mut digests: Vec<Option<[u8; 32]>> = vec![None; input.documents.len()];
+    for (d, e) in assembly.docs.iter().zip(&next.docs) {
+        digests[d.doc] = d.inputs.map(|inputs| {
+            let mut digest = [0u8; 32];
+            digest[..16].copy_from_slice(&inputs);
+            digest[16..].copy_from_slice(&e.keys);
+            digest
+        });
+    }
     crate::trace("rules: write rules", t);
     let t = std::time::Instant::now();
     write_file(&input.dir.join(CACHE_FILE), &next.to_bytes())?;
     crate::trace("rules: write cache", t);
-    Ok(Output { rules: assembly.rules, incremental, read, written })
+    Ok(Output { rules: assembly.rules, incremental, read, written, digests })
 }
 
 #[cfg(test)]
@@ -205,7 +244,29 @@ mod tests {
     }
 
     fn build(docs: &[Document], a: &Alignment, dir: &Path, previous: Option<&Path>) -> Output {
-        run(Input { documents: docs, alignment: Some(a), dir, previous, tool: "test" }).unwrap()
+        run(Input { documents: docs, alignment: Some(a), links: None, dir, previous, tool: "test" }).unwrap()
+    }
+
+    #[test]
+    fn counterparts_found_by_position_give_the_rules_found_by_id() {
+        let mut docs = kb_align::synth::corpus(12, 2, &kb_align::synth::Shape::default(), 7);
+        docs.sort_by(|a, b| a.path.cmp(&b.path));
+        let full = kb_align::align(&docs, &Default::default());
+        let built = kb_align::store::align_incremental(&docs, &Default::default(), None);
+        let links = built.links(docs.len());
+        let find = |di: usize, ri: u32| -> Option<(usize, u32, f64)> {
+            let l = &links[di];
+            let k = l.binary_search_by_key(&ri, |x| x.0).ok()?;
+            Some((l[k].1 as usize, l[k].2, l[k].3))
+        };
+        let x = crate::extractor();
+        let drafts: Vec<DocDrafts> = docs.iter().map(|d| x.document(d)).collect();
+        let by_id = x.assemble(&docs, &drafts, Some(&full));
+        let by_position = x.assemble_with(&docs, &drafts, Counterparts::Links(&find));
+        assert_eq!(by_position.rules, by_id.rules);
+        assert_eq!(by_position.docs, by_id.docs);
+        let cited = by_id.rules.rules.iter().filter(|r| r.source.counterpart.is_some()).count();
+        assert!(cited > 10, "{cited} of {} rules cite a counterpart", by_id.rules.rules.len());
     }
 
     #[test]
@@ -275,9 +336,15 @@ mod tests {
 
         // another binary's cache: not used
         let third = tmp.path().join("3");
-        let out =
-            run(Input { documents: &docs, alignment: Some(&a), dir: &third, previous: Some(&second), tool: "other" })
-                .unwrap();
+        let out = run(Input {
+            documents: &docs,
+            alignment: Some(&a),
+            links: None,
+            dir: &third,
+            previous: Some(&second),
+            tool: "other",
+        })
+        .unwrap();
         assert!(!out.incremental);
 
         // a rules.json edited by hand: its bytes are not copied
@@ -291,6 +358,37 @@ mod tests {
         assert_eq!(out.written.copied, 0);
         assert_eq!(out.written.scopes_kept, 0);
         assert_eq!(files(&fourth), clean);
+    }
+
+    #[test]
+    fn equal_digests_mean_equal_rules_across_edits() {
+        let tmp = tempfile::tempdir().unwrap();
+        let rules_of = |out: &Output, doc: &str| -> Vec<kb_model::rules::Rule> {
+            out.rules.rules.iter().filter(|r| r.source.doc == doc).cloned().collect()
+        };
+        let mut prev: Option<(std::path::PathBuf, Output, Vec<Document>)> = None;
+        let mut equal = 0;
+        // a value edited, then a rule added (which renumbers later documents' keys)
+        for (n, (capital, extra)) in [("100万", false), ("200万", false), ("200万", true)].into_iter().enumerate() {
+            let (docs, a) = corpus(capital, extra);
+            let dir = tmp.path().join(format!("{n}"));
+            let out = build(&docs, &a, &dir, prev.as_ref().map(|p| p.0.as_path()));
+            assert_eq!(out.digests.len(), docs.len());
+            assert!(out.digests.iter().all(Option::is_some), "every document has a content hash");
+            assert_eq!(out.digests, build(&docs, &a, &tmp.path().join(format!("clean{n}")), None).digests);
+            if let Some((_, before, before_docs)) = &prev {
+                for (i, d) in docs.iter().enumerate() {
+                    assert_eq!(before_docs[i].id, d.id);
+                    if before.digests[i] == out.digests[i] {
+                        equal += 1;
+                        assert_eq!(rules_of(before, &d.id), rules_of(&out, &d.id), "step {n}: {}", d.id);
+                    }
+                }
+                assert_ne!(before.digests, out.digests, "step {n}: the edited document's digest changes");
+            }
+            prev = Some((dir, out, docs));
+        }
+        assert!(equal > 0, "unchanged documents keep their digests");
     }
 
     #[test]

@@ -126,6 +126,14 @@ pub fn vocabulary_digest(toml: &str) -> [u8; 32] {
     *blake3::hash(toml.as_bytes()).as_bytes()
 }
 
+/// The blake3 of the cache's bytes (tens of megabytes for a large corpus:
+/// hashed on every core).
+fn digest(bytes: &[u8]) -> blake3::Hash {
+    let mut h = blake3::Hasher::new();
+    h.update_rayon(bytes);
+    h.finalize()
+}
+
 struct Writer {
     buf: Vec<u8>,
 }
@@ -198,10 +206,17 @@ impl RulesCache {
             w.u64(s.len);
             w.u32(s.rules);
         }
-        // Scopes of drafts, as indices into a table of their own.
-        let mut table: Vec<&str> = self.docs.iter().flat_map(|d| d.drafts.0.iter().map(|x| x.scope.as_str())).collect();
+        // Scopes of drafts, as indices into a table of their own, sorted
+        // (the few distinct scopes found by hashing, not by sorting every draft's).
+        let mut index: crate::extract::FxMap<&str, u32> = crate::extract::fx_map(64);
+        for x in self.docs.iter().flat_map(|d| d.drafts.0.iter()) {
+            index.entry(x.scope.as_str()).or_insert(0);
+        }
+        let mut table: Vec<&str> = index.keys().copied().collect();
         table.sort_unstable();
-        table.dedup();
+        for (i, s) in table.iter().enumerate() {
+            index.insert(s, i as u32);
+        }
         w.u32(table.len() as u32);
         for s in &table {
             w.str(s);
@@ -221,7 +236,7 @@ impl RulesCache {
             }
             w.u32(d.drafts.0.len() as u32);
             for x in &d.drafts.0 {
-                w.u32(table.binary_search(&x.scope.as_str()).expect("in the table") as u32);
+                w.u32(index[x.scope.as_str()]);
                 w.opt_u16(x.subject);
                 w.opt_u16(x.qualifier);
                 w.u8(op_code(x.op));
@@ -252,7 +267,7 @@ impl RulesCache {
                 w.u32(x.k);
             }
         }
-        let digest = blake3::hash(&w.buf);
+        let digest = digest(&w.buf);
         w.bytes(digest.as_bytes());
         w.buf
     }
@@ -261,7 +276,7 @@ impl RulesCache {
     /// cache of this layout.
     pub fn from_bytes(bytes: &[u8]) -> Option<RulesCache> {
         let body = bytes.get(..bytes.len().checked_sub(32)?)?;
-        if blake3::hash(body).as_bytes() != &bytes[body.len()..] {
+        if digest(body).as_bytes() != &bytes[body.len()..] {
             return None;
         }
         let mut r = Reader { b: body };

@@ -275,9 +275,17 @@ pub fn strip_ordinal(text: &str) -> &str {
 /// Tidies a heading or cell into a scope name: ordinal and trailing
 /// punctuation removed, whitespace collapsed.
 pub fn clean_scope(text: &str) -> String {
-    let t = strip_ordinal(text);
-    let t: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
-    t.trim_end_matches(['：', ':', '。', '.', ';', '；', ',', '，']).trim().to_string()
+    let mut t = String::with_capacity(text.len());
+    for w in strip_ordinal(text).split_whitespace() {
+        if !t.is_empty() {
+            t.push(' ');
+        }
+        t.push_str(w);
+    }
+    // (the words joined have no whitespace at either end)
+    let keep = t.trim_end_matches(['：', ':', '。', '.', ';', '；', ',', '，']).trim_end().len();
+    t.truncate(keep);
+    t
 }
 
 fn is_question(text: &str) -> bool {
@@ -692,8 +700,9 @@ impl<'v> Extractor<'v> {
         r.heading_path
             .iter()
             .rev()
-            .find(|h| !is_question(h) && !clean_scope(h).is_empty())
+            .filter(|h| !is_question(h))
             .map(|h| clean_scope(h))
+            .find(|s| !s.is_empty())
             .or_else(|| (!is_question(&doc.title) && !doc.title.trim().is_empty()).then(|| clean_scope(&doc.title)))
             .unwrap_or_else(|| doc.id.clone())
     }
@@ -743,118 +752,107 @@ impl<'v> Extractor<'v> {
     /// states too are dropped, and the rules are sorted by source (document
     /// path, line) and given their keys.
     pub fn assemble(&self, documents: &[Document], drafts: &[DocDrafts], alignment: Option<&Alignment>) -> Assembly {
+        let found = match alignment {
+            Some(a) => Counterparts::Alignment(a),
+            None => Counterparts::None,
+        };
+        self.assemble_with(documents, drafts, found)
+    }
+
+    /// [`Extractor::assemble`], finding the counterparts as `counterparts` says.
+    pub fn assemble_with(
+        &self,
+        documents: &[Document],
+        drafts: &[DocDrafts],
+        counterparts: Counterparts<'_>,
+    ) -> Assembly {
         assert_eq!(documents.len(), drafts.len(), "one DocDrafts per document");
         let t = std::time::Instant::now();
-        // Records that gave rules, and so need their counterpart.
-        let needing: usize = drafts.iter().map(|d| d.0.len()).sum();
-        let mut slot_of: FxMap<&str, usize> = fx_map(needing);
-        let mut slots: Vec<(usize, u32)> = Vec::with_capacity(needing);
-        for (di, dd) in drafts.iter().enumerate() {
-            let mut last = None;
-            for d in &dd.0 {
-                if last == Some(d.record) {
-                    continue;
-                }
-                last = Some(d.record);
-                let id = documents[di].records[d.record as usize].id.as_str();
-                slot_of.entry(id).or_insert_with(|| {
-                    slots.push((di, d.record));
-                    slots.len() - 1
-                });
+        let by_id = match counterparts {
+            Counterparts::None => CounterpartsById::new(documents, drafts, None),
+            Counterparts::Alignment(a) => CounterpartsById::new(documents, drafts, Some(a)),
+            Counterparts::Links(links) => {
+                let counterpart = |di: usize, ri: u32| -> Option<(usize, usize)> {
+                    links(di, ri)
+                        .filter(|&(_, _, conf)| conf >= MIN_COUNTERPART_CONFIDENCE)
+                        .map(|(cd, cr, _)| (cd, cr as usize))
+                };
+                crate::trace("rules: counterparts", t);
+                return self.assemble_found(documents, drafts, &counterpart);
             }
-        }
-        // Their counterparts, as `Alignment::counterpart` answers (the first
-        // pairing that lists the record).
-        // (found in parallel, then taken in the alignment's order)
-        let found: Vec<(usize, &str, f64)> = alignment
-            .map(|a| a.records.as_slice())
-            .unwrap_or(&[])
-            .par_iter()
-            .flat_map_iter(|p| {
-                let mut hits = Vec::new();
-                if let (Some(z), Some(e)) = (&p.zh, &p.en) {
-                    for (ids, other) in
-                        [(std::iter::once(z).chain(&p.zh_all), e), (std::iter::once(e).chain(&p.en_all), z)]
-                    {
-                        for id in ids {
-                            if let Some(&s) = slot_of.get(id.as_str()) {
-                                hits.push((s, other.as_str(), p.confidence));
-                            }
-                        }
-                    }
-                }
-                hits
-            })
-            .collect();
-        let mut pair_of: Vec<Option<(&str, f64)>> = vec![None; slots.len()];
-        for (s, other, conf) in found {
-            pair_of[s].get_or_insert((other, conf));
-        }
-        drop(slot_of);
-        crate::trace("rules: counterpart ids", t);
-        let t = std::time::Instant::now();
-        let locator = Locator::new(documents);
-        let counterpart_of: Vec<Option<(usize, usize)>> = pair_of
-            .par_iter()
-            .map(|p| p.filter(|&(_, conf)| conf >= MIN_COUNTERPART_CONFIDENCE).and_then(|(id, _)| locator.find(id)))
-            .collect();
-        // slot of each (document, record) with drafts, found by binary search
-        let mut doc_slots: Vec<Range<usize>> = vec![0..0; documents.len()];
-        {
-            let mut i = 0;
-            while i < slots.len() {
-                let di = slots[i].0;
-                let start = i;
-                while i < slots.len() && slots[i].0 == di {
-                    i += 1;
-                }
-                doc_slots[di] = start..i;
-            }
-        }
-        let counterpart = |di: usize, ri: u32| -> Option<(usize, usize)> {
-            let range = doc_slots[di].clone();
-            let at = slots[range.clone()].binary_search_by_key(&ri, |s| s.1).ok()?;
-            counterpart_of[range.start + at]
         };
-
         crate::trace("rules: counterparts", t);
+        self.assemble_found(documents, drafts, &|di, ri| by_id.get(di, ri))
+    }
+
+    /// The rules of the drafts, each record's counterpart (document and
+    /// record index) given by `counterpart` (see [`Extractor::assemble`]).
+    fn assemble_found(
+        &self,
+        documents: &[Document],
+        drafts: &[DocDrafts],
+        counterpart: &(dyn Fn(usize, u32) -> Option<(usize, usize)> + Sync),
+    ) -> Assembly {
         let t = std::time::Instant::now();
         let mut order: Vec<usize> = (0..documents.len()).collect();
         order.sort_by(|&a, &b| documents[a].path.cmp(&documents[b].path));
-        let per_doc: Vec<(Vec<Rule>, Option<[u8; 16]>)> = order
+        // First, per document: which drafts give rules, in which order, citing what.
+        let plans: Vec<Plan> = order
             .par_iter()
             .map_init(Vec::new, |inputs: &mut Vec<u8>, &di| {
                 let doc = &documents[di];
-                let mut rules: Vec<Rule> = Vec::with_capacity(drafts[di].0.len());
-                let mut at: Vec<(u32, u32)> = Vec::with_capacity(drafts[di].0.len());
+                let mut plan = Plan { kept: Vec::with_capacity(drafts[di].0.len()), scopes: Vec::new(), inputs: None };
                 inputs.clear();
                 for part in [doc.path.as_str(), &doc.id, &doc.hash, &doc.title, doc.lang.code()] {
                     feed(inputs, part);
                 }
                 let mut last = None;
-                let mut cited: Option<(&Document, &Record)> = None;
-                let mut scope_other: Option<String> = None;
-                for d in &drafts[di].0 {
+                // the other language's scope name of the current record: an index into `plan.scopes`
+                let mut scope_other = NO_SCOPE;
+                // the last heading scope worked out: (document, heading path, index into `plan.scopes`)
+                let mut memo: Option<(usize, &[String], u32)> = None;
+                for (x, d) in drafts[di].0.iter().enumerate() {
                     let r = &doc.records[d.record as usize];
                     let cp = counterpart(di, d.record);
                     if last != Some(d.record) {
                         last = Some(d.record);
                         inputs.extend_from_slice(&d.record.to_le_bytes());
-                        cited = cp.map(|(cd, cr)| (&documents[cd], &documents[cd].records[cr]));
-                        if let Some((c, cr)) = cited {
+                        if let Some((cd, cr)) = cp {
+                            let (c, cr) = (&documents[cd], &documents[cd].records[cr]);
                             for part in [cr.id.as_str(), &c.path, &c.id, &c.title, c.lang.code(), &c.hash] {
                                 feed(inputs, part);
                             }
                         }
                         inputs.push(0x1e);
                         // the scope's name in the other language
-                        scope_other = cited.map(|(cd, c)| {
-                            if c.kind == RecordKind::TableRow {
-                                c.cells.first().map(|f| clean_scope(&f.text)).unwrap_or_default()
-                            } else {
-                                self.heading_scope(c, cd)
+                        scope_other = match cp {
+                            None => NO_SCOPE,
+                            Some((cd, cr)) => {
+                                let c = &documents[cd].records[cr];
+                                match &memo {
+                                    Some((d, path, k))
+                                        if c.kind != RecordKind::TableRow
+                                            && *d == cd
+                                            && *path == c.heading_path.as_slice() =>
+                                    {
+                                        *k
+                                    }
+                                    _ => {
+                                        let scope = if c.kind == RecordKind::TableRow {
+                                            c.cells.first().map(|f| clean_scope(&f.text)).unwrap_or_default()
+                                        } else {
+                                            self.heading_scope(c, &documents[cd])
+                                        };
+                                        plan.scopes.push(scope);
+                                        let k = plan.scopes.len() as u32 - 1;
+                                        if c.kind != RecordKind::TableRow {
+                                            memo = Some((cd, c.heading_path.as_slice(), k));
+                                        }
+                                        k
+                                    }
+                                }
                             }
-                        });
+                        };
                     }
                     // an English rule its aligned Chinese record states too is the Chinese rule
                     if r.lang == Lang::En {
@@ -875,32 +873,49 @@ impl<'v> Extractor<'v> {
                             }
                         }
                     }
-                    let other = scope_other.as_ref().filter(|s| !s.is_empty() && **s != d.scope).cloned();
-                    rules.push(self.rule(d, r, cited.map(|c| c.1), other));
-                    at.push((d.record, d.k));
+                    plan.kept.push((x as u32, cp, scope_other));
                 }
                 // sorted by source: the records' order unless lines say otherwise
-                let key = |i: usize| (rules[i].source.path.as_str(), rules[i].source.lines, at[i]);
-                if !(1..rules.len()).all(|i| key(i - 1) <= key(i)) {
-                    let mut idx: Vec<usize> = (0..rules.len()).collect();
-                    idx.sort_by(|&a, &b| key(a).cmp(&key(b)));
-                    let mut slots: Vec<Option<Rule>> = rules.into_iter().map(Some).collect();
-                    rules = idx.into_iter().map(|i| slots[i].take().expect("each once")).collect();
+                let key = |&(x, _, _): &KeptDraft| {
+                    let d = &drafts[di].0[x as usize];
+                    let r = &doc.records[d.record as usize];
+                    (r.path.as_str(), r.lines, (d.record, d.k))
+                };
+                if !plan.kept.windows(2).all(|w| key(&w[0]) <= key(&w[1])) {
+                    plan.kept.sort_by(|a, b| key(a).cmp(&key(b)));
                 }
                 // without a content hash there is nothing to tell the inputs by
-                let digest: Option<[u8; 16]> =
+                plan.inputs =
                     (!doc.hash.is_empty()).then(|| blake3::hash(inputs).as_bytes()[..16].try_into().expect("16 bytes"));
-                (rules, digest)
+                plan
             })
             .collect();
-        let total = per_doc.iter().map(|(r, _)| r.len()).sum();
-        let mut rules = Vec::with_capacity(total);
-        let mut docs = Vec::with_capacity(documents.len());
-        for (&di, (rs, inputs)) in order.iter().zip(per_doc) {
-            let start = rules.len();
-            rules.extend(rs);
-            docs.push(DocSpan { doc: di, rules: start..rules.len(), inputs });
+        // Then every rule, made in place in one vector.
+        let mut starts = Vec::with_capacity(plans.len());
+        let mut total = 0;
+        for p in &plans {
+            starts.push(total);
+            total += p.kept.len();
         }
+        let mut rules: Vec<Rule> = Vec::new();
+        (0..total)
+            .into_par_iter()
+            .map(|k| {
+                let p = starts.partition_point(|&s| s <= k) - 1;
+                let (di, plan) = (order[p], &plans[p]);
+                let (x, cp, scope) = plan.kept[k - starts[p]];
+                let d = &drafts[di].0[x as usize];
+                let r = &documents[di].records[d.record as usize];
+                let other = plan.scopes.get(scope as usize).filter(|s| !s.is_empty() && **s != d.scope).cloned();
+                self.rule(d, r, cp.map(|(cd, cr)| &documents[cd].records[cr]), other)
+            })
+            .collect_into_vec(&mut rules);
+        let docs = order
+            .iter()
+            .zip(&plans)
+            .zip(&starts)
+            .map(|((&di, p), &start)| DocSpan { doc: di, rules: start..start + p.kept.len(), inputs: p.inputs })
+            .collect();
         crate::trace("rules: rules", t);
         let t = std::time::Instant::now();
         assign_keys(&mut rules);
@@ -960,6 +975,129 @@ impl<'v> Extractor<'v> {
         }
     }
 }
+
+/// Where [`Extractor::assemble_with`] finds each record's aligned counterpart.
+#[derive(Clone, Copy)]
+pub enum Counterparts<'a> {
+    /// Nowhere: no alignment.
+    None,
+    /// In the alignment's record pairings, by record id
+    /// ([`Alignment::counterpart`]: the first pairing that lists the record).
+    Alignment(&'a Alignment),
+    /// By position: `(document, record)` → `(document, record, confidence)`
+    /// of its counterpart, indices into the documents and their records; it
+    /// must answer what [`Counterparts::Alignment`] would (kb-align's record
+    /// links do, without looking at any id).
+    Links(&'a LinkFn<'a>),
+}
+
+/// Record links by position: `(document, record)` → `(document, record,
+/// confidence)` of its counterpart (see [`Counterparts::Links`]).
+pub type LinkFn<'a> = dyn Fn(usize, u32) -> Option<(usize, u32, f64)> + Sync + 'a;
+
+/// The counterparts of the records that gave drafts, found by id in an
+/// alignment.
+struct CounterpartsById {
+    /// (document, record) of each record with drafts, by document then record.
+    slots: Vec<(usize, u32)>,
+    /// Each document's part of `slots`.
+    doc_slots: Vec<Range<usize>>,
+    /// The counterpart of each slot.
+    counterpart_of: Vec<Option<(usize, usize)>>,
+}
+
+impl CounterpartsById {
+    fn new(documents: &[Document], drafts: &[DocDrafts], alignment: Option<&Alignment>) -> CounterpartsById {
+        // Records that gave rules, and so need their counterpart.
+        let needing: usize = drafts.iter().map(|d| d.0.len()).sum();
+        let mut slot_of: FxMap<&str, usize> = fx_map(needing);
+        let mut slots: Vec<(usize, u32)> = Vec::with_capacity(needing);
+        for (di, dd) in drafts.iter().enumerate() {
+            let mut last = None;
+            for d in &dd.0 {
+                if last == Some(d.record) {
+                    continue;
+                }
+                last = Some(d.record);
+                let id = documents[di].records[d.record as usize].id.as_str();
+                slot_of.entry(id).or_insert_with(|| {
+                    slots.push((di, d.record));
+                    slots.len() - 1
+                });
+            }
+        }
+        // Their counterparts, as `Alignment::counterpart` answers (the first
+        // pairing that lists the record).
+        // (found in parallel, then taken in the alignment's order)
+        let found: Vec<(usize, &str, f64)> = alignment
+            .map(|a| a.records.as_slice())
+            .unwrap_or(&[])
+            .par_iter()
+            .flat_map_iter(|p| {
+                let mut hits = Vec::new();
+                if let (Some(z), Some(e)) = (&p.zh, &p.en) {
+                    for (ids, other) in
+                        [(std::iter::once(z).chain(&p.zh_all), e), (std::iter::once(e).chain(&p.en_all), z)]
+                    {
+                        for id in ids {
+                            if let Some(&s) = slot_of.get(id.as_str()) {
+                                hits.push((s, other.as_str(), p.confidence));
+                            }
+                        }
+                    }
+                }
+                hits
+            })
+            .collect();
+        let mut pair_of: Vec<Option<(&str, f64)>> = vec![None; slots.len()];
+        for (s, other, conf) in found {
+            pair_of[s].get_or_insert((other, conf));
+        }
+        drop(slot_of);
+        let locator = Locator::new(documents);
+        let counterpart_of: Vec<Option<(usize, usize)>> = pair_of
+            .par_iter()
+            .map(|p| p.filter(|&(_, conf)| conf >= MIN_COUNTERPART_CONFIDENCE).and_then(|(id, _)| locator.find(id)))
+            .collect();
+        // slot of each (document, record) with drafts, found by binary search
+        let mut doc_slots: Vec<Range<usize>> = vec![0..0; documents.len()];
+        {
+            let mut i = 0;
+            while i < slots.len() {
+                let di = slots[i].0;
+                let start = i;
+                while i < slots.len() && slots[i].0 == di {
+                    i += 1;
+                }
+                doc_slots[di] = start..i;
+            }
+        }
+        CounterpartsById { slots, doc_slots, counterpart_of }
+    }
+
+    fn get(&self, di: usize, ri: u32) -> Option<(usize, usize)> {
+        let range = self.doc_slots[di].clone();
+        let at = self.slots[range.clone()].binary_search_by_key(&ri, |s| s.1).ok()?;
+        self.counterpart_of[range.start + at]
+    }
+}
+
+/// What one document gives in [`Extractor::assemble`]: its drafts that
+/// become rules, in the order of its rules, each with its counterpart and
+/// the index of the other language's scope name in `scopes`
+/// ([`NO_SCOPE`] without counterpart); and the digest of its inputs.
+struct Plan {
+    kept: Vec<KeptDraft>,
+    scopes: Vec<String>,
+    inputs: Option<[u8; 16]>,
+}
+
+/// A draft that gives a rule: its index in the document's drafts, its
+/// record's counterpart (document, record) and its index in [`Plan::scopes`].
+type KeptDraft = (u32, Option<(usize, usize)>, u32);
+
+/// No scope in [`Plan::scopes`].
+const NO_SCOPE: u32 = u32::MAX;
 
 /// Adds a string to the bytes of a digest, length first.
 fn feed(h: &mut Vec<u8>, s: &str) {
@@ -1103,6 +1241,15 @@ pub fn assign_keys(rules: &mut [Rule]) {
 
 #[cfg(test)]
 mod tests {
+    proptest::proptest! {
+        #[test]
+        fn clean_scope_is_what_joining_the_words_and_trimming_gives(text in "[ \t　:：。.;；,，1一、)）a-c中]{0,16}") {
+            let words: String = strip_ordinal(&text).split_whitespace().collect::<Vec<_>>().join(" ");
+            let old = words.trim_end_matches(['：', ':', '。', '.', ';', '；', ',', '，']).trim().to_string();
+            proptest::prop_assert_eq!(clean_scope(&text), old);
+        }
+    }
+
     use super::*;
     use kb_model::alignment::RecordPair;
     use kb_model::Cell;

@@ -256,7 +256,7 @@ pub struct Previous<'a> {
     pub cache: &'a RulesCache,
 }
 
-/// What [`write`] did.
+/// What [`write()`] did.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Written {
     /// Documents with rules.
@@ -304,11 +304,17 @@ pub fn write(
 ) -> Result<(RulesCache, Written)> {
     let rules = &assembly.rules.rules;
     // scopes, sorted, and each rule's scope index
-    let mut names: Vec<&str> = rules.iter().map(|r| r.scope.as_str()).collect();
+    // (the few distinct scopes found by hashing, then sorted)
+    let mut index: crate::extract::FxMap<&str, u32> = crate::extract::fx_map(64);
+    for r in rules {
+        index.entry(r.scope.as_str()).or_insert(0);
+    }
+    let mut names: Vec<&str> = index.keys().copied().collect();
     names.sort_unstable();
-    names.dedup();
-    let scope_of: Vec<u32> =
-        rules.par_iter().map(|r| names.binary_search(&r.scope.as_str()).expect("known scope") as u32).collect();
+    for (i, s) in names.iter().enumerate() {
+        index.insert(s, i as u32);
+    }
+    let scope_of: Vec<u32> = rules.par_iter().map(|r| index[r.scope.as_str()]).collect();
     let files: Vec<String> = names.iter().map(|s| scope_file_name(s)).collect();
     let keys: Vec<[u8; 16]> =
         assembly.docs.par_iter().map(|d| keys_digest(rules[d.rules.clone()].iter().map(|r| r.key.as_str()))).collect();
@@ -335,8 +341,12 @@ pub fn write(
         (Some(p), Some(path)) => previous_rules_file_fits(path, p.cache),
         _ => false,
     };
-    let prev_doc: std::collections::HashMap<&str, &DocEntry> =
-        previous.as_ref().map(|p| p.cache.docs.iter().map(|d| (d.path.as_str(), d)).collect()).unwrap_or_default();
+    // (the documents are in path order in both: merged, not hashed)
+    let prev_doc = |path: &str| -> Option<&DocEntry> {
+        let docs = &previous.as_ref()?.cache.docs;
+        let k = docs.binary_search_by(|d| d.path.as_str().cmp(path)).ok()?;
+        Some(&docs[k])
+    };
     // previous scope files by scope name: (entry index, file usable)
     let prev_scope: std::collections::HashMap<&str, (usize, bool)> = previous
         .as_ref()
@@ -358,7 +368,7 @@ pub fn write(
         .iter()
         .zip(&keys)
         .map(|(d, k)| {
-            let e = *prev_doc.get(documents[d.doc].path.as_str())?;
+            let e = prev_doc(documents[d.doc].path.as_str())?;
             let same = rules_ok
                 && d.inputs == Some(e.inputs)
                 && e.keys == *k
