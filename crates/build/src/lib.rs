@@ -413,14 +413,7 @@ pub fn trace(what: &str, since: Instant) {
             .ok()
             .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(|l| l[6..].trim().to_string()))
             .unwrap_or_default();
-        // utime + stime of the whole process so far (fields 14 and 15, in ticks of 1/100 s).
-        let cpu = std::fs::read_to_string("/proc/self/stat")
-            .ok()
-            .and_then(|s| {
-                let f: Vec<&str> = s.rsplit(") ").next()?.split(' ').collect();
-                Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
-            })
-            .unwrap_or(0.0);
+        let cpu = kb_model::process_cpu_seconds().unwrap_or(0.0);
         eprintln!("kb trace: {what:<24} {:>8.3}s  rss {rss}  cpu {cpu:.2}s", since.elapsed().as_secs_f64());
     }
 }

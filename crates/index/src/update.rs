@@ -264,10 +264,7 @@ pub(crate) fn create(dir: &Path, schema: tantivy::schema::Schema) -> Result<Inde
 /// the CPU time the process has used so far to stderr (as `kb build` does).
 fn trace(what: &str, since: std::time::Instant) {
     if std::env::var_os("KB_TRACE").is_some() {
-        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-        let f: Vec<f64> =
-            stat.rsplit(')').next().unwrap_or_default().split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
-        let cpu = (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0;
+        let cpu = kb_model::process_cpu_seconds().unwrap_or(0.0);
         eprintln!("kb trace: {what:<24} {:>8.3}s  cpu {cpu:.2}s", since.elapsed().as_secs_f64());
     }
 }

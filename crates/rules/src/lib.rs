@@ -183,10 +183,7 @@ pub(crate) fn trace(what: &str, since: std::time::Instant) {
 
 /// CPU seconds (user and system) the process has used, where `/proc` tells.
 fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<f64> =
-        stat.rsplit(')').next().unwrap_or_default().split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
-    (fields.get(11).copied().unwrap_or(0.0) + fields.get(12).copied().unwrap_or(0.0)) / 100.0
+    kb_model::process_cpu_seconds().unwrap_or(0.0)
 }
 
 pub(crate) fn json_error(path: &Path, e: &serde_json::Error) -> Error {

@@ -95,14 +95,7 @@ struct Measured {
 /// live or ended (Linux: fields 14 and 15 of `/proc/self/stat`, in clock
 /// ticks of 1/100 s, the fixed `USER_HZ` of Linux's user ABI).
 fn cpu_seconds() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces.
-    let rest = &s[s.rfind(')')? + 1..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // `rest` starts at field 3 (state): utime is field 14, stime field 15.
-    let utime: u64 = f.get(11)?.parse().ok()?;
-    let stime: u64 = f.get(12)?.parse().ok()?;
-    Some((utime + stime) as f64 / 100.0)
+    kb_model::process_cpu_seconds()
 }
 
 /// The peak resident set size of this process so far (Linux: `VmHWM`).
