@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use kb_model::mapped::Mapped;
 use kb_model::{Document, Record};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -67,11 +68,13 @@ pub struct Previous {
     /// Its `records.jsonl`, and each document's lines in it (by path): a
     /// reused document's lines are copied from here as they are. Released
     /// once the parse stage has written the new file.
-    records: Vec<u8>,
+    /// Memory-mapped ([`Mapped`]): reading it into memory would fault in
+    /// hundreds of MB of fresh pages for bytes that are only copied.
+    records: Mapped,
     spans: HashMap<String, std::ops::Range<usize>>,
     /// Its `cache/documents.bin` (when that was read) and each document's
     /// block in it, copied as they are for reused documents.
-    snapshot: Vec<u8>,
+    snapshot: Mapped,
     blocks: HashMap<String, std::ops::Range<usize>>,
 }
 
@@ -125,13 +128,13 @@ impl Previous {
     pub fn load(out: &Path, corpus: &Path) -> std::result::Result<Previous, String> {
         let cache = read_cache(out, corpus)?;
         let rpath = out.join(RECORDS_FILE);
-        let records = std::fs::read(&rpath).map_err(|e| format!("previous {RECORDS_FILE} unusable: {e}"))?;
+        let records = Mapped::open(&rpath).map_err(|e| format!("previous {RECORDS_FILE} unusable: {e}"))?;
         let (documents, spans, snapshot, blocks) = match read_snapshot(out, &cache, &records) {
             Ok(read) => read,
             Err(why) => {
                 crate::trace(&format!("parse: snapshot unusable ({why})"), std::time::Instant::now());
                 let (documents, spans) = read_documents(out, &cache, &records)?;
-                (documents, spans, Vec::new(), HashMap::new())
+                (documents, spans, Mapped::default(), HashMap::new())
             }
         };
         let documents = Mutex::new(documents);
@@ -148,14 +151,14 @@ impl Previous {
             return Err("the output folder changed since the last build".into());
         }
         let rpath = out.join(RECORDS_FILE);
-        let records = std::fs::read(&rpath).map_err(|e| format!("previous {RECORDS_FILE} unusable: {e}"))?;
+        let records = Mapped::open(&rpath).map_err(|e| format!("previous {RECORDS_FILE} unusable: {e}"))?;
         let spans = record_spans(&records, kept.documents.iter().map(|d| (d.path.as_str(), d.records.len())))?;
         let documents = kept.documents.into_iter().map(|d| (d.path.clone(), d)).collect();
         let documents = Mutex::new(documents);
         // The previous snapshot's blocks, to copy for unchanged documents
         // (a snapshot block's document is checked by path and cached hash
         // like the records' lines; an unusable snapshot means encoding again).
-        let snapshot = std::fs::read(out.join(crate::snapshot::SNAPSHOT_FILE)).unwrap_or_default();
+        let snapshot = Mapped::open(&out.join(crate::snapshot::SNAPSHOT_FILE)).unwrap_or_default();
         let blocks: HashMap<_, _> = crate::snapshot::blocks(&snapshot).unwrap_or_default().into_iter().collect();
         Ok(Previous { out: out.to_path_buf(), cache, documents, records, spans, snapshot, blocks })
     }
@@ -182,9 +185,9 @@ impl Previous {
     /// Frees the previous `records.jsonl` and snapshot (after
     /// [`Previous::record_lines`] and [`Previous::snapshot_block`] are no longer needed).
     pub fn release_records(&mut self) {
-        self.records = Vec::new();
+        self.records = Mapped::default();
         self.spans = HashMap::new();
-        self.snapshot = Vec::new();
+        self.snapshot = Mapped::default();
         self.blocks = HashMap::new();
     }
 
@@ -254,7 +257,7 @@ type Documents = (HashMap<String, Document>, HashMap<String, std::ops::Range<usi
 type FromSnapshot = (
     HashMap<String, Document>,
     HashMap<String, std::ops::Range<usize>>,
-    Vec<u8>,
+    Mapped,
     HashMap<String, std::ops::Range<usize>>,
 );
 
@@ -263,7 +266,7 @@ type FromSnapshot = (
 /// against `records.jsonl` (each document's number of lines, and its first
 /// line being its first record).
 fn read_snapshot(out: &Path, cache: &Cache, records: &[u8]) -> std::result::Result<FromSnapshot, String> {
-    let bytes = std::fs::read(out.join(crate::snapshot::SNAPSHOT_FILE)).map_err(|e| e.to_string())?;
+    let bytes = Mapped::open(&out.join(crate::snapshot::SNAPSHOT_FILE)).map_err(|e| e.to_string())?;
     let docs = crate::snapshot::decode(&bytes)?;
     if docs.len() != cache.documents.len() {
         return Err("not the cached documents".into());

@@ -14,9 +14,11 @@
 //! * [`alignment::Alignment`] – zh ↔ en pairings and drift (written by `kb-align`).
 //! * [`rules::RuleSet`] – machine-readable rules (written by `kb-rules`).
 //! * [`manifest::Manifest`] – the optional `kb.toml` in a corpus folder.
+//! * [`mapped::Mapped`] – a previous build's file, memory-mapped.
 
 pub mod alignment;
 pub mod manifest;
+pub mod mapped;
 pub mod record;
 pub mod rules;
 

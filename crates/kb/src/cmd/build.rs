@@ -1,7 +1,6 @@
 //! `kb build`: run the whole pipeline on a corpus.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,12 +9,8 @@ use anyhow::Context;
 /// Flags of `kb build`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The corpus folder (Markdown documents, optional kb.toml).
-    #[arg(long, default_value = "corpus")]
-    pub corpus: PathBuf,
-    /// The output folder; replaced whole, atomically, when the build succeeds.
-    #[arg(long, default_value = "out")]
-    pub out: PathBuf,
+    #[command(flatten)]
+    pub folders: super::BuildFolders,
     /// Print nothing on success.
     #[arg(long, short, conflicts_with = "json")]
     pub quiet: bool,
@@ -51,7 +46,7 @@ fn progress() -> Option<(indicatif::ProgressBar, kb_build::StageHook)> {
 
 /// Runs `kb build`.
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let mut opts = kb_build::BuildOptions::new(&args.corpus, &args.out);
+    let mut opts = kb_build::BuildOptions::new(&args.folders.corpus, &args.folders.out);
     opts.full = args.full;
     // The process exits right after: leave the old output to a background
     // `rm` and the memory to the kernel.
@@ -65,7 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     if let Some((bar, _)) = bar {
         bar.finish_and_clear();
     }
-    let report = result.with_context(|| format!("building {}", args.corpus.display()))?;
+    let report = result.with_context(|| format!("building {}", args.folders.corpus.display()))?;
     if let Some(old) = &report.old_output {
         kb_build::dispose_in_background(old);
     }

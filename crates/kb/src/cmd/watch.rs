@@ -22,12 +22,9 @@ use notify::{RecursiveMode, Watcher};
 /// Flags of `kb watch`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The corpus folder to watch.
-    #[arg(long, default_value = "corpus")]
-    pub corpus: PathBuf,
-    /// The output folder, rebuilt on every change.
-    #[arg(long, default_value = "out")]
-    pub out: PathBuf,
+    /// The corpus folder is watched; the output folder is rebuilt on every change.
+    #[command(flatten)]
+    pub folders: super::BuildFolders,
     /// How long the corpus must be quiet before a rebuild, in milliseconds.
     #[arg(long, default_value_t = 300)]
     pub debounce_ms: u64,
@@ -79,7 +76,7 @@ fn current_rules(out: &Path) -> Option<RuleSet> {
 /// (`kept`); prints the outcome and, when `old` is given, the rule diff.
 fn rebuild(args: &Args, old: Option<&RuleSet>, kept: &mut Option<kb_build::Kept>) -> Option<RuleSet> {
     let t = Instant::now();
-    let mut opts = kb_build::BuildOptions::new(&args.corpus, &args.out);
+    let mut opts = kb_build::BuildOptions::new(&args.folders.corpus, &args.folders.out);
     opts.defer_cleanup = true;
     let stdout = std::io::stdout();
     match kb_build::build_keeping(&opts, kept.take()) {
@@ -100,7 +97,7 @@ fn rebuild(args: &Args, old: Option<&RuleSet>, kept: &mut Option<kb_build::Kept>
             let _ = writeln!(
                 out,
                 "rebuilt {} in {:.2}s: {} documents ({what}), {records} records",
-                args.out.display(),
+                args.folders.out.display(),
                 t.elapsed().as_secs_f64(),
                 report.documents
             );
@@ -125,11 +122,11 @@ fn rebuild(args: &Args, old: Option<&RuleSet>, kept: &mut Option<kb_build::Kept>
 
 /// Runs `kb watch` until interrupted.
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    if !args.corpus.is_dir() {
-        anyhow::bail!("{}: not a corpus folder", args.corpus.display());
+    if !args.folders.corpus.is_dir() {
+        anyhow::bail!("{}: not a corpus folder", args.folders.corpus.display());
     }
-    let corpus = absolute(&args.corpus);
-    let out_abs = absolute(&args.out);
+    let corpus = absolute(&args.folders.corpus);
+    let out_abs = absolute(&args.folders.out);
     let out_name = out_abs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
 
     let (tx, rx) = mpsc::channel::<notify::Result<notify::Event>>();
@@ -137,8 +134,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     watcher.watch(&corpus, RecursiveMode::Recursive).with_context(|| format!("watching {}", corpus.display()))?;
 
     let mut kept = None;
-    let mut rules = rebuild(&args, current_rules(&args.out).as_ref(), &mut kept);
-    println!("watching {} (rebuilding {} on change; Ctrl-C to stop)", args.corpus.display(), args.out.display());
+    let mut rules = rebuild(&args, current_rules(&args.folders.out).as_ref(), &mut kept);
+    println!("watching {} (rebuilding {} on change; Ctrl-C to stop)", args.folders.corpus.display(), args.folders.out.display());
     let debounce = Duration::from_millis(args.debounce_ms.max(10));
     let is_relevant = |ev: &notify::Event| {
         !matches!(ev.kind, notify::EventKind::Access(_)) && ev.paths.iter().any(|p| relevant(p, &out_abs, &out_name))
@@ -164,7 +161,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 }
             }
         }
-        let old = rules.take().or_else(|| current_rules(&args.out));
+        let old = rules.take().or_else(|| current_rules(&args.folders.out));
         rules = rebuild(&args, old.as_ref(), &mut kept).or(old);
     }
 }
