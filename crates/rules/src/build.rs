@@ -157,9 +157,8 @@ pub fn run(input: Input<'_>) -> Result<Output> {
         (Some(dir), Some(cache)) => Some(Previous { dir, cache }),
         _ => None,
     };
-    let (next, written) =
+    let (next, written, files) =
         crate::output::write(input.dir, input.documents, &assembly, drafts, previous, input.tool, vocabulary)?;
-    drop(cache);
     let mut digests: Vec<Option<[u8; 32]>> = vec![None; input.documents.len()];
     for (d, e) in assembly.docs.iter().zip(&next.docs) {
         digests[d.doc] = d.inputs.map(|inputs| {
@@ -171,8 +170,22 @@ pub fn run(input: Input<'_>) -> Result<Output> {
     }
     crate::trace("rules: write rules", t);
     let t = std::time::Instant::now();
-    write_file(&input.dir.join(CACHE_FILE), &next.to_bytes())?;
-    crate::trace("rules: write cache", t);
+    // The rules files' copies (mostly the kernel's work) beside the cache
+    // (mostly ours), and the previous cache let go meanwhile.
+    let path = input.dir.join(CACHE_FILE);
+    let (done, cached) = rayon::join(
+        || files.finish(),
+        || {
+            drop(cache);
+            path.parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| next.write(&path))
+                .map_err(|source| Error::Write { path: path.clone(), source })
+        },
+    );
+    done?;
+    cached?;
+    crate::trace("rules: write files, cache", t);
     Ok(Output { rules: assembly.rules, incremental, read, written, digests })
 }
 
@@ -392,6 +405,29 @@ mod tests {
     }
 
     #[test]
+    fn a_cache_written_in_pieces_is_the_cache_as_bytes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (docs, a) = corpus("100万", true);
+        build(&docs, &a, tmp.path(), None);
+        let mut c = RulesCache::read(tmp.path(), "test", &vocabulary_digest(crate::vocab::SUBJECTS_TOML)).unwrap();
+        // many documents: several megabytes, written a megabyte at a time
+        let one = c.docs.clone();
+        for n in 0..3000 {
+            c.docs.extend(one.iter().cloned().map(|mut d| {
+                d.path = format!("{n:05}/{}", d.path);
+                d
+            }));
+        }
+        let bytes = c.to_bytes();
+        assert!(bytes.len() > 3 << 20, "{} bytes", bytes.len());
+        let path = tmp.path().join("big.bin");
+        c.write(&path).unwrap();
+        assert!(std::fs::read(&path).unwrap() == bytes);
+        assert_eq!(RulesCache::from_bytes(&bytes), Some(c));
+        assert!(RulesCache::default().write(&tmp.path().join("missing/x.bin")).is_err());
+    }
+
+    #[test]
     fn the_cache_reads_back_what_was_written() {
         let tmp = tempfile::tempdir().unwrap();
         let (docs, a) = corpus("100万", true);
@@ -406,6 +442,20 @@ mod tests {
             assert_eq!(&e.drafts, d, "{}", e.path);
         }
         assert!(RulesCache::from_bytes(&bytes[..bytes.len() - 1]).is_none(), "a truncated cache is refused");
+        assert_eq!(RulesCache::read(tmp.path(), "test", &c.vocabulary), Some(c.clone()));
+        assert_eq!(RulesCache::read(tmp.path(), "other", &c.vocabulary), None, "another binary's cache");
         assert!(RulesCache::from_bytes(&[]).is_none());
+        // Damage under a valid checksum (a bug, not a disk error): refused
+        // or read, never a panic, whichever byte it hits.
+        for at in (12..bytes.len() - 32).step_by(3) {
+            let mut bad = bytes.clone();
+            bad[at] = 0xff;
+            let n = bad.len() - 32;
+            let digest = blake3::hash(&bad[..n]);
+            bad[n..].copy_from_slice(digest.as_bytes());
+            if let Some(c) = RulesCache::from_bytes(&bad) {
+                assert_eq!(c.docs.len(), docs.len(), "byte {at}");
+            }
+        }
     }
 }

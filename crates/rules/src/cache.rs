@@ -19,10 +19,12 @@
 //! incremental build writes the very bytes a clean build writes. It is
 //! only trusted by the kb binary and vocabulary that wrote it.
 
+use std::io::Write;
 use std::path::Path;
 
 use kb_model::rules::Op;
 use kb_model::Document;
+use rayon::prelude::*;
 
 use crate::extract::{DocDrafts, Draft, Kind, Val};
 
@@ -134,11 +136,37 @@ fn digest(bytes: &[u8]) -> blake3::Hash {
     h.finalize()
 }
 
-struct Writer {
+/// Where [`RulesCache`]'s bytes go: kept in `buf`, or — with a `sink` —
+/// passed on in pieces of about [`SPILL_AT`] bytes as they are made, so
+/// writing the cache never holds (nor faults in) all of it at once. The
+/// blake3 of everything is taken as it goes.
+struct Writer<'w> {
     buf: Vec<u8>,
+    sink: Option<&'w mut dyn std::io::Write>,
+    hasher: blake3::Hasher,
+    error: Option<std::io::Error>,
 }
 
-impl Writer {
+/// A streaming [`Writer`] passes its bytes on once this many are pending.
+const SPILL_AT: usize = 1 << 20;
+
+impl Writer<'_> {
+    /// With a sink: hashes and writes out what is pending once it is large.
+    fn spill_if_full(&mut self) {
+        if self.buf.len() >= SPILL_AT {
+            self.spill();
+        }
+    }
+    fn spill(&mut self) {
+        let Some(sink) = self.sink.as_mut() else { return };
+        self.hasher.update_rayon(&self.buf);
+        if self.error.is_none() {
+            if let Err(e) = sink.write_all(&self.buf) {
+                self.error = Some(e);
+            }
+        }
+        self.buf.clear();
+    }
     fn u8(&mut self, x: u8) {
         self.buf.push(x);
     }
@@ -194,7 +222,41 @@ impl RulesCache {
     /// The cache as bytes (see the module documentation).
     pub fn to_bytes(&self) -> Vec<u8> {
         let drafts: usize = self.docs.iter().map(|d| d.drafts.len()).sum();
-        let mut w = Writer { buf: Vec::with_capacity(64 + self.docs.len() * 160 + drafts * 96) };
+        let mut w = Writer {
+            buf: Vec::with_capacity(64 + self.docs.len() * 160 + drafts * 96),
+            sink: None,
+            hasher: blake3::Hasher::new(),
+            error: None,
+        };
+        self.body(&mut w);
+        let digest = digest(&w.buf);
+        w.bytes(digest.as_bytes());
+        w.buf
+    }
+
+    /// Writes the cache to `path` (the bytes of [`RulesCache::to_bytes`]),
+    /// a megabyte at a time.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let mut file = std::fs::File::create(path)?;
+        let mut w = Writer {
+            buf: Vec::with_capacity(SPILL_AT + (64 << 10)),
+            sink: Some(&mut file),
+            hasher: blake3::Hasher::new(),
+            error: None,
+        };
+        self.body(&mut w);
+        w.spill();
+        let digest = w.hasher.finalize();
+        let error = w.error.take();
+        drop(w);
+        match error {
+            Some(e) => Err(e),
+            None => file.write_all(digest.as_bytes()),
+        }
+    }
+
+    /// Everything but the final digest, into `w`.
+    fn body(&self, w: &mut Writer<'_>) {
         w.bytes(MAGIC);
         w.str(&self.tool);
         w.bytes(&self.vocabulary);
@@ -266,10 +328,8 @@ impl RulesCache {
                 w.u32(x.record);
                 w.u32(x.k);
             }
+            w.spill_if_full();
         }
-        let digest = digest(&w.buf);
-        w.bytes(digest.as_bytes());
-        w.buf
     }
 
     /// Reads a cache from bytes; `None` when they are not a whole, intact
@@ -296,63 +356,35 @@ impl RulesCache {
         for _ in 0..n {
             table.push(r.str()?);
         }
+        // Where each document's entry starts (a quick pass that decodes
+        // nothing), then the entries decoded on every core.
         let n = r.u32()? as usize;
-        let mut docs = Vec::with_capacity(n.min(1 << 20));
+        let all = r.b;
+        let mut bounds = Vec::with_capacity(n.min(1 << 20) + 1);
         for _ in 0..n {
-            let path = r.string()?;
-            let source = r.array()?;
-            let inputs = r.array()?;
-            let keys = r.array()?;
-            let rules = r.u32()?;
-            let block = r.span()?;
-            let k = r.u32()? as usize;
-            let mut segments = Vec::with_capacity(k.min(1 << 12));
-            for _ in 0..k {
-                let s = r.u32()?;
-                if s as usize >= scopes.len() {
-                    return None;
-                }
-                segments.push((s, r.span()?));
-            }
-            let k = r.u32()? as usize;
-            let mut drafts = Vec::with_capacity(k.min(1 << 16));
-            for _ in 0..k {
-                let scope = table.get(r.u32()? as usize)?.to_string();
-                let subject = r.opt_u16()?;
-                let qualifier = r.opt_u16()?;
-                let op = op_of(r.u8()?)?;
-                let value = match r.u8()? {
-                    0 => None,
-                    1 => Some(Val::Num(r.f64()?)),
-                    2 => Some(Val::Bool(false)),
-                    3 => Some(Val::Bool(true)),
-                    4 => Some(Val::Str(r.string()?)),
-                    _ => return None,
-                };
-                let range = match r.u8()? {
-                    0 => None,
-                    1 => Some([r.f64()?, r.f64()?]),
-                    _ => return None,
-                };
-                let kind = *Kind::ALL.get(r.u8()? as usize)?;
-                let confidence = r.f64()?;
-                let clause = r.string()?;
-                let record = r.u32()?;
-                let k = r.u32()?;
-                drafts.push(Draft { scope, subject, qualifier, op, value, range, kind, confidence, clause, record, k });
-            }
-            docs.push(DocEntry { path, source, drafts: DocDrafts(drafts), inputs, keys, rules, block, segments });
+            bounds.push(all.len() - r.b.len());
+            skip_doc(&mut r)?;
         }
+        bounds.push(all.len() - r.b.len());
         if !r.b.is_empty() {
             return None;
         }
+        let docs = bounds
+            .par_windows(2)
+            .map(|w| {
+                let mut r = Reader { b: &all[w[0]..w[1]] };
+                let doc = read_doc(&mut r, &table, scopes.len())?;
+                r.b.is_empty().then_some(doc)
+            })
+            .collect::<Option<Vec<DocEntry>>>()?;
         Some(RulesCache { tool, vocabulary, rules_len, scopes, docs })
     }
 
     /// Reads the cache file of an output folder; `None` when it is missing,
     /// damaged, or written by another kb binary (`tool`) or vocabulary.
     pub fn read(out: &Path, tool: &str, vocabulary: &[u8; 32]) -> Option<RulesCache> {
-        let bytes = std::fs::read(out.join(CACHE_FILE)).ok()?;
+        // mapped, not read: no fresh memory to fault in for tens of megabytes
+        let bytes = kb_model::mapped::Mapped::open(&out.join(CACHE_FILE)).ok()?;
         let c = RulesCache::from_bytes(&bytes)?;
         (c.tool == tool && &c.vocabulary == vocabulary).then_some(c)
     }
@@ -369,6 +401,91 @@ impl RulesCache {
             }),
         })
     }
+}
+
+/// Reads one document's entry (see [`RulesCache::to_bytes`]); `scopes` is
+/// the number of scope files, `table` the scopes of drafts.
+fn read_doc(r: &mut Reader<'_>, table: &[&str], scopes: usize) -> Option<DocEntry> {
+    let path = r.string()?;
+    let source = r.array()?;
+    let inputs = r.array()?;
+    let keys = r.array()?;
+    let rules = r.u32()?;
+    let block = r.span()?;
+    let k = r.u32()? as usize;
+    let mut segments = Vec::with_capacity(k.min(1 << 12));
+    for _ in 0..k {
+        let s = r.u32()?;
+        if s as usize >= scopes {
+            return None;
+        }
+        segments.push((s, r.span()?));
+    }
+    let k = r.u32()? as usize;
+    let mut drafts = Vec::with_capacity(k.min(1 << 16));
+    for _ in 0..k {
+        let scope = table.get(r.u32()? as usize)?.to_string();
+        let subject = r.opt_u16()?;
+        let qualifier = r.opt_u16()?;
+        let op = op_of(r.u8()?)?;
+        let value = match r.u8()? {
+            0 => None,
+            1 => Some(Val::Num(r.f64()?)),
+            2 => Some(Val::Bool(false)),
+            3 => Some(Val::Bool(true)),
+            4 => Some(Val::Str(r.string()?)),
+            _ => return None,
+        };
+        let range = match r.u8()? {
+            0 => None,
+            1 => Some([r.f64()?, r.f64()?]),
+            _ => return None,
+        };
+        let kind = *Kind::ALL.get(r.u8()? as usize)?;
+        let confidence = r.f64()?;
+        let clause = r.string()?;
+        let record = r.u32()?;
+        let k = r.u32()?;
+        drafts.push(Draft { scope, subject, qualifier, op, value, range, kind, confidence, clause, record, k });
+    }
+    Some(DocEntry { path, source, drafts: DocDrafts(drafts), inputs, keys, rules, block, segments })
+}
+
+/// Moves past one document's entry without decoding it (the layout of
+/// [`read_doc`]; an entry the two measure differently is refused there).
+fn skip_doc(r: &mut Reader<'_>) -> Option<()> {
+    let n = r.u32()? as usize;
+    r.take(n)?; // path
+    r.take(16 * 3 + 4 + 16)?; // source, inputs, keys, rules, block
+    let k = r.u32()? as usize;
+    r.take(k.checked_mul(4 + 16)?)?; // segments
+    let k = r.u32()? as usize;
+    for _ in 0..k {
+        r.take(4 + 4 + 4 + 1)?; // scope, subject, qualifier, op
+        match r.u8()? {
+            0 | 2 | 3 => {}
+            1 => {
+                r.take(8)?;
+            }
+            4 => {
+                let n = r.u32()? as usize;
+                r.take(n)?;
+            }
+            _ => return None,
+        }
+        match r.u8()? {
+            0 => {}
+            1 => {
+                r.take(16)?;
+            }
+            _ => return None,
+        }
+        r.take(1 + 8)?; // kind, confidence
+        let n = r.u32()? as usize;
+        r.take(n)?; // clause
+        r.take(4 + 4)?; // record, k
+    }
+    Some(())
 }
 
 struct Reader<'a> {

@@ -807,15 +807,17 @@ impl<'v> Extractor<'v> {
                     feed(inputs, part);
                 }
                 let mut last = None;
+                // the current record's counterpart (drafts of one record are consecutive)
+                let mut cp = None;
                 // the other language's scope name of the current record: an index into `plan.scopes`
                 let mut scope_other = NO_SCOPE;
                 // the last heading scope worked out: (document, heading path, index into `plan.scopes`)
                 let mut memo: Option<(usize, &[String], u32)> = None;
                 for (x, d) in drafts[di].0.iter().enumerate() {
                     let r = &doc.records[d.record as usize];
-                    let cp = counterpart(di, d.record);
                     if last != Some(d.record) {
                         last = Some(d.record);
+                        cp = counterpart(di, d.record);
                         inputs.extend_from_slice(&d.record.to_le_bytes());
                         if let Some((cd, cr)) = cp {
                             let (c, cr) = (&documents[cd], &documents[cd].records[cr]);
@@ -945,7 +947,7 @@ impl<'v> Extractor<'v> {
                     Some(q) => format!("{}.{q}", s.id),
                     None => s.id.clone(),
                 };
-                Some(json!({ op.as_str(): [{ "var": var }, v] }))
+                Some(logic_of(op.as_str(), var, v.clone()))
             }
             _ => None,
         };
@@ -974,6 +976,17 @@ impl<'v> Extractor<'v> {
             logic,
         }
     }
+}
+
+/// `{op: [{"var": var}, value]}`, the JSON Logic of a rule: what `json!`
+/// gives, but with maps of one entry's room (`json!` grows each map to
+/// three, which for a few hundred thousand rules is tens of megabytes).
+fn logic_of(op: &str, var: String, value: serde_json::Value) -> serde_json::Value {
+    let mut inner = serde_json::Map::with_capacity(1);
+    inner.insert("var".to_string(), serde_json::Value::String(var));
+    let mut outer = serde_json::Map::with_capacity(1);
+    outer.insert(op.to_string(), serde_json::Value::Array(vec![serde_json::Value::Object(inner), value]));
+    serde_json::Value::Object(outer)
 }
 
 /// Where [`Extractor::assemble_with`] finds each record's aligned counterpart.
@@ -1276,6 +1289,18 @@ mod tests {
         r
     }
 
+    #[test]
+    fn logic_of_is_what_json_gives() {
+        for op in ["<=", ">=", "==", "<", ">"] {
+            for v in [json!(3), json!(2.5), json!(true), json!("gold")] {
+                let ours = logic_of(op, "a.b".into(), v.clone());
+                let theirs = json!({ op: [{ "var": "a.b" }, v] });
+                assert_eq!(ours, theirs);
+                assert_eq!(serde_json::to_string(&ours).unwrap(), serde_json::to_string(&theirs).unwrap());
+            }
+        }
+    }
+
     /// `subject[.qualifier] op value` of the non-qualitative rules of a scope.
     fn conds(rules: &RuleSet, scope: &str) -> Vec<String> {
         rules
@@ -1326,6 +1351,8 @@ mod tests {
         let cap = &rules.rules[0];
         assert_eq!(cap.unit.as_deref(), Some("CNY"));
         assert_eq!(cap.logic, Some(json!({">": [{"var": "registered_capital"}, 1000000]})));
+        let logic = cap.logic.as_ref().unwrap();
+        assert_eq!(serde_json::to_string(logic).unwrap(), r#"{">":[{"var":"registered_capital"},1000000]}"#);
         assert_eq!(cap.text.zh.as_deref(), Some(WECHAT[0]));
         assert_eq!(cap.text.en, None, "no alignment, no English text");
         // what carries no number stays, as qualitative rules; preferences do not

@@ -241,10 +241,55 @@ impl Composer {
         Ok(())
     }
 
-    fn finish(mut self) -> Result<u64> {
+    /// Ends the file (its last bytes are still to be written, by
+    /// [`Composer::flush`]) and returns its length.
+    fn close(&mut self) -> u64 {
         self.bytes(FOOTER);
-        self.flush()?;
-        Ok(self.len)
+        self.len
+    }
+}
+
+/// What is left to write of the rules files once [`write()`] has planned
+/// them: the pending bytes and copies of `rules.json` and of the scope
+/// files, and the scope files to link. Their lengths and places are already
+/// in the cache [`write()`] returns, so the cache can be written meanwhile.
+pub struct Pending {
+    main: Composer,
+    scopes: Vec<ScopeJob>,
+}
+
+enum ScopeJob {
+    /// A scope file put together from new bytes and copies.
+    Write(Composer),
+    /// A scope file taken over: hard-linked (copied where linking fails).
+    Link { from: PathBuf, to: PathBuf },
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending").field("main", &self.main.path).field("scopes", &self.scopes.len()).finish()
+    }
+}
+
+impl Pending {
+    /// Writes everything out: `rules.json` beside the scope files (in parallel).
+    pub fn finish(self) -> Result<()> {
+        let Pending { mut main, scopes } = self;
+        let (a, b) = rayon::join(
+            || main.flush(),
+            || {
+                scopes.into_par_iter().try_for_each(|job| match job {
+                    ScopeJob::Write(mut c) => c.flush(),
+                    ScopeJob::Link { from, to } => {
+                        if std::fs::hard_link(&from, &to).is_err() {
+                            std::fs::copy(&from, &to).map_err(io_err(&to))?;
+                        }
+                        Ok(())
+                    }
+                })
+            },
+        );
+        a.and(b)
     }
 }
 
@@ -292,7 +337,10 @@ fn previous_rules_file_fits(path: &Path, cache: &RulesCache) -> bool {
 /// Writes `rules.json`, `rules/<scope>.json` and `rules/index.json` into
 /// `dir` for the rules of `assembly` (made from `documents` and their
 /// `drafts`), copying what is unchanged from `previous`, and returns the
-/// cache describing what was written (the drafts are moved into it).
+/// cache describing what was written (the drafts are moved into it). The
+/// last part of the files — in a rebuild, most of it: the copies — is
+/// written by [`Pending::finish`], which the caller must run (at the same
+/// time as writing the cache, say).
 pub fn write(
     dir: &Path,
     documents: &[kb_model::Document],
@@ -301,7 +349,7 @@ pub fn write(
     previous: Option<Previous<'_>>,
     tool: &str,
     vocabulary: [u8; 32],
-) -> Result<(RulesCache, Written)> {
+) -> Result<(RulesCache, Written, Pending)> {
     let rules = &assembly.rules.rules;
     // scopes, sorted, and each rule's scope index
     // (the few distinct scopes found by hashing, then sorted)
@@ -518,33 +566,30 @@ pub fn write(
         done?;
         current = serialised;
     }
-    let rules_len = main.finish()?;
-    // finish the scope files (in parallel), or link the kept ones
-    let lens: Vec<Result<(u64, u32)>> = scopes
-        .into_par_iter()
-        .enumerate()
-        .map(|(s, c)| match c {
-            Some(c) => {
+    let rules_len = main.close();
+    // the scope files: their lengths now, their bytes in `Pending::finish`
+    let mut jobs = Vec::with_capacity(names.len());
+    let mut scope_entries = Vec::with_capacity(names.len());
+    for (s, c) in scopes.into_iter().enumerate() {
+        let (len, n) = match c {
+            Some(mut c) => {
                 let lines = c.lines;
-                Ok((c.finish()?, lines))
+                let len = c.close();
+                jobs.push(ScopeJob::Write(c));
+                (len, lines)
             }
             None => {
                 let p = previous.as_ref().expect("kept scopes come from a previous build");
                 let &(i, _) = prev_scope.get(names[s]).expect("kept");
                 let entry = &p.cache.scopes[i];
-                let from = p.dir.join(SCOPES_DIR).join(&entry.file);
-                let to = rules_dir.join(&files[s]);
-                if std::fs::hard_link(&from, &to).is_err() {
-                    std::fs::copy(&from, &to).map_err(io_err(&to))?;
-                }
-                Ok((entry.len, entry.rules))
+                jobs.push(ScopeJob::Link {
+                    from: p.dir.join(SCOPES_DIR).join(&entry.file),
+                    to: rules_dir.join(&files[s]),
+                });
+                written.scopes_kept += 1;
+                (entry.len, entry.rules)
             }
-        })
-        .collect();
-    let mut scope_entries = Vec::with_capacity(names.len());
-    for (s, r) in lens.into_iter().enumerate() {
-        let (len, n) = r?;
-        written.scopes_kept += usize::from(kept[s]);
+        };
         scope_entries.push(ScopeEntry { scope: names[s].to_string(), file: files[s].clone(), len, rules: n });
     }
     // rules/index.json: scope → file, one scope a line
@@ -579,5 +624,5 @@ pub fn write(
         })
         .collect();
     let cache = RulesCache { tool: tool.to_string(), vocabulary, rules_len, scopes: scope_entries, docs };
-    Ok((cache, written))
+    Ok((cache, written, Pending { main, scopes: jobs }))
 }
