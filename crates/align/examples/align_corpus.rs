@@ -11,6 +11,10 @@ use std::time::Instant;
 
 use kb_align::store::{align_incremental, Cache, CACHE_FILE};
 
+/// The allocator of the `kb` binary, so that times and profiles match a build's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let dir = args.next().expect("usage: align_corpus CORPUS [RUNS [OUT_DIR]]");

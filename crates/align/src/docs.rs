@@ -11,7 +11,8 @@ use kb_model::Lang;
 use rayon::prelude::*;
 
 use crate::fasthash::hash_bytes;
-use crate::features::{dice_sorted, is_multi_digit, round3};
+use crate::features::{dice_sorted, is_multi_digit, round3, NumKey};
+use crate::lexicon::Concept;
 use crate::profile::Summary;
 
 /// Documents scoring at least this pair as translations of each other.
@@ -141,17 +142,60 @@ fn candidates_with_keys(zh: &[usize], en: &[usize], profiles: &[Summary], keys: 
 
 /// Scores one zh×en pair: (confidence, evidence).
 pub fn score(z: &Summary, e: &Summary) -> (f64, Vec<Evidence>) {
-    score_with(z, e, true)
+    score_with(z, e, &Counts::of(z), &Counts::of(e), true)
+}
+
+/// A summary's numbers and concepts as (value, count) runs: documents
+/// repeat them many times, and the Dice coefficient of two multisets only
+/// needs the counts.
+struct Counts {
+    numbers: Vec<(NumKey, u32)>,
+    concepts: Vec<(Concept, u32)>,
+}
+
+impl Counts {
+    fn of(s: &Summary) -> Counts {
+        Counts { numbers: runs(&s.numbers), concepts: runs(&s.concepts) }
+    }
+}
+
+/// The runs of equal items of a sorted slice.
+fn runs<T: Copy + PartialEq>(v: &[T]) -> Vec<(T, u32)> {
+    let mut out: Vec<(T, u32)> = Vec::new();
+    for &x in v {
+        match out.last_mut() {
+            Some((y, n)) if *y == x => *n += 1,
+            _ => out.push((x, 1)),
+        }
+    }
+    out
+}
+
+/// [`dice_sorted`] of two sorted multisets given as runs (`na`, `nb`: their sizes).
+fn dice_runs<T: Ord + Copy>(a: &[(T, u32)], na: usize, b: &[(T, u32)], nb: usize) -> f64 {
+    if na == 0 && nb == 0 {
+        return 0.0;
+    }
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        let ((x, m), (y, n)) = (a[i], b[j]);
+        if x == y {
+            common += m.min(n) as usize;
+        }
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
+    }
+    2.0 * common as f64 / (na + nb) as f64
 }
 
 /// The confidence [`score`] gives, without formatting its evidence (most
 /// scored candidates are not taken).
 pub fn confidence(z: &Summary, e: &Summary) -> f64 {
-    score_with(z, e, false).0
+    score_with(z, e, &Counts::of(z), &Counts::of(e), false).0
 }
 
 /// [`score`], with the evidence only when `explain`.
-fn score_with(z: &Summary, e: &Summary, explain: bool) -> (f64, Vec<Evidence>) {
+fn score_with(z: &Summary, e: &Summary, cz: &Counts, ce: &Counts, explain: bool) -> (f64, Vec<Evidence>) {
     let mut ev: Vec<Evidence> = Vec::new();
     // The detail is formatted only when it is kept.
     let mut add = |signal: &str, weight: f64, score: f64, detail: &dyn Fn() -> String| {
@@ -160,9 +204,10 @@ fn score_with(z: &Summary, e: &Summary, explain: bool) -> (f64, Vec<Evidence>) {
         }
         (weight, score)
     };
-    let mut parts: Vec<(f64, f64)> = Vec::new();
+    // (weight, score) of each signal present: at most the eight below, in order.
+    let mut parts = Parts::default();
     if !z.numbers.is_empty() || !e.numbers.is_empty() {
-        let s = dice_sorted(&z.numbers, &e.numbers);
+        let s = dice_runs(&cz.numbers, z.numbers.len(), &ce.numbers, e.numbers.len());
         let common = (s * (z.numbers.len() + e.numbers.len()) as f64 / 2.0).round();
         parts.push(add("numbers", 3.0, s, &|| {
             format!("{common} shared of {} zh / {} en", z.numbers.len(), e.numbers.len())
@@ -179,7 +224,7 @@ fn score_with(z: &Summary, e: &Summary, explain: bool) -> (f64, Vec<Evidence>) {
         parts.push(add("urls", 3.0, s, &|| format!("{} zh / {} en link targets", z.urls.len(), e.urls.len())));
     }
     if !z.concepts.is_empty() || !e.concepts.is_empty() {
-        let s = dice_sorted(&z.concepts, &e.concepts);
+        let s = dice_runs(&cz.concepts, z.concepts.len(), &ce.concepts, e.concepts.len());
         parts.push(add("lexicon", 3.0, s, &|| format!("{} zh / {} en term hits", z.concepts.len(), e.concepts.len())));
     }
     if !z.tables.is_empty() || !e.tables.is_empty() {
@@ -204,6 +249,7 @@ fn score_with(z: &Summary, e: &Summary, explain: bool) -> (f64, Vec<Evidence>) {
     let ls = if ratio > 0.0 { (-(ratio.ln().abs()) * 2.0).exp() } else { 0.0 };
     parts.push(add("length_ratio", 1.0, ls, &|| format!("en/zh length {:.2}", ratio)));
 
+    let parts = parts.as_slice();
     let wsum: f64 = parts.iter().map(|p| p.0).sum();
     let mean = parts.iter().map(|p| p.0 * p.1).sum::<f64>() / wsum;
     // Few signals → little to go on: shrink towards 0.
@@ -221,6 +267,23 @@ fn score_with(z: &Summary, e: &Summary, explain: bool) -> (f64, Vec<Evidence>) {
         conf = boosted;
     }
     (round3(conf), ev)
+}
+
+/// The (weight, score) parts of a document score, kept on the stack.
+#[derive(Default)]
+struct Parts {
+    items: [(f64, f64); 8],
+    len: usize,
+}
+
+impl Parts {
+    fn push(&mut self, p: (f64, f64)) {
+        self.items[self.len] = p;
+        self.len += 1;
+    }
+    fn as_slice(&self) -> &[(f64, f64)] {
+        &self.items[..self.len]
+    }
 }
 
 fn shapes(t: &[(usize, usize)]) -> String {
@@ -282,8 +345,11 @@ pub fn pair(profiles: &[Summary], manifest: &Manifest) -> Pairing {
 
     let cands: Vec<(usize, usize)> =
         candidates(&zh, &en, profiles).into_iter().filter(|c| !forbidden.contains(c)).collect();
-    let scored: Vec<(usize, usize, f64)> =
-        cands.par_iter().map(|&(z, e)| (z, e, confidence(&profiles[z], &profiles[e]))).collect();
+    let counts: Vec<Counts> = profiles.par_iter().map(Counts::of).collect();
+    let scored: Vec<(usize, usize, f64)> = cands
+        .par_iter()
+        .map(|&(z, e)| (z, e, score_with(&profiles[z], &profiles[e], &counts[z], &counts[e], false).0))
+        .collect();
 
     let mut taken = vec![false; profiles.len()];
     let mut pairs = Vec::new();
@@ -291,7 +357,7 @@ pub fn pair(profiles: &[Summary], manifest: &Manifest) -> Pairing {
         if taken[z] || taken[e] {
             continue;
         }
-        let (s, mut ev) = score(&profiles[z], &profiles[e]);
+        let (s, mut ev) = score_with(&profiles[z], &profiles[e], &counts[z], &counts[e], true);
         ev.insert(0, Evidence { signal: "manifest".into(), score: 1.0, detail: "forced by kb.toml [[pair]]".into() });
         taken[z] = true;
         taken[e] = true;
@@ -331,7 +397,7 @@ pub fn pair(profiles: &[Summary], manifest: &Manifest) -> Pairing {
     }
     // The evidence of the pairs taken.
     pairs[forced_pairs..].par_iter_mut().for_each(|(z, e, s, ev)| {
-        let (again, explained) = score(&profiles[*z], &profiles[*e]);
+        let (again, explained) = score_with(&profiles[*z], &profiles[*e], &counts[*z], &counts[*e], true);
         debug_assert_eq!(again.to_bits(), s.to_bits());
         *ev = explained;
     });
@@ -403,6 +469,13 @@ mod tests {
             for e in sums.iter().filter(|s| s.lang == Lang::En) {
                 let (s, ev) = score(z, e);
                 assert_eq!(confidence(z, e).to_bits(), s.to_bits());
+                for (a, b) in [(&z.numbers, &e.numbers), (&z.numbers, &z.numbers)] {
+                    let d = dice_runs(&runs(a), a.len(), &runs(b), b.len());
+                    assert_eq!(d.to_bits(), dice_sorted(a, b).to_bits());
+                }
+                let (a, b) = (&z.concepts, &e.concepts);
+                let d = dice_runs(&runs(a), a.len(), &runs(b), b.len());
+                assert_eq!(d.to_bits(), dice_sorted(a, b).to_bits());
                 assert!(!ev.is_empty());
                 n += 1;
             }

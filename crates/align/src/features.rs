@@ -124,8 +124,13 @@ pub struct Feats {
 impl Feats {
     /// Features of one record.
     pub fn of_record(r: &Record, lex: &Lexicon) -> Feats {
+        Feats::of_record_with(r, lex, &mut Words::default())
+    }
+
+    /// [`Feats::of_record`] with a reusable word buffer.
+    pub(crate) fn of_record_with(r: &Record, lex: &Lexicon, words: &mut Words) -> Feats {
         let text = strip_ordinal(r);
-        let mut f = Feats::of_text(text, r.lang, lex);
+        let mut f = Feats::of_text_with(text, r.lang, lex, words);
         f.urls = r.links.iter().filter_map(|l| url_key(&l.url)).collect();
         f.urls.sort();
         f.images = r.images.iter().map(|i| i.src.clone()).collect();
@@ -135,9 +140,15 @@ impl Feats {
 
     /// Features of a plain text.
     pub fn of_text(text: &str, lang: Lang, lex: &Lexicon) -> Feats {
-        let words = Words::of(text);
-        let (numbers, word_numbers) = numbers_in(text, lang, &words);
-        let mut concepts = lex.concepts_in(text, lang, &words);
+        Feats::of_text_with(text, lang, lex, &mut Words::default())
+    }
+
+    /// [`Feats::of_text`] with a reusable word buffer.
+    pub(crate) fn of_text_with(text: &str, lang: Lang, lex: &Lexicon, words: &mut Words) -> Feats {
+        words.fill(text);
+        let words = &*words;
+        let (numbers, word_numbers) = numbers_in(text, lang, words);
+        let mut concepts = lex.concepts_in(text, lang, words);
         concepts.sort_unstable();
         Feats { units: units(text), numbers, word_numbers, urls: Vec::new(), concepts, images: Vec::new() }
     }
@@ -244,6 +255,70 @@ pub fn dice_merged<T: Ord>(a: Merged<'_, T>, b: Merged<'_, T>) -> f64 {
     2.0 * common as f64 / (a.len() + b.len()) as f64
 }
 
+/// How many items two sorted multisets share (each item counted as often
+/// as both have it), without branches on the comparisons.
+fn common_sorted<T: Ord + Copy>(a: &[T], b: &[T]) -> usize {
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        common += usize::from(x == y);
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
+    }
+    common
+}
+
+/// Calls `f` with the items of `m` as one sorted slice: the first slice
+/// itself, or the two merged into a buffer on the stack when they fit.
+fn with_sorted<T: Ord + Copy + Default, R>(m: Merged<'_, T>, f: impl FnOnce(&[T]) -> R) -> R {
+    if m.b.is_empty() {
+        return f(m.a);
+    }
+    if m.a.is_empty() {
+        return f(m.b);
+    }
+    const STACK: usize = 64;
+    let mut stack = [T::default(); STACK];
+    let mut heap = Vec::new();
+    let buf: &mut [T] = if m.len() <= STACK {
+        &mut stack[..m.len()]
+    } else {
+        heap.resize(m.len(), T::default());
+        &mut heap
+    };
+    let (a, b) = (m.a, m.b);
+    let (mut i, mut j) = (0, 0);
+    for slot in buf.iter_mut() {
+        // Ties take from `a` first, as [`MergedIter`] does (equal items are alike anyway).
+        if j >= b.len() || (i < a.len() && a[i] <= b[j]) {
+            *slot = a[i];
+            i += 1;
+        } else {
+            *slot = b[j];
+            j += 1;
+        }
+    }
+    f(buf)
+}
+
+/// [`dice_sorted`] for small copyable items (concepts, number keys): the
+/// same value, without branches on the comparisons.
+pub fn dice_sorted_copy<T: Ord + Copy>(a: &[T], b: &[T]) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 0.0;
+    }
+    2.0 * common_sorted(a, b) as f64 / (a.len() + b.len()) as f64
+}
+
+/// [`dice_merged`] for small copyable items (concepts, number keys): the
+/// same value, computed on plain slices.
+pub fn dice_merged_copy<T: Ord + Copy + Default>(a: Merged<'_, T>, b: Merged<'_, T>) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 0.0;
+    }
+    with_sorted(a, |x| with_sorted(b, |y| dice_sorted_copy(x, y)))
+}
+
 /// The record's text without its leading item marker (`1.`, `Step 3.`,
 /// `步骤一：`), whether the parser split it off as the ordinal or left it in
 /// the text (numbered headings): item numbers are not content.
@@ -295,15 +370,32 @@ pub fn strip_marker(t: &str) -> &str {
 /// Translation-neutral length: a Han character counts [`HAN_UNITS`], any
 /// other visible character 1, whitespace 0.
 pub fn units(text: &str) -> f64 {
-    let mut u = 0.0;
-    for c in text.chars() {
-        if is_han(c) {
-            u += HAN_UNITS;
-        } else if !c.is_whitespace() {
-            u += 1.0;
-        }
+    // Counted, then weighed: every partial sum of 1s and 3.5s is exact in
+    // an f64, so this is the sum taken character by character.
+    let bytes = text.as_bytes();
+    let ascii_space = |b: &u8| *b == b' ' || (9..=13).contains(b);
+    if text.is_ascii() {
+        return (bytes.len() - bytes.iter().filter(|b| ascii_space(b)).count()) as f64;
     }
-    u
+    let (mut han, mut other) = (0u64, 0u64);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            // ASCII whitespace as `char::is_whitespace` knows it: \t \n \v \f \r and space.
+            other += u64::from(!ascii_space(&b));
+            i += 1;
+            continue;
+        }
+        let c = text[i..].chars().next().expect("on a char boundary");
+        if is_han(c) {
+            han += 1;
+        } else if !c.is_whitespace() {
+            other += 1;
+        }
+        i += c.len_utf8();
+    }
+    han as f64 * HAN_UNITS + other as f64
 }
 
 /// A CJK unified ideograph.
@@ -418,7 +510,12 @@ fn numbers_in(text: &str, lang: Lang, words: &Words) -> (Vec<Num>, Vec<NumKey>) 
             continue;
         }
         if c < 0x80 {
-            i += 1;
+            // On to the next digit (or, in Chinese, the next non-ASCII character).
+            let zh = lang == Lang::Zh;
+            i += 1 + bytes[i + 1..]
+                .iter()
+                .position(|&b| b.is_ascii_digit() || (zh && b >= 0x80))
+                .unwrap_or(bytes.len() - i - 1);
             continue;
         }
         let ch = text[i..].chars().next().expect("on a char boundary");
@@ -431,7 +528,7 @@ fn numbers_in(text: &str, lang: Lang, words: &Words) -> (Vec<Num>, Vec<NumKey>) 
         }
         i += ch.len_utf8();
     }
-    for w in words.iter() {
+    for w in words.iter().filter(|w| (3..=6).contains(&w.len())) {
         if let Some(&(_, v)) = EN_NUMBER_WORDS.iter().find(|(n, _)| *n == w) {
             nums.push(v as NumKey);
         }
@@ -610,7 +707,7 @@ pub fn concept_sim_merged(a: Merged<'_, Concept>, b: Merged<'_, Concept>) -> Opt
     if a.is_empty() && b.is_empty() {
         return None;
     }
-    Some(dice_merged(a, b))
+    Some(dice_merged_copy(a, b))
 }
 
 /// Standard normal cumulative distribution (Abramowitz–Stegun 7.1.26).
@@ -700,6 +797,62 @@ mod tests {
         assert_eq!(dice_merged(Merged::two(&a1, &a2), Merged::two(&b, &[])), dice_sorted(&a, &b));
         let e: [u8; 0] = [];
         assert_eq!(dice_merged(Merged::two(&e, &e), Merged::one(&e)), 0.0);
+        assert_eq!(dice_merged_copy(Merged::two(&e, &e), Merged::one(&e)), 0.0);
+    }
+
+    #[test]
+    fn the_dice_of_copyable_items_is_the_general_dice() {
+        // Pseudo-random sorted multisets, some longer than the stack buffer.
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = crate::fasthash::mix(seed.wrapping_add(0x9e37_79b9_7f4a_7c15));
+            seed % n
+        };
+        for round in 0..400 {
+            let mut v: Vec<Vec<u16>> = (0..4)
+                .map(|_| {
+                    let len = next(if round % 10 == 0 { 90 } else { 12 });
+                    let mut x: Vec<u16> = (0..len).map(|_| next(20) as u16).collect();
+                    x.sort_unstable();
+                    x
+                })
+                .collect();
+            if round % 7 == 0 {
+                v[1].clear();
+            }
+            for (a, b) in [
+                (Merged::one(&v[0]), Merged::one(&v[2])),
+                (Merged::two(&v[0], &v[1]), Merged::one(&v[2])),
+                (Merged::one(&v[0]), Merged::two(&v[2], &v[3])),
+                (Merged::two(&v[0], &v[1]), Merged::two(&v[2], &v[3])),
+                (Merged::two(&v[1], &v[0]), Merged::two(&v[3], &v[1])),
+            ] {
+                assert_eq!(dice_merged_copy(a, b).to_bits(), dice_merged(a, b).to_bits(), "{v:?}");
+                let (x, y) = (a.iter().copied().collect::<Vec<u16>>(), b.iter().copied().collect::<Vec<u16>>());
+                assert_eq!(dice_sorted_copy(&x, &y).to_bits(), dice_sorted(&x, &y).to_bits(), "{v:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn units_are_the_sum_taken_character_by_character() {
+        for t in [
+            "",
+            "腾讯蓝鲸合作伙伴分为四类，详情见下表。",
+            "a b\tc\nd\u{0b}e\u{0c}f\rg\u{85}h\u{a0}i\u{3000}j\u{2028}",
+            "mixed 中文 and English, 𠀀 (outside the BMP) 㐀 豈 ！",
+            "plain ASCII,\tall of it\r\n\u{0b}\u{0c}.",
+        ] {
+            let mut u = 0.0;
+            for c in t.chars() {
+                if is_han(c) {
+                    u += HAN_UNITS;
+                } else if !c.is_whitespace() {
+                    u += 1.0;
+                }
+            }
+            assert_eq!(units(t).to_bits(), u.to_bits(), "{t:?}");
+        }
     }
 
     #[test]

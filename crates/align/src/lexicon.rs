@@ -27,6 +27,14 @@ pub struct Lexicon {
     en: FastMap<String, Vec<(Vec<String>, Concept)>>,
     /// The English side of each concept, for people.
     names: Vec<String>,
+    /// Which characters of the Basic Multilingual Plane start a Chinese
+    /// term (one bit each): most characters of a text start none, and a
+    /// bit test is cheaper than a map lookup.
+    zh_first: Vec<u64>,
+    /// A Bloom filter (one bit per hash of a word's first two bytes, last
+    /// byte and length) of the first words of English terms: most words
+    /// of a text start no term.
+    en_first: Vec<u64>,
 }
 
 /// A malformed lexicon line.
@@ -85,6 +93,17 @@ impl Lexicon {
         for v in lex.en.values_mut() {
             v.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
         }
+        lex.zh_first = vec![0; 0x10000 / 64];
+        for &c in lex.zh.keys() {
+            if let Some(k) = bmp(c) {
+                lex.zh_first[k / 64] |= 1 << (k % 64);
+            }
+        }
+        lex.en_first = vec![0; EN_FILTER_BITS / 64];
+        for w in lex.en.keys() {
+            let k = en_shape(w);
+            lex.en_first[k / 64] |= 1 << (k % 64);
+        }
         Ok(lex)
     }
 
@@ -120,10 +139,28 @@ impl Lexicon {
         out
     }
 
+    /// True when `c` may start a Chinese term.
+    fn may_start_zh(&self, c: char) -> bool {
+        match bmp(c) {
+            Some(k) => self.zh_first.get(k / 64).is_some_and(|w| w >> (k % 64) & 1 == 1),
+            None => true,
+        }
+    }
+
+    /// True when the word `w` may start an English term.
+    fn may_start_en(&self, w: &str) -> bool {
+        let k = en_shape(w);
+        self.en_first.get(k / 64).is_some_and(|bits| bits >> (k % 64) & 1 == 1)
+    }
+
     fn scan_zh(&self, text: &str, out: &mut Vec<Concept>) {
         let mut pos = 0;
         while let Some(c) = text[pos..].chars().next() {
             let mut step = c.len_utf8();
+            if !self.may_start_zh(c) {
+                pos += step;
+                continue;
+            }
             if let Some(cands) = self.zh.get(&c) {
                 for (term, _, id) in cands {
                     if text[pos..].starts_with(term.as_str()) {
@@ -142,6 +179,10 @@ impl Lexicon {
         let mut i = 0;
         while i < n {
             let mut step = 1;
+            if !self.may_start_en(words.get(i)) {
+                i += 1;
+                continue;
+            }
             if let Some(cands) = self.en.get(words.get(i)) {
                 for (phrase, id) in cands {
                     if phrase.len() <= n - i && phrase.iter().enumerate().all(|(k, w)| words.get(i + k) == w) {
@@ -156,6 +197,36 @@ impl Lexicon {
     }
 }
 
+/// The bytes of a word: ASCII letters and digits, `&` and `-`.
+const WORD_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'&' || c == b'-';
+        b += 1;
+    }
+    t
+};
+
+/// The index of a character of the Basic Multilingual Plane.
+fn bmp(c: char) -> Option<usize> {
+    let k = c as usize;
+    (k < 0x10000).then_some(k)
+}
+
+/// Bits of `Lexicon::en_first`.
+const EN_FILTER_BITS: usize = 1 << 16;
+
+/// A word's bit in `Lexicon::en_first`: a hash of its first two bytes, its
+/// last byte and its length.
+fn en_shape(w: &str) -> usize {
+    let b = w.as_bytes();
+    let at = |i: usize| b.get(i).copied().unwrap_or(0) as usize;
+    let h = ((at(0) * 31 + at(1)) * 31 + b.last().copied().unwrap_or(0) as usize) * 64 + b.len().min(63);
+    (h.wrapping_mul(0x9E37_79B9) >> 7) % EN_FILTER_BITS
+}
+
 /// The lower-cased ASCII words of a text (letters, digits, `&`, `-` inside a
 /// word), plural `s` / `ies` reduced, kept in one buffer.
 #[derive(Debug, Default)]
@@ -168,40 +239,49 @@ impl Words {
     /// The words of `text`.
     pub(crate) fn of(text: &str) -> Words {
         let mut w = Words::default();
+        w.fill(text);
+        w
+    }
+
+    /// Makes these the words of `text`, reusing the buffers.
+    pub(crate) fn fill(&mut self, text: &str) {
+        self.buf.clear();
+        self.spans.clear();
         let bytes = text.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
-            let b = bytes[i];
-            if b.is_ascii_alphanumeric() || b == b'&' || b == b'-' {
+            if WORD_BYTE[bytes[i] as usize] {
                 let start = i;
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'&' || bytes[i] == b'-') {
+                while i < bytes.len() && WORD_BYTE[bytes[i] as usize] {
                     i += 1;
                 }
-                w.push(&text[start..i]);
+                self.push(&text[start..i]);
             } else {
                 i += 1;
             }
         }
-        w
     }
 
     fn push(&mut self, raw: &str) {
-        let raw = raw.trim_matches('-');
+        // `raw` is ASCII (letters, digits, `&`, `-`): byte operations suffice.
+        let lead = raw.bytes().take_while(|&b| b == b'-').count();
+        let raw = &raw[lead..];
+        let raw = &raw[..raw.len() - raw.bytes().rev().take_while(|&b| b == b'-').count()];
         if raw.is_empty() || !raw.bytes().any(|b| b.is_ascii_alphabetic()) {
             return;
         }
         let start = self.buf.len();
         let n = raw.len();
-        let lower = |s: &str, buf: &mut String| buf.extend(s.chars().map(|c| c.to_ascii_lowercase()));
         let ends = |suffix: &str| raw.len() >= suffix.len() && raw[n - suffix.len()..].eq_ignore_ascii_case(suffix);
         if n > 4 && ends("ies") {
-            lower(&raw[..n - 3], &mut self.buf);
+            self.buf.push_str(&raw[..n - 3]);
             self.buf.push('y');
         } else if n > 3 && ends("s") && !ends("ss") && !ends("us") && !ends("is") {
-            lower(&raw[..n - 1], &mut self.buf);
+            self.buf.push_str(&raw[..n - 1]);
         } else {
-            lower(raw, &mut self.buf);
+            self.buf.push_str(raw);
         }
+        self.buf[start..].make_ascii_lowercase();
         self.spans.push((start as u32, self.buf.len() as u32));
     }
 
@@ -238,10 +318,39 @@ mod tests {
     }
 
     #[test]
+    fn every_term_of_the_shipped_lexicon_is_found_past_the_filters() {
+        let lex = Lexicon::shipped();
+        let mut n = 0;
+        for line in LEXICON_TSV.lines().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')) {
+            let (zh, en) = line.trim_end().split_once('\t').unwrap();
+            for t in zh.split('|').map(str::trim).filter(|t| !t.is_empty()) {
+                assert!(!lex.concepts(t, Lang::Zh).is_empty(), "{t}");
+                n += 1;
+            }
+            for t in en.split('|').filter(|t| Words::of(t).len() > 0) {
+                assert!(!lex.concepts(t, Lang::En).is_empty(), "{t}");
+                n += 1;
+            }
+        }
+        assert!(n > 200, "{n} terms");
+    }
+
+    #[test]
     fn longest_term_wins_at_a_position() {
         let lex = Lexicon::parse("认证\tcertification\n实名认证\tidentity verification\n").unwrap();
         assert_eq!(lex.concepts("完成实名认证", Lang::Zh), vec![1]);
         assert_eq!(lex.concepts("Organizational identity verifications", Lang::En), vec![1]);
+    }
+
+    #[test]
+    fn words_are_lower_cased_singular_and_buffers_are_reused() {
+        let mut w = Words::of("--Partners' APIs & -x- 3 5G ss-- class, bus, categories 中文Plugins");
+        let got: Vec<&str> = w.iter().collect();
+        assert_eq!(got, ["partner", "apis", "x", "5g", "ss", "class", "bus", "category", "plugin"]);
+        w.fill("Routes");
+        assert_eq!(w.iter().collect::<Vec<_>>(), ["route"]);
+        w.fill("");
+        assert_eq!(w.len(), 0);
     }
 
     #[test]

@@ -170,7 +170,7 @@ pub fn align_with_stats(docs: &[Document], manifest: &Manifest) -> Outcome {
         .map(|(z, e, dp)| pairs::align_pair(&profiles[*z], &profiles[*e], dp.confidence))
         .collect();
     let mut alignment = Alignment {
-        documents: pairing.pairs.iter().map(|(_, _, p)| p.clone()).collect(),
+        documents: pairing.pairs.into_iter().map(|(_, _, p)| p).collect(),
         unpaired_documents: pairing.unpaired,
         ..Alignment::default()
     };

@@ -11,7 +11,7 @@ use kb_model::{Record, RecordKind};
 use crate::docs::TRANSLATION;
 use crate::dp::{self, Bead};
 use crate::features::{
-    concept_sim, concept_sim_merged, dice_merged, length_prob, match_numbers, number_sim, round3, url_sim_merged,
+    concept_sim, concept_sim_merged, dice_merged_copy, length_prob, match_numbers, number_sim, round3, url_sim_merged,
     Merged, NumKey,
 };
 use crate::lexicon::Concept;
@@ -158,7 +158,7 @@ fn section_sim(z: &Profile<'_>, zs: &[Section], e: &Profile<'_>, es: &[Section])
     m.add(2.0, length_prob(units_of(zs, |s| s.units), units_of(es, |s| s.units)));
     let (nz, ne) = (merged_of(zs, |s| &s.nums), merged_of(es, |s| &s.nums));
     if !nz.is_empty() || !ne.is_empty() {
-        m.add(3.0, dice_merged(nz, ne));
+        m.add(3.0, dice_merged_copy(nz, ne));
     }
     m.opt(2.0, url_sim_merged(merged_of(zs, |s| &s.urls), merged_of(es, |s| &s.urls)));
     m.opt(3.0, concept_sim_merged(merged_of(zs, |s| &s.concepts), merged_of(es, |s| &s.concepts)));

@@ -5,7 +5,7 @@
 use kb_model::{Document, Lang, Record, RecordKind};
 
 use crate::features::{url_path, Feats, NumKey};
-use crate::lexicon::{Concept, Lexicon};
+use crate::lexicon::{Concept, Lexicon, Words};
 
 /// What a record is, for the purpose of pairing: records of different
 /// classes are unlikely counterparts (a Chinese "requirement" may well be an
@@ -99,11 +99,12 @@ pub struct Profile<'a> {
 impl<'a> Profile<'a> {
     /// Profiles one document.
     pub fn new(doc: &'a Document, lex: &Lexicon) -> Profile<'a> {
-        let feats: Vec<Feats> = doc.records.iter().map(|r| Feats::of_record(r, lex)).collect();
+        let mut words = Words::default();
+        let feats: Vec<Feats> = doc.records.iter().map(|r| Feats::of_record_with(r, lex, &mut words)).collect();
         let cells = doc
             .records
             .iter()
-            .map(|r| r.cells.iter().map(|c| Feats::of_text(&c.text, r.lang, lex)).collect())
+            .map(|r| r.cells.iter().map(|c| Feats::of_text_with(&c.text, r.lang, lex, &mut words)).collect())
             .collect();
         let classes: Vec<Class> = doc.records.iter().map(class_of).collect();
         Profile { doc, feats, cells, classes }

@@ -21,12 +21,12 @@
 //! [`align_incremental`] is the entry point; [`Built::write`] writes
 //! `alignment.json` and the cache for the next build.
 
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::io::{BufWriter, Write};
+use std::path::Path;
 
 use kb_model::alignment::{Alignment, Drift, Evidence, RecordPair, SectionPair};
 use kb_model::manifest::Manifest;
+use kb_model::mapped::Mapped;
 use kb_model::{Document, Lang};
 use rayon::prelude::*;
 
@@ -59,9 +59,11 @@ pub struct Cache {
     summaries: FastMap<String, (String, Summary, (usize, usize))>,
     /// Pair key → its encoded result.
     pairs: FastMap<PairKey, (usize, usize)>,
-    bytes: Vec<u8>,
-    /// The previous `alignment.json`.
-    json: PathBuf,
+    /// The cache file, mapped.
+    bytes: Mapped,
+    /// The previous `alignment.json`, mapped: reused lines are written
+    /// from it without reading them into memory first.
+    json: Mapped,
 }
 
 impl Cache {
@@ -69,20 +71,14 @@ impl Cache {
     /// missing, unreadable, of another format, or does not match the
     /// `alignment.json` beside it.
     pub fn read(out: &Path) -> Option<Cache> {
-        let bytes = std::fs::read(out.join(CACHE_FILE)).ok()?;
-        let json = out.join(crate::ALIGNMENT_FILE);
+        let bytes = Mapped::open(&out.join(CACHE_FILE)).ok()?;
         let mut r = Reader { b: &bytes, at: 0 };
         if r.take(MAGIC.len())? != MAGIC {
             return None;
         }
         let json_len = r.fixed64()?;
-        let mut f = std::fs::File::open(&json).ok()?;
-        if f.metadata().ok()?.len() != json_len {
-            return None;
-        }
-        let mut head = [0u8; JSON_HEAD.len()];
-        std::io::Read::read_exact(&mut f, &mut head).ok()?;
-        if head != JSON_HEAD {
+        let json = Mapped::open(&out.join(crate::ALIGNMENT_FILE)).ok()?;
+        if json.len() as u64 != json_len || !json.starts_with(JSON_HEAD) {
             return None;
         }
         let n = r.u64()? as usize;
@@ -349,8 +345,9 @@ pub fn align_deferred(docs: &[Document], manifest: &Manifest, mut cache: Option<
     crate::trace("align: align pairs", t);
     let t = std::time::Instant::now();
 
+    let doc_pairs = pairing.pairs.iter().map(|&(z, e, _)| (z as u32, e as u32)).collect();
     let mut alignment = Alignment {
-        documents: pairing.pairs.iter().map(|(_, _, p)| p.clone()).collect(),
+        documents: pairing.pairs.into_iter().map(|(_, _, p)| p).collect(),
         unpaired_documents: pairing.unpaired,
         ..Alignment::default()
     };
@@ -370,7 +367,6 @@ pub fn align_deferred(docs: &[Document], manifest: &Manifest, mut cache: Option<
         scored_pairs: pairing.scored,
     };
     crate::trace("align: assemble", t);
-    let doc_pairs = pairing.pairs.iter().map(|&(z, e, _)| (z as u32, e as u32)).collect();
     Built { alignment, stats, reused_pairs, profiled, head, outs, tail, entries, doc_pairs }
 }
 
@@ -481,8 +477,8 @@ impl Built {
     /// caller should align again without cache.
     pub fn write(&self, json: &Path, cache: &Path, previous: Option<&Cache>) -> std::io::Result<()> {
         let t = std::time::Instant::now();
-        let prev = match previous {
-            Some(c) if self.reused_pairs > 0 => Some(std::fs::File::open(&c.json)?),
+        let prev: Option<&[u8]> = match previous {
+            Some(c) if self.reused_pairs > 0 => Some(&c.json),
             _ => None,
         };
         let mut offsets: Vec<[(u64, u64); 3]> = vec![[(0, 0); 3]; self.outs.len()];
@@ -528,14 +524,12 @@ impl Built {
             })
             .collect();
         if !reused.is_empty() {
-            let f = prev.as_ref().ok_or_else(|| bad("reused lines without a previous alignment"))?;
+            let f = prev.ok_or_else(|| bad("reused lines without a previous alignment"))?;
             let step = (reused.len() / 64).max(1);
             let probes = reused.iter().step_by(step).chain(reused.last());
             for &(o, n) in probes {
-                let (mut first, mut last) = ([0u8], [0u8]);
-                f.read_exact_at(&mut first, o)?;
-                f.read_exact_at(&mut last, o + n - 1)?;
-                if first != *b"{" || last != *b"}" {
+                let at = |k: u64| usize::try_from(k).ok().and_then(|k| f.get(k)).copied();
+                if at(o) != Some(b'{') || at(o + n - 1) != Some(b'}') {
                     return Err(bad("the previous alignment.json does not match its cache"));
                 }
             }
@@ -547,8 +541,8 @@ impl Built {
                     Piece::Bytes(b) => w.write_all(b)?,
                     Piece::Block(Block::New(b)) => w.write_all(b)?,
                     Piece::Block(Block::Previous(o, n)) => {
-                        // Reused blocks that were consecutive before are copied as one run,
-                        // in the kernel where it can (copy_file_range).
+                        // Reused blocks that were consecutive before are written as one
+                        // run, straight from the mapped previous file.
                         let (start, mut end) = (*o, o + n);
                         while let (Some(Piece::Bytes(b",\n")), Some(Piece::Block(Block::Previous(o2, n2)))) =
                             (layout.get(i + 1), layout.get(i + 2))
@@ -559,13 +553,13 @@ impl Built {
                             end = o2 + n2;
                             i += 2;
                         }
-                        let mut f = prev.as_ref().ok_or_else(|| bad("reused lines without a previous alignment"))?;
-                        w.flush()?;
-                        f.seek(SeekFrom::Start(start))?;
-                        let copied = std::io::copy(&mut f.take(end - start), w.get_mut())?;
-                        if copied != end - start {
-                            return Err(bad("the previous alignment.json is shorter than its cache says"));
-                        }
+                        let f = prev.ok_or_else(|| bad("reused lines without a previous alignment"))?;
+                        let run = usize::try_from(start)
+                            .ok()
+                            .zip(usize::try_from(end).ok())
+                            .and_then(|(a, b)| f.get(a..b))
+                            .ok_or_else(|| bad("the previous alignment.json is shorter than its cache says"))?;
+                        w.write_all(run)?;
                     }
                 }
                 i += 1;
@@ -574,26 +568,36 @@ impl Built {
         })?;
         crate::trace("align: write json", t);
         let t = std::time::Instant::now();
-        let bytes = self.cache_bytes(at, &offsets, previous);
-        let done = write_via_tmp(cache, |w| w.write_all(&bytes));
+        let done = write_via_tmp(cache, |w| self.write_cache(w, at, &offsets, previous));
         crate::trace("align: write cache", t);
         done
     }
 
-    fn cache_bytes(&self, json_len: u64, offsets: &[[(u64, u64); 3]], previous: Option<&Cache>) -> Vec<u8> {
-        let mut w = Writer(Vec::with_capacity(1 << 20));
+    /// Writes the cache for the next build, streamed: each entry new, or
+    /// copied from the previous (mapped) cache.
+    fn write_cache(
+        &self,
+        out: &mut impl Write,
+        json_len: u64,
+        offsets: &[[(u64, u64); 3]],
+        previous: Option<&Cache>,
+    ) -> std::io::Result<()> {
+        let mut w = Writer(Vec::with_capacity(256));
         w.0.extend_from_slice(MAGIC);
         w.fixed64(json_len);
-        let entries: Vec<&[u8]> = self.entries.iter().map(|b| b.bytes(previous)).filter(|e| !e.is_empty()).collect();
-        w.u64(entries.len() as u64);
-        for e in entries {
-            w.0.extend_from_slice(e);
+        let entries = || self.entries.iter().map(|b| b.bytes(previous)).filter(|e| !e.is_empty());
+        w.u64(entries().count() as u64);
+        out.write_all(&w.0)?;
+        for e in entries() {
+            out.write_all(e)?;
         }
-        let keyed: Vec<(&PairOut, &[(u64, u64); 3])> =
-            self.outs.iter().zip(offsets).filter(|(o, _)| o.key.is_some()).collect();
-        w.u64(keyed.len() as u64);
-        for (o, off) in keyed {
+        let keyed = || self.outs.iter().zip(offsets).filter(|(o, _)| o.key.is_some());
+        w.0.clear();
+        w.u64(keyed().count() as u64);
+        out.write_all(&w.0)?;
+        for (o, off) in keyed() {
             let k = o.key.as_ref().expect("keyed");
+            w.0.clear();
             w.str(&k.zh_path);
             w.str(&k.zh_hash);
             w.str(&k.en_path);
@@ -605,9 +609,10 @@ impl Built {
                 w.fixed64(*x);
                 w.fixed64(*n);
             }
-            w.0.extend_from_slice(rest);
+            out.write_all(&w.0)?;
+            out.write_all(rest)?;
         }
-        w.0
+        Ok(())
     }
 }
 enum Piece<'a> {
