@@ -162,12 +162,25 @@ fn push_new<T: PartialEq>(v: &mut Vec<T>, x: T) {
     }
 }
 
-/// Slices of about `len / cores` items, for passes done in parallel, cut
+/// Items of a pass done by one task: a pass over more is cut into parts
+/// done in parallel.
+const PART_ITEMS: usize = 1 << 16;
+/// At most this many parts.
+const MAX_PARTS: usize = 16;
+
+/// How many parts a pass over `len` items is cut into: from the length
+/// alone, never from the machine (the cuts must not depend on the number of
+/// cores of the machine that built the index, though [`Facts`] does not
+/// depend on them either).
+fn part_count(len: usize) -> usize {
+    len.div_ceil(PART_ITEMS).clamp(1, MAX_PARTS)
+}
+
+/// `n` slices of about `len / n` items, for passes done in parallel, cut
 /// only where `starts(i)` says item `i` begins a new document: the digests of
 /// a document's facts then do not depend on where the cuts fall.
-fn parts(len: usize, starts: impl Fn(usize) -> bool) -> Vec<std::ops::Range<usize>> {
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
-    let n = if len < 20_000 { 1 } else { cores };
+fn parts(len: usize, n: usize, starts: impl Fn(usize) -> bool) -> Vec<std::ops::Range<usize>> {
+    let n = n.max(1);
     let mut cuts = vec![0];
     for i in 1..n {
         let mut at = (i * len / n).max(*cuts.last().expect("not empty"));
@@ -200,13 +213,33 @@ impl Facts {
     /// pairings, then those of its rules and of the rules of the documents
     /// paired with it, in rule order.
     pub fn new(docs: &DocIndex<'_>, n: usize, alignment: Option<&Alignment>, rules: Option<&RuleSet>) -> Facts {
+        let pairs = alignment.map_or(0, |al| al.records.len());
+        let rules_len = rules.map_or(0, |rs| rs.rules.len());
+        Facts::in_parts(docs, n, alignment, rules, [part_count(pairs), part_count(rules_len)])
+    }
+
+    /// [`Facts::new`], with the passes over the alignment and the rules cut
+    /// into at most `cuts` parts each.
+    fn in_parts(
+        docs: &DocIndex<'_>,
+        n: usize,
+        alignment: Option<&Alignment>,
+        rules: Option<&RuleSet>,
+        cuts: [usize; 2],
+    ) -> Facts {
         let all_pairs = alignment.map_or(&[][..], |al| &al.records[..]);
         let all_rules = rules.map_or(&[][..], |rs| &rs.rules[..]);
         let pair_starts = |i: usize| group(&all_pairs[i]) != group(&all_pairs[i - 1]);
         let rule_starts = |i: usize| doc_part(&all_rules[i].source.record) != doc_part(&all_rules[i - 1].source.record);
         let (of_pairs, of_rules): (Vec<Found>, Vec<Found>) = rayon::join(
-            || parts(all_pairs.len(), pair_starts).into_par_iter().map(|r| of_pairs(docs, all_pairs, r)).collect(),
-            || parts(all_rules.len(), rule_starts).into_par_iter().map(|r| of_rules(docs, all_rules, r)).collect(),
+            || {
+                let cut = parts(all_pairs.len(), cuts[0], pair_starts);
+                cut.into_par_iter().map(|r| of_pairs(docs, all_pairs, r)).collect()
+            },
+            || {
+                let cut = parts(all_rules.len(), cuts[1], rule_starts);
+                cut.into_par_iter().map(|r| of_rules(docs, all_rules, r)).collect()
+            },
         );
         let mut f = Facts {
             digests: vec![Vec::new(); n],
@@ -407,15 +440,99 @@ mod tests {
     #[test]
     fn parts_are_cut_only_where_a_document_begins() {
         let groups: Vec<usize> = (0..100_000).map(|i| i / 7).collect();
-        let ps = parts(groups.len(), |i| groups[i] != groups[i - 1]);
-        assert_eq!(ps.first().unwrap().start, 0);
-        assert_eq!(ps.last().unwrap().end, groups.len());
-        for w in ps.windows(2) {
-            assert_eq!(w[0].end, w[1].start);
-            assert_ne!(groups[w[1].start], groups[w[1].start - 1]);
+        for n in [1, 2, 3, 8] {
+            let ps = parts(groups.len(), n, |i| groups[i] != groups[i - 1]);
+            assert_eq!(ps.len(), n);
+            assert_eq!(ps.first().unwrap().start, 0);
+            assert_eq!(ps.last().unwrap().end, groups.len());
+            for w in ps.windows(2) {
+                assert_eq!(w[0].end, w[1].start);
+                assert_ne!(groups[w[1].start], groups[w[1].start - 1]);
+            }
         }
-        assert_eq!(parts(10, |_| true), vec![0..10]);
-        assert!(parts(0, |_| true).is_empty());
+        assert_eq!(parts(10, 1, |_| true), vec![0..10]);
+        assert!(parts(0, 4, |_| true).is_empty());
+        assert_eq!(parts(10, 4, |i| i == 9), vec![0..9, 9..10], "cuts only where a document begins");
+    }
+
+    #[test]
+    fn the_number_of_parts_depends_on_the_length_alone() {
+        assert_eq!(part_count(0), 1);
+        assert_eq!(part_count(PART_ITEMS), 1);
+        assert_eq!(part_count(PART_ITEMS + 1), 2);
+        assert_eq!(part_count(usize::MAX / 2), MAX_PARTS);
+    }
+
+    fn docs_and_facts() -> (Vec<String>, Alignment, RuleSet) {
+        use kb_model::alignment::RecordPair;
+        // 12 Chinese and 12 English documents; pairings grouped by Chinese
+        // document, some naming two records on a side, some with no English
+        // record; rules of both languages' records, grouped by document.
+        let ids: Vec<String> = (0..12).flat_map(|i| [format!("zh/d{i}"), format!("en/d{i}")]).collect();
+        let mut pairs = Vec::new();
+        for i in 0..12 {
+            for r in 0..(3 + i % 4) {
+                let e = (i + r % 2) % 12;
+                pairs.push(RecordPair {
+                    zh: Some(format!("zh/d{i}#{r}")),
+                    en: (r != 2).then(|| format!("en/d{e}#{r}")),
+                    zh_all: if r == 1 { vec![format!("zh/d{i}#{r}"), format!("zh/d{i}#x")] } else { Vec::new() },
+                    en_all: if r == 3 { vec![format!("en/d{e}#{r}"), format!("en/d{e}#y")] } else { Vec::new() },
+                    confidence: 0.5 + r as f64 / 100.0,
+                    evidence: Vec::new(),
+                });
+            }
+        }
+        let rule = |doc: &str, rec: String, k: usize| -> kb_model::rules::Rule {
+            serde_json::from_value(serde_json::json!({
+                "id": format!("r{k}"), "scope": if k.is_multiple_of(3) { "代理" } else { "" },
+                "subject": if k.is_multiple_of(2) { serde_json::json!(format!("s{}", k % 5)) } else { serde_json::Value::Null },
+                "op": null, "value": null, "unit": null, "kind": "quantitative", "confidence": 0.9,
+                "source": { "doc": doc, "record": rec, "path": format!("{doc}.md"), "lines": [1, 1] },
+                "text": { "zh": null, "en": null },
+            }))
+            .unwrap()
+        };
+        let mut rules = Vec::new();
+        for (j, doc) in ids.iter().enumerate() {
+            for r in 0..(1 + j % 3) {
+                let k = rules.len();
+                rules.push(rule(doc, format!("{doc}#{r}"), k));
+            }
+        }
+        let alignment = Alignment { records: pairs, ..Alignment::default() };
+        (ids, alignment, RuleSet { version: 1, rules })
+    }
+
+    #[test]
+    fn facts_do_not_depend_on_how_the_passes_are_cut() {
+        let (ids, alignment, rules) = docs_and_facts();
+        let ins: Vec<DocIn<'_>> = ids
+            .iter()
+            .map(|id| DocIn { id, path: id, lang: kb_model::Lang::Zh, hash: "h", records: Vec::new() })
+            .collect();
+        let ix = DocIndex::new(&ins);
+        let one = Facts::in_parts(&ix, ins.len(), Some(&alignment), Some(&rules), [1, 1]);
+        assert!(one.digests.iter().filter(|d| !d.is_empty()).count() == ids.len(), "every document has facts");
+        for cuts in [[2, 2], [3, 5], [7, 1], [1, 7], [40, 40]] {
+            let f = Facts::in_parts(&ix, ins.len(), Some(&alignment), Some(&rules), cuts);
+            assert_eq!(f.digests, one.digests, "cut into {cuts:?}");
+            assert_eq!(f.pairs, one.pairs, "cut into {cuts:?}");
+            assert_eq!(f.rules, one.rules, "cut into {cuts:?}");
+            let sorted = |v: &Vec<Vec<usize>>| -> Vec<Vec<usize>> {
+                v.iter()
+                    .map(|l| {
+                        let mut l = l.clone();
+                        l.sort_unstable();
+                        l
+                    })
+                    .collect()
+            };
+            assert_eq!(sorted(&f.paired), sorted(&one.paired), "cut into {cuts:?}");
+        }
+        // The keys built from them too, whatever the machine.
+        let f = Facts::new(&ix, ins.len(), Some(&alignment), Some(&rules));
+        assert_eq!(f.digests, one.digests);
     }
 
     #[test]

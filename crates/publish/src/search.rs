@@ -105,7 +105,45 @@ fn short_key(term: &str) -> Option<u64> {
     })
 }
 
-/// The entries and postings of one block of one language.
+/// A term of a block: packed into an integer when at most 8 bytes long
+/// ([`short_key`]), else its text.
+#[derive(Debug, Clone)]
+enum Term {
+    Short(u64),
+    Long(Box<str>),
+}
+
+impl Term {
+    /// The term's text.
+    fn text(&self) -> TermText<'_> {
+        match self {
+            Term::Short(k) => {
+                let b = k.to_le_bytes();
+                TermText::Inline(b, b.iter().position(|&x| x == 0).unwrap_or(8))
+            }
+            Term::Long(s) => TermText::Borrowed(s),
+        }
+    }
+}
+
+/// The text of a [`Term`].
+enum TermText<'a> {
+    Inline([u8; 8], usize),
+    Borrowed(&'a str),
+}
+
+impl std::ops::Deref for TermText<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            TermText::Inline(b, n) => std::str::from_utf8(&b[..*n]).expect("a short key holds a whole term"),
+            TermText::Borrowed(s) => s,
+        }
+    }
+}
+
+/// The entries and postings of one block of one language (or of a part of
+/// one: [`Block::concat`]).
 #[derive(Debug, Default)]
 pub struct Block {
     /// The entries, in the order they were added.
@@ -115,29 +153,48 @@ pub struct Block {
     /// Longer term → its number.
     long: FxHashMap<Box<str>, u32>,
     /// The terms, by number.
-    terms: Vec<Box<str>>,
-    /// Every occurrence of a term, in text order: `(term, entry)` (grouped
-    /// into postings when the files are written).
-    occurrences: Vec<(u32, u32)>,
+    terms: Vec<Term>,
+    /// The term of every occurrence, in text order, entry after entry
+    /// (grouped into postings when the files are written).
+    occurrences: Vec<u32>,
+    /// Where each entry's occurrences end in `occurrences`.
+    ends: Vec<u32>,
 }
 
 impl Block {
+    /// An empty block with room for about `text` bytes of searchable text
+    /// (a text has at most as many terms as bytes) in `entries` entries.
+    pub fn with_capacity(entries: usize, text: usize) -> Block {
+        Block {
+            entries: Vec::with_capacity(entries),
+            ends: Vec::with_capacity(entries),
+            occurrences: Vec::with_capacity(text),
+            ..Block::default()
+        }
+    }
+
     /// The number of `term`, numbering it when new.
     fn term_id(&mut self, term: &str) -> u32 {
-        let Block { short, long, terms, .. } = self;
-        let next = terms.len() as u32;
-        let id = match short_key(term) {
-            Some(k) => *short.entry(k).or_insert(next),
-            None => match long.get(term) {
+        let next = self.terms.len() as u32;
+        match short_key(term) {
+            Some(k) => self.short_id(k),
+            None => match self.long.get(term) {
                 Some(&id) => id,
                 None => {
-                    long.insert(term.into(), next);
+                    self.long.insert(term.into(), next);
+                    self.terms.push(Term::Long(term.into()));
                     next
                 }
             },
-        };
+        }
+    }
+
+    /// The number of the short term `k`, numbering it when new.
+    fn short_id(&mut self, k: u64) -> u32 {
+        let next = self.terms.len() as u32;
+        let id = *self.short.entry(k).or_insert(next);
         if id == next {
-            terms.push(term.into());
+            self.terms.push(Term::Short(k));
         }
         id
     }
@@ -151,50 +208,72 @@ impl Block {
 
     /// Adds an entry whose searchable text is `text`; entries with no terms are skipped.
     pub fn add(&mut self, entry: Entry, text: &str) {
-        let n = self.entries.len() as u32;
         let before = self.occurrences.len();
         crate::tokenize::for_each_index_term(text, |t| {
             let id = self.term_id(t);
-            self.occurrences.push((id, n));
+            self.occurrences.push(id);
         });
         if self.occurrences.len() > before {
             self.entries.push(entry);
+            self.ends.push(self.occurrences.len() as u32);
         }
     }
 
     /// Appends the entries of `other` after this block's, with their postings:
     /// the same block as adding them here one by one.
     pub fn append(&mut self, other: Block) {
-        if self.entries.is_empty() {
+        if self.entries.is_empty() && self.terms.is_empty() && self.occurrences.capacity() < other.occurrences.len() {
             *self = other;
             return;
         }
-        let offset = self.entries.len() as u32;
-        let ids: Vec<u32> = other.terms.iter().map(|t| self.term_id(t)).collect();
-        self.occurrences.extend(other.occurrences.into_iter().map(|(t, e)| (ids[t as usize], e + offset)));
+        // Each of the other block's terms is looked up once, not once per occurrence.
+        let ids: Vec<u32> = other
+            .terms
+            .iter()
+            .map(|t| match t {
+                Term::Short(k) => self.short_id(*k),
+                Term::Long(s) => self.term_id(s),
+            })
+            .collect();
+        let offset = self.occurrences.len() as u32;
+        self.occurrences.extend(other.occurrences.iter().map(|&t| ids[t as usize]));
+        self.ends.extend(other.ends.iter().map(|&e| e + offset));
         self.entries.extend(other.entries);
+    }
+
+    /// The parts appended in order, into one block allocated once.
+    pub fn concat(parts: Vec<Block>) -> Block {
+        let entries = parts.iter().map(|p| p.entries.len()).sum();
+        let occurrences = parts.iter().map(|p| p.occurrences.len()).sum();
+        let mut block = Block::with_capacity(entries, occurrences);
+        for p in parts {
+            block.append(p);
+        }
+        block
+    }
+
+    /// Each entry's occurrences.
+    fn by_entry(&self) -> impl Iterator<Item = (u32, &[u32])> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).enumerate().map(|(e, (s, &end))| (e as u32, &self.occurrences[s as usize..end as usize]))
     }
 
     /// The postings of `term`: `(entry, term frequency)`, by entry.
     pub fn postings(&self, term: &str) -> Vec<(u32, u32)> {
         let Some(id) = self.id_of(term) else { return Vec::new() };
-        let mut out: Vec<(u32, u32)> = Vec::new();
-        for &(_, e) in self.occurrences.iter().filter(|(t, _)| *t == id) {
-            match out.last_mut() {
-                Some((last, f)) if *last == e => *f += 1,
-                _ => out.push((e, 1)),
-            }
-        }
-        out
+        self.by_entry()
+            .map(|(e, ts)| (e, ts.iter().filter(|&&t| t == id).count() as u32))
+            .filter(|&(_, f)| f > 0)
+            .collect()
     }
 
     /// Every term's occurrences' entries, grouped by term (a stable counting
     /// sort: by entry within a term, an entry repeated as often as the term
     /// occurs in it): the entries, and where each term's run starts (one
     /// more than there are terms).
-    fn grouped(&self) -> (Vec<u32>, Vec<usize>) {
-        let mut starts = vec![0usize; self.terms.len() + 1];
-        for &(t, _) in &self.occurrences {
+    fn grouped(&self) -> (Vec<u32>, Vec<u32>) {
+        let mut starts = vec![0u32; self.terms.len() + 1];
+        for &t in &self.occurrences {
             starts[t as usize + 1] += 1;
         }
         for i in 1..starts.len() {
@@ -202,10 +281,12 @@ impl Block {
         }
         let mut next = starts.clone();
         let mut entries = vec![0u32; self.occurrences.len()];
-        for &(t, e) in &self.occurrences {
-            let slot = &mut next[t as usize];
-            entries[*slot] = e;
-            *slot += 1;
+        for (e, ts) in self.by_entry() {
+            for &t in ts {
+                let slot = &mut next[t as usize];
+                entries[*slot as usize] = e;
+                *slot += 1;
+            }
         }
         (entries, starts)
     }
@@ -215,52 +296,29 @@ impl Block {
     /// number of term shards.
     pub fn files(&self, lang: &str, block: usize) -> (Vec<(String, String)>, usize) {
         use rayon::prelude::*;
-        // Encode every term's postings once (as `"term":[…]`), then deal them into shards.
         let (occurrences, starts) = self.grouped();
-        let mut encoded: Vec<(&str, String, usize)> = self
-            .terms
-            .par_iter()
-            .enumerate()
-            .with_min_len(256)
-            .map(|(id, t)| {
-                let run = &occurrences[starts[id]..starts[id + 1]];
-                let mut s = String::with_capacity(t.len() + 5 + run.len() * 4);
-                push_json_str(&mut s, t);
-                s.push_str(":[");
-                let head = s.len();
-                let mut prev = 0u32;
-                for ps in run.chunk_by(|a, b| a == b) {
-                    let (e, f) = (ps[0], ps.len());
-                    if head < s.len() {
-                        s.push(',');
-                    }
-                    let gap = (e - prev) as u64;
-                    prev = e;
-                    push_num(&mut s, gap * 2 + u64::from(f > 1));
-                    if f > 1 {
-                        s.push(',');
-                        push_num(&mut s, f as u64);
-                    }
-                }
-                let postings = s.len() - head;
-                s.push(']');
-                (&**t, s, postings)
-            })
-            .collect();
-        encoded.par_sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let run = |id: u32| &occurrences[starts[id as usize] as usize..starts[id as usize + 1] as usize];
+        // The terms in order, each with the length of its postings as
+        // written; then they are dealt into shards and each shard's file is
+        // written at once (no term's postings are held apart from it).
+        let mut order: Vec<(TermText<'_>, u32)> =
+            self.terms.iter().enumerate().map(|(id, t)| (t.text(), id as u32)).collect();
+        order.par_sort_unstable_by(|a, b| (*a.0).cmp(&*b.0));
+        let lens: Vec<usize> = order.par_iter().with_min_len(256).map(|(_, id)| postings_len(run(*id))).collect();
         // What a term counts for in its shard's size: its text, its postings
         // and 8 for the punctuation.
         let size = |t: &str, postings: usize| t.len() + postings + 8;
-        let total: usize = encoded.iter().map(|(t, _, n)| size(t, *n)).sum();
+        let total: usize = order.iter().zip(&lens).map(|((t, _), n)| size(t, *n)).sum();
         let mut shards = total.div_ceil(SHARD_TARGET).max(1);
         let assign = |shards: usize| {
             let mut sizes = vec![0usize; shards];
-            let of: Vec<usize> = encoded
+            let of: Vec<u32> = order
                 .iter()
-                .map(|(t, _, n)| {
+                .zip(&lens)
+                .map(|((t, _), n)| {
                     let s = term_shard(t, shards);
                     sizes[s] += size(t, *n);
-                    s
+                    s as u32
                 })
                 .collect();
             (sizes, of)
@@ -268,27 +326,32 @@ impl Block {
         let (mut sizes, mut of) = assign(shards);
         // Hashing may crowd one shard: spread wider until none is too big
         // (one term bigger than the limit alone stays where it is).
-        while sizes.iter().any(|&s| s > SHARD_MAX) && shards < encoded.len() {
+        while sizes.iter().any(|&s| s > SHARD_MAX) && shards < order.len() {
             shards *= 2;
             (sizes, of) = assign(shards);
         }
-        let mut members: Vec<Vec<&str>> = sizes.iter().map(|_| Vec::new()).collect();
-        for ((_, p, _), &s) in encoded.iter().zip(&of) {
-            members[s].push(p);
+        let mut members: Vec<Vec<u32>> = sizes.iter().map(|_| Vec::new()).collect();
+        for (i, &s) in of.iter().enumerate() {
+            members[s as usize].push(i as u32);
         }
-        let shard_files = members.into_par_iter().enumerate().map(|(s, parts)| {
-            let mut body = String::with_capacity(sizes[s] + 2);
-            body.push('{');
-            for (i, p) in parts.iter().enumerate() {
-                if i > 0 {
-                    body.push(',');
-                }
-                body.push_str(p);
-            }
-            body.push('}');
+        let shard_files = members.into_par_iter().enumerate().map(|(s, ms)| {
             let name = format!("{block}/t{s}");
-            let script = part_script(lang, &name, &body);
-            (name, script)
+            let mut out = String::with_capacity(sizes[s] + 128);
+            part_head(&mut out, lang, &name);
+            out.push('{');
+            for (i, &m) in ms.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let (t, id) = &order[m as usize];
+                push_json_key_for_script(&mut out, t);
+                out.push_str(":[");
+                push_postings(&mut out, run(*id));
+                out.push(']');
+            }
+            out.push('}');
+            out.push_str(";\n");
+            (name, out)
         });
         let chunk_files = self.entries.par_chunks(CHUNK).enumerate().map(|(c, chunk)| {
             let name = format!("{block}/e{c}");
@@ -298,6 +361,57 @@ impl Block {
         let mut files: Vec<(String, String)> = shard_files.collect();
         files.par_extend(chunk_files);
         (files, shards)
+    }
+}
+
+/// Calls `f` with each number of the postings of a term whose occurrences'
+/// entries are `run` (by entry, an entry repeated as often as the term
+/// occurs in it): `2·gap + (tf > 1)`, then `tf` when above one.
+fn for_each_posting(run: &[u32], mut f: impl FnMut(u64)) {
+    let mut prev = 0u32;
+    for ps in run.chunk_by(|a, b| a == b) {
+        let (e, tf) = (ps[0], ps.len());
+        let gap = u64::from(e - prev);
+        prev = e;
+        f(gap * 2 + u64::from(tf > 1));
+        if tf > 1 {
+            f(tf as u64);
+        }
+    }
+}
+
+/// Appends the postings of `run` ([`for_each_posting`]), comma-separated.
+fn push_postings(s: &mut String, run: &[u32]) {
+    let mut first = true;
+    for_each_posting(run, |n| {
+        if !first {
+            s.push(',');
+        }
+        first = false;
+        push_num(s, n);
+    });
+}
+
+/// The length of what [`push_postings`] appends.
+fn postings_len(run: &[u32]) -> usize {
+    let mut len = 0;
+    // Each number's digits and a comma, less the comma after the last.
+    for_each_posting(run, |n| len += 2 + n.checked_ilog10().unwrap_or(0) as usize);
+    len.saturating_sub(1)
+}
+
+/// Appends `key` as a JSON string escaped for a script element (what
+/// [`push_json_str`] then [`crate::sanitize::push_json_for_script`] give).
+fn push_json_key_for_script(out: &mut String, key: &str) {
+    let plain = key.bytes().all(|b| b >= 0x20 && !matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&' | 0xE2));
+    if plain {
+        out.push('"');
+        out.push_str(key);
+        out.push('"');
+    } else {
+        let mut json = String::new();
+        push_json_str(&mut json, key);
+        crate::sanitize::push_json_for_script(out, &json);
     }
 }
 
@@ -351,12 +465,17 @@ fn chunk_json(entries: &[Entry]) -> String {
 /// escaped so that it cannot end a `<script>` element.
 fn part_script(lang: &str, name: &str, json: &str) -> String {
     let mut out = String::with_capacity(json.len() + 96);
-    out.push_str("(window.KB_SEARCH_PARTS = window.KB_SEARCH_PARTS || {})[");
-    push_json_str(&mut out, &format!("{lang}/{name}"));
-    out.push_str("] = ");
+    part_head(&mut out, lang, name);
     crate::sanitize::push_json_for_script(&mut out, json);
     out.push_str(";\n");
     out
+}
+
+/// The start of a part file, up to its data.
+fn part_head(out: &mut String, lang: &str, name: &str) {
+    out.push_str("(window.KB_SEARCH_PARTS = window.KB_SEARCH_PARTS || {})[");
+    push_json_str(out, &format!("{lang}/{name}"));
+    out.push_str("] = ");
 }
 
 /// What the manifest says of one block.
@@ -572,6 +691,43 @@ mod tests {
             a.append(b);
             a.append(c);
             assert_eq!(a.files("zh", 0), whole.files("zh", 0), "cut at {cut}");
+        }
+        // One block per entry, concatenated, is the same block too.
+        let singles: Vec<Block> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut b = Block::with_capacity(1, 8);
+                b.add(entry(&i.to_string()), if i % 50 == 7 { " " } else { t });
+                b
+            })
+            .collect();
+        let joined = Block::concat(singles);
+        assert_eq!(joined.entries, whole.entries);
+        assert_eq!(joined.files("zh", 0), whole.files("zh", 0));
+        assert_eq!(joined.postings("注册"), whole.postings("注册"));
+    }
+
+    #[test]
+    fn the_length_of_postings_is_known_before_they_are_written() {
+        let runs: [&[u32]; 6] = [&[], &[0], &[0, 0], &[9, 10, 10, 10], &[3, 99, 100, 100, 12345], &[7; 12]];
+        for run in runs {
+            let mut s = String::new();
+            push_postings(&mut s, run);
+            assert_eq!(postings_len(run), s.len(), "{run:?}: {s}");
+        }
+    }
+
+    #[test]
+    fn terms_that_need_escaping_are_escaped_in_shard_files() {
+        for key in ["plain", "注册", "a<b", "x&y", "q\"t", "\u{2028}", "…"] {
+            let mut direct = String::new();
+            push_json_key_for_script(&mut direct, key);
+            let mut json = String::new();
+            push_json_str(&mut json, key);
+            let mut slow = String::new();
+            crate::sanitize::push_json_for_script(&mut slow, &json);
+            assert_eq!(direct, slow, "{key:?}");
         }
     }
 

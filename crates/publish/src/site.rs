@@ -693,6 +693,7 @@ pub(crate) fn render(
     // alongside the document pages, every block at once, each block's
     // documents in parallel.
     let search_blocks = || -> Result<Vec<(Lang, Vec<BlockState>)>> {
+        let started = std::time::Instant::now();
         let mut jobs: Vec<(Lang, usize, usize, Vec<usize>)> = Vec::new();
         for lang in LANGS {
             let members: Vec<usize> = (0..plans.len()).filter(|&i| plans[i].doc.lang == lang).collect();
@@ -739,21 +740,32 @@ pub(crate) fn render(
                     }
                 }
                 // Documents in parallel, each run of them into a block of its
-                // own, appended in document order.
-                let block = idx
+                // own, then appended in document order into one block
+                // allocated once.
+                let t = std::time::Instant::now();
+                let parts: Vec<search::Block> = idx
                     .par_iter()
                     .fold(search::Block::default, |mut block, &i| {
                         add_search_entries(&mut block, &plans[i], faq_href_of[i].as_deref());
                         block
                     })
-                    .reduce(search::Block::default, |mut a, b| {
-                        a.append(b);
-                        a
-                    });
+                    .collect();
+                let parted = t.elapsed();
+                let block = search::Block::concat(parts);
+                let joined = t.elapsed();
                 let (files, shards) = block.files(lang.code(), b);
+                let made = t.elapsed();
                 files
                     .par_iter()
                     .try_for_each(|(name, js)| w.write(&format!("search/{}/{name}.js", lang.code()), js.as_bytes()))?;
+                if timing {
+                    let written = t.elapsed();
+                    eprintln!(
+                        "publish: (search block {}/{b}: {} documents {parted:.3?}, one block {joined:.3?}, files {made:.3?}, written {written:.3?})",
+                        lang.code(),
+                        idx.len()
+                    );
+                }
                 Ok(BlockState { key, entries: block.entries.len(), shards })
             })
             .collect::<Result<_>>()?;
@@ -761,12 +773,16 @@ pub(crate) fn render(
         for ((lang, ..), state) in jobs.iter().zip(built) {
             by_lang.iter_mut().find(|(l, _)| l == lang).expect("a language of LANGS").1.push(state);
         }
+        if timing {
+            eprintln!("publish: (search blocks {:.3?})", started.elapsed());
+        }
         Ok(by_lang)
     };
 
     // Document pages, in parallel; unchanged ones are linked from the previous site.
     let doc_pages = || -> Result<Vec<(PageKey, bool)>> {
-        plans
+        let started = std::time::Instant::now();
+        let pages = plans
             .par_iter()
             .enumerate()
             .map(|(i, p)| -> Result<(PageKey, bool)> {
@@ -819,7 +835,11 @@ pub(crate) fn render(
                     false,
                 ))
             })
-            .collect::<Result<_>>()
+            .collect::<Result<_>>();
+        if timing {
+            eprintln!("publish: (document pages {:.3?})", started.elapsed());
+        }
+        pages
     };
     let mut state = State { version: STATE_VERSION, ..State::default() };
     // The FAQ entries of a document, as its group on a FAQ page.
