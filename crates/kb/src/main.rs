@@ -46,23 +46,7 @@ enum Command {
     GenCorpus(cmd::gen_corpus::Args),
 }
 
-/// Turns transparent huge pages off for this process (and the children it
-/// starts), unless `KB_ALLOW_THP=1`. mimalloc asks for huge pages; where the
-/// kernel has to find (compact) or the hypervisor has to back 2 MB of fresh
-/// memory per fault, a build spends more time zeroing pages than working
-/// (measured on the 2-core VM of crates/kb/BENCH.md, "Results, session 4").
-/// Where huge pages are cheap this costs little: kb's heap is mostly small
-/// strings that are written once.
-fn limit_huge_pages() {
-    if std::env::var_os("KB_ALLOW_THP").is_some_and(|v| v == "1") {
-        return;
-    }
-    // Best effort: kernels without the prctl leave huge pages as they are.
-    let _ = rustix::thread::disable_transparent_huge_pages(true);
-}
-
 fn main() {
-    limit_huge_pages();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
