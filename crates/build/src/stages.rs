@@ -106,18 +106,23 @@ impl Stage for ParseStage {
         }
 
         // The documents as the next build reads them back (`cache/documents.bin`).
-        let previous = cx.previous.as_ref();
-        let snapshot =
-            crate::snapshot::encode(&cx.documents, |d| previous.and_then(|p| p.snapshot_block(&d.path, &d.hash)));
-        if let Some(p) = cx.previous.as_mut() {
-            p.release_records();
-        }
         let spath = cx.staged(crate::snapshot::SNAPSHOT_FILE);
         if let Some(dir) = spath.parent() {
             std::fs::create_dir_all(dir).map_err(|source| Error::Io { what: "creating", path: dir.into(), source })?;
         }
-        std::fs::write(&spath, &snapshot).map_err(|source| Error::Io { what: "writing", path: spath, source })?;
-        drop(snapshot);
+        let previous = cx.previous.as_ref();
+        std::fs::File::create(&spath)
+            .map(|f| std::io::BufWriter::with_capacity(1 << 16, f))
+            .and_then(|mut w| {
+                crate::snapshot::write_to(&mut w, &cx.documents, |d| {
+                    previous.and_then(|p| p.snapshot_block(&d.path, &d.hash))
+                })?;
+                w.flush()
+            })
+            .map_err(|source| Error::Io { what: "writing", path: spath, source })?;
+        if let Some(p) = cx.previous.as_mut() {
+            p.release_records();
+        }
         crate::trace("parse: write records", t);
         let docs: Vec<serde_json::Value> = cx
             .documents
