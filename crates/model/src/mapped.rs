@@ -49,16 +49,12 @@ impl Mapped {
             Err(_) => Ok(Mapped { inner: Inner::Owned(std::fs::read(path)?) }),
         }
     }
-
-    /// Bytes held in memory (for tests and for callers that already have them).
-    pub fn from_vec(bytes: Vec<u8>) -> Mapped {
-        Mapped { inner: Inner::Owned(bytes) }
-    }
 }
 
+/// No bytes (what a released or unusable previous file is replaced by).
 impl Default for Mapped {
     fn default() -> Mapped {
-        Mapped::from_vec(Vec::new())
+        Mapped { inner: Inner::Owned(Vec::new()) }
     }
 }
 
