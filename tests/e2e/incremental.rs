@@ -80,6 +80,13 @@ fn hits(out: &Path, query: &str) -> Vec<String> {
     ids
 }
 
+/// The whole `kb search --json` output of `args` in `out` (rank, score,
+/// snippet, counterpart of every hit), or the error it printed.
+fn search_output(out: &Path, args: &[&str]) -> String {
+    let o = kb().args(["search", "--json", "--limit", "1000", "--out"]).arg(out).args(args).output().unwrap();
+    format!("{:?}\n{}{}", o.status.code(), stdout(&o), stderr(&o))
+}
+
 fn stage_summary(report: &serde_json::Value, stage: &str) -> String {
     report["stages"].as_array().unwrap().iter().find(|s| s["name"] == stage).unwrap()["summary"]
         .as_str()
@@ -158,6 +165,17 @@ fn edit_add_remove_rebuild_equals_a_clean_build() {
     for q in &queries {
         assert_eq!(hits(&f.out, q), hits(&f.clean, q), "query {q:?}");
     }
+    // The same hits in the same order with the same scores: the updated
+    // index scores with the statistics of its live records, as a fresh one.
+    let more = ["support", "registered capital", "partner support team", "合作伙伴 认证 工程师"];
+    for q in queries.iter().chain(&more) {
+        for filter in [&[][..], &["--lang", "en"][..], &["--kind", "requirement", "--lang", "zh"][..]] {
+            let args: Vec<&str> = filter.iter().copied().chain([*q]).collect();
+            let (inc, clean) = (search_output(&f.out, &args), search_output(&f.clean, &args));
+            assert_eq!(inc, clean, "kb search {args:?}");
+        }
+    }
+    assert!(search_output(&f.out, &["partner"]).contains("\"score\""), "scores are compared");
     assert_eq!(hits(&f.out, "quokkaware").len(), 1, "added document is indexed");
     assert!(!hits(&f.out, "注册资本").is_empty());
     let removed_id = removed.trim_end_matches(".md");

@@ -44,6 +44,13 @@ pub struct IndexMeta {
     pub records_file: String,
     /// The documents, in record order.
     pub documents: Vec<DocEntry>,
+    /// Field name → the sum of the field's length over the live records (as
+    /// tantivy keeps it per record, for scoring): the BM25 statistics a
+    /// search uses, the same for an updated index as for a fresh one (see
+    /// `stats.rs`). Empty in a description written before kb kept it; a
+    /// search then works the sums out itself.
+    #[serde(default)]
+    pub field_tokens: std::collections::BTreeMap<String, u64>,
 }
 
 impl IndexMeta {
@@ -62,6 +69,7 @@ impl IndexMeta {
             aligned,
             ruled,
             documents: Vec::new(),
+            field_tokens: Default::default(),
         }
     }
 
@@ -339,7 +347,8 @@ pub(crate) struct RecordDoc<'a, 'r> {
     pub f: &'a Fields,
     /// What is added to it.
     pub attrs: Option<&'a RecAttrs<'r>>,
-    /// Source order: the document's ordinal and the record's.
+    /// The record's ordinal in its document (ties rank by the document's
+    /// place in the build, then by this).
     pub ord: u64,
     /// Where its line is, from its document's first line.
     pub line_at: u64,

@@ -18,7 +18,10 @@
 //! * [`SearchIndex::search`] parses a query in tantivy's syntax (phrases,
 //!   `AND`/`OR`/`-`, `field:value`), filters by language, kind and document,
 //!   and returns ranked [`Hit`]s with a highlighted [`Snippet`] and the
-//!   counterpart record in the other language.
+//!   counterpart record in the other language. Scores use BM25 statistics
+//!   of the live records only and ties rank in the documents' present
+//!   order, so an index an incremental build updated answers exactly as a
+//!   fresh one (`stats.rs`, `order.rs`).
 //! * [`analysis`] is how text becomes terms: jieba for Han text (loaded
 //!   lazily, only when Han text is met), lower-cased and stemmed words for
 //!   the rest. See [`schema`] for the fields.
@@ -40,10 +43,12 @@ mod baseline;
 mod build;
 mod dir;
 mod keys;
+mod order;
 mod query;
 mod records;
 pub mod schema;
 mod search;
+mod stats;
 mod update;
 
 use std::path::PathBuf;
@@ -61,8 +66,10 @@ pub const RECORDS_FILE: &str = "records.jsonl";
 /// The file in the index folder that describes the build.
 pub const META_FILE: &str = "kb-index.json";
 /// The index layout version written by this crate (2: records are read
-/// from `records.jsonl`, not stored in the index).
-pub const INDEX_FORMAT: u32 = 2;
+/// from `records.jsonl`, not stored in the index; 3: `doc` is a fast field
+/// and `ord` the record's ordinal in its document, so that ties rank in the
+/// documents' present order).
+pub const INDEX_FORMAT: u32 = 3;
 
 /// The fingerprint of a `records.jsonl`: `blake3:` and the hex digest of its bytes.
 pub fn fingerprint(records_jsonl: &[u8]) -> String {

@@ -12,8 +12,17 @@
 //!   cell says 认证. A quoted `"认证工程师"` stays a phrase.
 //!
 //! Words are combined with AND by default (`OR` and `-` as usual).
+//!
+//! The query tantivy builds is then reshaped so that a record's score is the
+//! same number whichever segment holds it: tantivy sums the scores of the
+//! required parts of a query in the order of their cost *in the segment*,
+//! and floating-point sums of three or more parts depend on their order, so
+//! required parts are nested two by two ([`in_pairs`], [`all_of`]; a sum of
+//! two is the same either way round), and a boost of a group is moved onto
+//! its members (tantivy's parser would flatten the nesting of a boosted
+//! group's members into a boost it cannot look into).
 
-use tantivy::query::{Query, QueryParser, QueryParserError};
+use tantivy::query::{BooleanQuery, Query, QueryParser, QueryParserError};
 use tantivy::query_grammar::{self, Delimiter, Occur, UserInputAst, UserInputLeaf, UserInputLiteral};
 
 use crate::analysis::{has_han, query_words};
@@ -41,7 +50,51 @@ pub(crate) fn parse(parser: &QueryParser, query: &str) -> Result<Box<dyn Query>,
         }
     };
     let ast = rewrite(ast);
-    parser.build_query_from_user_input_ast(ast).map_err(|e| bad(describe(e)))
+    let query = parser.build_query_from_user_input_ast(ast).map_err(|e| bad(describe(e)))?;
+    Ok(in_pairs(&*query))
+}
+
+/// `query` with the required clauses of every boolean query in it nested
+/// two by two (see the module header): the same records match, and each
+/// record's score is summed in an order that does not depend on its segment.
+pub(crate) fn in_pairs(query: &dyn Query) -> Box<dyn Query> {
+    let Some(b) = query.downcast_ref::<BooleanQuery>() else {
+        return query.box_clone();
+    };
+    let mut musts = Vec::new();
+    let mut others = Vec::new();
+    for (occur, sub) in b.clauses() {
+        let sub = in_pairs(&**sub);
+        match occur {
+            tantivy::query::Occur::Must => musts.push(sub),
+            o => others.push((*o, sub)),
+        }
+    }
+    let mut clauses: Vec<(tantivy::query::Occur, Box<dyn Query>)> =
+        two_at_most(musts).into_iter().map(|q| (tantivy::query::Occur::Must, q)).collect();
+    clauses.extend(others);
+    let mut out = BooleanQuery::new(clauses);
+    out.set_minimum_number_should_match(b.get_minimum_number_should_match());
+    Box::new(out)
+}
+
+/// A query that every one of `parts` must match (scored as their sum, in
+/// an order that does not depend on the segment).
+pub(crate) fn all_of(mut parts: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    if parts.len() == 1 {
+        return parts.pop().expect("one part");
+    }
+    let clauses = two_at_most(parts).into_iter().map(|q| (tantivy::query::Occur::Must, q)).collect();
+    Box::new(BooleanQuery::new(clauses))
+}
+
+/// `parts` as at most two required queries: the first, and the rest nested.
+fn two_at_most(mut parts: Vec<Box<dyn Query>>) -> Vec<Box<dyn Query>> {
+    if parts.len() <= 2 {
+        return parts;
+    }
+    let first = parts.remove(0);
+    vec![first, all_of(parts)]
 }
 
 /// Byte position → 1-based character position.
@@ -72,7 +125,7 @@ fn describe(e: QueryParserError) -> String {
 fn rewrite(ast: UserInputAst) -> UserInputAst {
     match ast {
         UserInputAst::Clause(cs) => UserInputAst::Clause(cs.into_iter().map(|(o, a)| (o, rewrite(a))).collect()),
-        UserInputAst::Boost(a, b) => UserInputAst::Boost(Box::new(rewrite(*a)), b),
+        UserInputAst::Boost(a, b) => boost(rewrite(*a), &|x| UserInputAst::Boost(Box::new(x), b)),
         UserInputAst::Leaf(leaf) => match *leaf {
             UserInputLeaf::Literal(lit) => rewrite_literal(lit),
             UserInputLeaf::Regex { field, pattern } => match alias(field.as_deref()) {
@@ -89,6 +142,15 @@ fn rewrite(ast: UserInputAst) -> UserInputAst {
             },
             other => UserInputAst::from(other),
         },
+    }
+}
+
+/// `ast` boosted (by `wrap`), with the boost of a group moved onto its
+/// members (see the module header).
+fn boost(ast: UserInputAst, wrap: &dyn Fn(UserInputAst) -> UserInputAst) -> UserInputAst {
+    match ast {
+        UserInputAst::Clause(cs) => UserInputAst::Clause(cs.into_iter().map(|(o, a)| (o, boost(a, wrap))).collect()),
+        other => wrap(other),
     }
 }
 
@@ -163,5 +225,67 @@ mod tests {
     fn text_and_heading_expand_to_both_languages() {
         let s = rewritten("heading:partner");
         assert!(s.contains("\"heading_zh\":partner") && s.contains("\"heading_en\":partner"), "{s}");
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::*;
+    use tantivy::query::{BoostQuery, Occur};
+
+    /// The most required clauses of any boolean query in `q`, and whether a
+    /// boost wraps a boolean query with more than one required clause.
+    fn widest(q: &dyn Query) -> (usize, bool) {
+        if let Some(b) = q.downcast_ref::<BooleanQuery>() {
+            let musts = b.clauses().iter().filter(|(o, _)| *o == Occur::Must).count();
+            return b
+                .clauses()
+                .iter()
+                .map(|(_, s)| widest(&**s))
+                .fold((musts, false), |a, s| (a.0.max(s.0), a.1 || s.1));
+        }
+        if q.downcast_ref::<BoostQuery>().is_some() {
+            // A boost cannot be looked into: what it wraps shows in its description.
+            let s = format!("{q:?}");
+            return (0, s.matches("(Must,").count() > 1);
+        }
+        (0, false)
+    }
+
+    fn parser() -> QueryParser {
+        let (schema, f) = crate::schema::schema();
+        let mut p = QueryParser::new(schema, vec![f.text_en, f.heading_en], crate::schema::query_tokenizers());
+        p.set_conjunction_by_default();
+        p.set_field_boost(f.heading_en, 0.5);
+        p
+    }
+
+    #[test]
+    fn required_parts_are_nested_two_by_two_and_group_boosts_move_onto_members() {
+        let p = parser();
+        for q in ["a b c d e", "(a b c)^2 d", "a b -c d OR e", "kind:faq a b", "(x y z)^3"] {
+            let (musts, boosted_group) = widest(&*parse(&p, q).unwrap());
+            assert!(musts <= 2, "{q}: {musts} required clauses side by side");
+            assert!(!boosted_group, "{q}: a boost wraps a group of required clauses");
+        }
+        // Without the reshaping, tantivy's parser gives five side by side.
+        let flat = p.parse_query("a b c d e").unwrap();
+        assert_eq!(widest(&*flat).0, 5);
+        assert!(format!("{:?}", rewrite(query_grammar::parse_query("(a b)^2").unwrap())).matches("^2").count() == 2);
+    }
+
+    #[test]
+    fn nesting_keeps_what_matches() {
+        let parts: Vec<Box<dyn Query>> = (0..5)
+            .map(|i| {
+                let t = tantivy::Term::from_field_text(crate::schema::schema().1.kind, &format!("k{i}"));
+                Box::new(tantivy::query::TermQuery::new(t, tantivy::schema::IndexRecordOption::Basic)) as Box<dyn Query>
+            })
+            .collect();
+        let nested = all_of(parts);
+        let mut terms = Vec::new();
+        nested.query_terms(&mut |t, _| terms.push(t.value().as_str().unwrap().to_string()));
+        assert_eq!(terms, ["k0", "k1", "k2", "k3", "k4"]);
+        assert_eq!(widest(&*nested).0, 2);
     }
 }

@@ -3,7 +3,7 @@
 //! | field          | how it is indexed                           | for |
 //! |----------------|---------------------------------------------|-----|
 //! | `id`           | raw, stored                                 | `id:…`, counterpart look-up |
-//! | `doc`          | raw, stored                                 | `doc:…`, `--doc`, deleting a document's records |
+//! | `doc`          | raw, stored, fast                           | `doc:…`, `--doc`, deleting a document's records, source order |
 //! | `path`         | raw                                         | `path:…` |
 //! | `lang`, `kind` | raw                                         | `lang:zh`, `kind:faq`, `--lang`, `--kind` |
 //! | `text_zh`      | `kb_zh` (jieba search mode), positions      | default field |
@@ -15,7 +15,12 @@
 //! | `counterpart`  | raw, stored                                 | the aligned record's id |
 //! | `confidence`   | stored f64                                  | the pairing's confidence |
 //! | `line_at`, `line_len` | stored u64                           | where the record's line is in `records.jsonl`: offset from its document's first line, length |
-//! | `ord`          | fast u64                                    | source order (document, record): ties rank in it |
+//! | `ord`          | fast u64                                    | the record's ordinal in its document |
+//!
+//! Records that score the same rank in source order: their document's place
+//! among the documents of `kb-index.json` (found through the `doc` fast
+//! field, so an updated index ranks them as a fresh one does, whatever
+//! documents were added or removed since a record was indexed), then `ord`.
 //!
 //! `text` and `heading` are query-side aliases of the two language fields.
 //! The records themselves are not stored: a hit's record is read from the
@@ -80,7 +85,7 @@ pub(crate) fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let f = Fields {
         id: b.add_text_field("id", STRING | STORED),
-        doc: b.add_text_field("doc", STRING | STORED),
+        doc: b.add_text_field("doc", STRING | STORED | FAST),
         path: b.add_text_field("path", STRING),
         lang: b.add_text_field("lang", STRING),
         kind: b.add_text_field("kind", STRING),

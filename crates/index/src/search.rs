@@ -4,21 +4,23 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use kb_model::{Lang, Record, RecordKind};
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery, TermSetQuery};
+use tantivy::query::{Query, QueryParser, TermQuery, TermSetQuery};
 use tantivy::schema::{IndexRecordOption, Term, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, DocId, Index, IndexReader, ReloadPolicy, Score, Searcher, SegmentReader, TantivyDocument};
 
 use crate::analysis::has_han;
 use crate::build::{indexed_text, IndexMeta};
+use crate::order::Places;
 use crate::records::{FileStat, RecordsFile, STAT_FILE};
 use crate::schema::{self, Fields};
+use crate::stats::LiveStats;
 use crate::{Error, Result, INDEX_DIR, INDEX_FORMAT, META_FILE, RECORDS_FILE};
 
 /// Longest snippet, in bytes of UTF-8 (about 100 Han characters).
@@ -145,6 +147,9 @@ pub struct SearchIndex {
     records: RecordsFile,
     /// Document id → offset of its first line in `records`, made when first needed.
     offsets: OnceLock<HashMap<String, u64>>,
+    /// Per segment: the place in [`IndexMeta::documents`] of each document
+    /// in the segment's `doc` column (by term ordinal), made when first needed.
+    places: OnceLock<Arc<Places>>,
 }
 
 fn rebuild_hint(out: &Path, corpus: Option<&str>) -> String {
@@ -296,6 +301,7 @@ impl SearchIndex {
             meta,
             records,
             offsets: OnceLock::new(),
+            places: OnceLock::new(),
         })
     }
 
@@ -319,14 +325,30 @@ impl SearchIndex {
         let filters = self.filters(opts)?;
         let query = self.combine(&*user, &filters, opts.lang);
         let fetch = opts.limit.saturating_mul(2).max(opts.limit + 10);
-        // Best score first; records that score the same in source order.
-        let top_docs = TopDocs::with_limit(fetch.max(1)).tweak_score(|seg: &SegmentReader| {
+        // Best score first; records that score the same in source order:
+        // their document's place in this build, then their own in it.
+        let places = self.places(&searcher)?;
+        let top_docs = TopDocs::with_limit(fetch.max(1)).tweak_score(move |seg: &SegmentReader| {
             let ord = seg.fast_fields().u64("ord").ok().map(|c| c.first_or_default_col(0));
-            move |doc: DocId, score: Score| (score, Reverse(ord.as_ref().map_or(0, |c| c.get_val(doc))))
+            let doc_col =
+                seg.fast_fields().str("doc").ok().flatten().map(|c| c.ords().clone().first_or_default_col(u64::MAX));
+            let place = places.get(&seg.segment_id()).cloned();
+            move |doc: DocId, score: Score| {
+                let at = match (&doc_col, &place) {
+                    (Some(c), Some(p)) => usize::try_from(c.get_val(doc)).ok().and_then(|t| p.get(t)).copied(),
+                    _ => None,
+                };
+                let j = ord.as_ref().map_or(0, |c| c.get_val(doc)) & u64::from(u32::MAX);
+                (score, Reverse((u64::from(at.unwrap_or(u32::MAX)) << 32) | j))
+            }
         });
-        let (top, total) = searcher.search(&query, &(top_docs, Count)).map_err(self.tantivy("searching"))?;
+        // Scored with the statistics of the live records only (see `stats.rs`).
+        let stats = LiveStats::new(&searcher, &self.meta.field_tokens);
+        let (top, total) = searcher
+            .search_with_statistics_provider(&*query, &(top_docs, Count), &stats)
+            .map_err(self.tantivy("searching"))?;
 
-        let mut snippets = Snippets::new(&searcher, &*user, &self.f, query_has_han);
+        let mut snippets = Snippets::new(&stats, &*user, &self.f, query_has_han);
         let mut hits: Vec<Hit> = Vec::new();
         for ((score, _), addr) in top {
             if hits.len() >= opts.limit {
@@ -372,7 +394,7 @@ impl SearchIndex {
         let other_lang_total = match (total, opts.lang) {
             (0, Some(lang)) => {
                 let q = self.combine(&*user, &filters, Some(lang.other()));
-                Some(searcher.search(&q, &Count).map_err(self.tantivy("searching"))?)
+                Some(searcher.search(&*q, &Count).map_err(self.tantivy("searching"))?)
             }
             _ => None,
         };
@@ -408,15 +430,31 @@ impl SearchIndex {
         Ok(v)
     }
 
-    /// The user query, restricted by the filters and to `lang`.
-    fn combine(&self, user: &dyn Query, filters: &[Box<dyn Query>], lang: Option<Lang>) -> BooleanQuery {
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, user.box_clone())];
+    /// The user query, restricted by the filters and to `lang` (nested two
+    /// by two, see [`crate::query::all_of`]).
+    fn combine(&self, user: &dyn Query, filters: &[Box<dyn Query>], lang: Option<Lang>) -> Box<dyn Query> {
+        let mut parts: Vec<Box<dyn Query>> = vec![user.box_clone()];
         if let Some(l) = lang {
             let t = Term::from_field_text(self.f.lang, l.code());
-            clauses.push((Occur::Must, Box::new(TermQuery::new(t, IndexRecordOption::Basic))));
+            parts.push(Box::new(TermQuery::new(t, IndexRecordOption::Basic)));
         }
-        clauses.extend(filters.iter().map(|q| (Occur::Must, q.box_clone())));
-        BooleanQuery::new(clauses)
+        parts.extend(filters.iter().map(|q| q.box_clone()));
+        crate::query::all_of(parts)
+    }
+
+    /// [`Places`] of the searcher's segments: as the build wrote them, else
+    /// worked out (every document id in a segment's `doc` column looked up
+    /// among the build's documents).
+    fn places(&self, searcher: &Searcher) -> Result<Arc<Places>> {
+        if let Some(p) = self.places.get() {
+            return Ok(p.clone());
+        }
+        let places = match crate::order::read(&self.dir, &self.meta.records_fingerprint, searcher) {
+            Some(p) => p,
+            None => crate::order::compute(searcher, &self.meta.documents)
+                .map_err(self.tantivy("reading the documents of"))?,
+        };
+        Ok(self.places.get_or_init(|| Arc::new(places)).clone())
     }
 
     fn stale(&self, reason: String) -> Error {
@@ -478,7 +516,7 @@ impl SearchIndex {
 
 /// Snippet generators, one a language, made when first needed.
 struct Snippets<'a> {
-    searcher: &'a Searcher,
+    stats: &'a LiveStats<'a>,
     query: &'a dyn Query,
     f: &'a Fields,
     query_has_han: bool,
@@ -487,8 +525,8 @@ struct Snippets<'a> {
 }
 
 impl<'a> Snippets<'a> {
-    fn new(searcher: &'a Searcher, query: &'a dyn Query, f: &'a Fields, query_has_han: bool) -> Self {
-        Snippets { searcher, query, f, query_has_han, zh: None, en: None }
+    fn new(stats: &'a LiveStats<'a>, query: &'a dyn Query, f: &'a Fields, query_has_han: bool) -> Self {
+        Snippets { stats, query, f, query_has_han, zh: None, en: None }
     }
 
     fn generator(&mut self, zh: bool) -> &SnippetGenerator {
@@ -496,11 +534,11 @@ impl<'a> Snippets<'a> {
         if slot.is_none() {
             let field = self.f.text(zh);
             let mut terms: BTreeMap<String, f32> = BTreeMap::new();
-            let searcher = self.searcher;
+            let stats = self.stats;
             self.query.query_terms(&mut |term, _| {
                 if term.field() == field {
                     if let Some(s) = term.value().as_str() {
-                        let df = searcher.doc_freq(term).unwrap_or(0);
+                        let df = stats.live_doc_freq(term).unwrap_or(0);
                         if df > 0 {
                             terms.insert(s.to_string(), 1.0 / (1.0 + df as f32));
                         }

@@ -164,9 +164,10 @@ pub(crate) struct Target<'a> {
 /// and added again. Without `reuse`, or when the previous index cannot be
 /// opened or has another layout, the index is built from scratch.
 ///
-/// The same queries find the same records, ranked the same way, either way;
-/// only tantivy's files differ, and the order of records that score the same
-/// after documents were added or removed before them.
+/// The same queries find the same records, with the same scores, in the
+/// same order, either way (searches score with the statistics of the live
+/// records, `stats.rs`, and rank ties by the documents' present order,
+/// `order.rs`); only tantivy's files differ.
 pub fn update_index<'a>(
     dir: &Path,
     records: impl Into<RecordsSource<'a>>,
@@ -220,7 +221,8 @@ fn link_previous(prev: &Path, dir: &Path) -> Result<()> {
         let e = e.map_err(io("reading the previous index", prev))?;
         let name = e.file_name();
         let name = name.to_string_lossy();
-        if name.ends_with(".lock") || name == META_FILE || name == records::STAT_FILE || !e.path().is_file() {
+        let kb_own = name == META_FILE || name == records::STAT_FILE || name == crate::order::ORDER_FILE;
+        if name.ends_with(".lock") || kb_own || !e.path().is_file() {
             continue;
         }
         let to = dir.join(&*name);
@@ -448,7 +450,7 @@ fn index_in_pool(
                         let rd = RecordDoc {
                             f: &f,
                             attrs: attrs.get(i, &r.id),
-                            ord: ((i as u64) << 32) | j as u64,
+                            ord: j as u64,
                             line_at: scan.starts[line] - base,
                             line_len: scan.line_len(line),
                         };
@@ -463,16 +465,22 @@ fn index_in_pool(
         trace("index: committed", t0);
         writer.wait_merging_threads().map_err(tantivy_err("finishing index"))?;
     }
-    if reused {
+    let reader: tantivy::IndexReader = index
+        .reader_builder()
+        .reload_policy(tantivy::ReloadPolicy::Manual)
+        .try_into()
+        .map_err(tantivy_err("reading"))?;
+    let searcher = reader.searcher();
+    if reused && searcher.num_docs() != lines as u64 {
         // The previous index must have held what the previous cache said:
         // if the counts disagree, trust neither and build afresh.
-        let reader: tantivy::IndexReader = index.reader_builder().try_into().map_err(tantivy_err("reading"))?;
-        if reader.searcher().num_docs() != lines as u64 {
-            drop((reader, index));
-            std::fs::remove_dir_all(dir).map_err(io("clearing index folder", dir))?;
-            return index_in_pool(t, docs, alignment, rules, None);
-        }
+        drop((searcher, reader, index));
+        std::fs::remove_dir_all(dir).map_err(io("clearing index folder", dir))?;
+        return index_in_pool(t, docs, alignment, rules, None);
     }
+    // The statistics searches score with, over the live records.
+    let field_tokens = crate::stats::field_tokens(&searcher).map_err(tantivy_err("measuring fields of"))?;
+    trace("index: field lengths", t0);
 
     let meta = BuildMeta {
         records_fingerprint: if t.meta.records_fingerprint.is_empty() {
@@ -483,6 +491,7 @@ fn index_in_pool(
         corpus: t.meta.corpus.clone(),
     };
     let mut m = IndexMeta::new(&meta, alignment.is_some(), rules.is_some(), t.records_ref.clone());
+    m.field_tokens = field_tokens;
     for ((d, stats), &l) in docs.iter().zip(&stats).zip(&first) {
         if d.records.is_empty() {
             continue;
@@ -496,6 +505,15 @@ fn index_in_pool(
         };
         m.count(entry, stats);
     }
+    // Where each document stands, for ranking ties (see `order.rs`).
+    let places = crate::order::compute(&searcher, &m.documents).map_err(tantivy_err("ordering the documents of"))?;
+    let order = crate::order::encode(&m.records_fingerprint, &searcher, &places);
+    drop((searcher, reader));
+    let path = dir.join(crate::order::ORDER_FILE);
+    let tmp = dir.join(format!("{}.tmp", crate::order::ORDER_FILE));
+    std::fs::write(&tmp, order).map_err(io("writing", &tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io("renaming into place", &path))?;
+    trace("index: document order", t0);
     let mut json = serde_json::to_vec(&m).expect("index meta serialises");
     json.push(b'\n');
     let path = dir.join(META_FILE);
@@ -704,6 +722,201 @@ mod tests {
         let u2 = build(&tmp.path().join("two"), &[a, b], Some(&IndexReuse { dir: &prev, keys: &keys }));
         assert!(!u2.reused, "built afresh");
         assert_eq!(hits(&tmp.path().join("two"), "engineers").len(), 1);
+    }
+
+    /// Every hit of a search, as `kb search` would show it.
+    fn ranked(out: &Path, q: &str, lang: Option<Lang>, kind: Option<kb_model::RecordKind>) -> Vec<crate::Hit> {
+        let ix = SearchIndex::open(out).unwrap();
+        let mut o = SearchOptions::new(q);
+        (o.lang, o.kind, o.limit) = (lang, kind, 1000);
+        ix.search(&o).unwrap().hits
+    }
+
+    /// Queries of every shape: single words, several required words (nested
+    /// two by two), phrases, boosts of groups, exclusions, filters.
+    const SHAPES: &[&str] = &[
+        "certified engineers",
+        "partner",
+        "support team partner manager",
+        "\"support team\"",
+        "(certified engineers partner)^2",
+        "partner -manager",
+        "engineers OR ticket",
+        "认证工程师",
+        "合作伙伴",
+        "团队 AND 技术 AND 支持",
+        "kind:requirement",
+    ];
+
+    fn en(n: usize, extra: &str) -> String {
+        format!(
+            "### Partner team\n1. At least {n} certified engineers.\n2. A support team and a partner manager.\n{extra}"
+        )
+    }
+
+    fn zh(n: usize, extra: &str) -> String {
+        format!("### 合作伙伴团队\n1、至少{n}名认证工程师；\n2、具备技术支持团队与合作伙伴经理。\n{extra}")
+    }
+
+    #[test]
+    fn an_updated_index_scores_and_ranks_exactly_as_a_fresh_one() {
+        use kb_model::RecordKind;
+        let tmp = tempfile::tempdir().unwrap();
+        let long = "3. Certified partner engineers review every support ticket within two business days, and the partner manager reports monthly.\n";
+        let long_zh = "3、认证工程师须在两个工作日内处理每一张技术支持工单，合作伙伴经理每月汇报。\n";
+        // Twins (same text in several documents) score the same: they rank in path order.
+        let v1 = [
+            doc("en/a.md", &en(2, "")),
+            doc("en/b.md", &en(2, "")),
+            doc("en/c.md", &en(5, long)),
+            doc("en/m.md", &en(2, "")),
+            doc("zh/a.md", &zh(2, "")),
+            doc("zh/b.md", &zh(3, long_zh)),
+            doc("zh/m.md", &zh(2, "")),
+        ];
+        let one = tmp.path().join("one");
+        let u1 = build(&one, &v1, None);
+
+        // Two documents before en/m go, a twin of it comes after it, one is edited.
+        let v2 = [
+            doc("en/c.md", &en(7, long)),
+            doc("en/m.md", &en(2, "")),
+            doc("en/x.md", &en(2, "")),
+            doc("zh/a.md", &zh(2, long_zh)),
+            doc("zh/m.md", &zh(2, "")),
+            doc("zh/x.md", &zh(2, "")),
+        ];
+        let two = tmp.path().join("two");
+        let prev = one.join("index");
+        let u2 = build(&two, &v2, Some(&IndexReuse { dir: &prev, keys: &u1.keys }));
+        assert!(u2.reused && u2.deleted_documents == 5, "{:?}", (u2.added_documents, u2.deleted_documents));
+
+        // Then one at the front, and another edit.
+        let mut v3 = v2.to_vec();
+        v3.insert(0, doc("en/0.md", &en(2, long)));
+        v3[1] = doc("en/c.md", &en(9, ""));
+        let three = tmp.path().join("three");
+        let prev = two.join("index");
+        let u3 = build(&three, &v3, Some(&IndexReuse { dir: &prev, keys: &u2.keys }));
+        assert!(u3.reused);
+
+        for (updated, docs) in [(&two, &v2[..]), (&three, &v3[..])] {
+            let clean = tmp.path().join(format!("clean-{}", docs.len()));
+            build(&clean, docs, None);
+            let mut ties = 0;
+            for q in SHAPES {
+                for (lang, kind) in [(None, None), (Some(Lang::En), None), (None, Some(RecordKind::Requirement))] {
+                    let got = ranked(updated, q, lang, kind);
+                    let want = ranked(&clean, q, lang, kind);
+                    let scores =
+                        |h: &[crate::Hit]| h.iter().map(|h| (h.record.id.clone(), h.score)).collect::<Vec<_>>();
+                    assert_eq!(scores(&got), scores(&want), "query {q:?} {lang:?} {kind:?}");
+                    assert_eq!(got, want, "query {q:?} {lang:?} {kind:?}");
+                    ties += got.windows(2).filter(|w| w[0].score == w[1].score).count();
+                }
+            }
+            assert!(ties > 0, "twins tie, and their order is compared");
+        }
+        // Twins rank in path order: en/m before en/x, although en/x was indexed later than en/m with a smaller ordinal.
+        let hits = ranked(&two, "\"certified engineers\"", Some(Lang::En), None);
+        let docs: Vec<&str> = hits.iter().map(|h| h.record.doc.as_str()).collect();
+        assert_eq!(docs, ["en/c", "en/m", "en/x"], "{:?}", hits.iter().map(|h| h.score).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn live_statistics_of_an_updated_index_are_those_of_a_fresh_one() {
+        use tantivy::query::Bm25StatisticsProvider;
+        let tmp = tempfile::tempdir().unwrap();
+        let v1: Vec<Document> = (0..6)
+            .map(|i| doc(&format!("en/d{i}.md"), &en(i, if i % 2 == 0 { "3. Partner support ticket.\n" } else { "" })))
+            .collect();
+        let one = tmp.path().join("one");
+        let u1 = build(&one, &v1, None);
+        let mut v2 = v1.clone();
+        v2.remove(1);
+        v2[2] = doc("en/d3.md", &en(3, "3. A partner review.\n"));
+        v2.push(doc("en/z.md", &en(8, "")));
+        let two = tmp.path().join("two");
+        let prev = one.join("index");
+        build(&two, &v2, Some(&IndexReuse { dir: &prev, keys: &u1.keys }));
+        let clean = tmp.path().join("clean");
+        build(&clean, &v2, None);
+
+        let open = |out: &Path| SearchIndex::open(out).unwrap();
+        let (updated, fresh) = (open(&two), open(&clean));
+        let searcher = |ix: &SearchIndex| ix.tantivy_index().reader().unwrap().searcher();
+        let (us, fs) = (searcher(&updated), searcher(&fresh));
+        assert!(us.segment_readers().iter().any(|s| s.has_deletes()), "the updated index has deleted records");
+        assert!(us.num_docs() < us.segment_readers().iter().map(|s| u64::from(s.max_doc())).sum::<u64>());
+        let empty = BTreeMap::new();
+        // With the build's token counts, and worked out here: the same.
+        for (u_tokens, f_tokens) in [(&updated.meta().field_tokens, &fresh.meta().field_tokens), (&empty, &empty)] {
+            let (u, f) = (crate::stats::LiveStats::new(&us, u_tokens), crate::stats::LiveStats::new(&fs, f_tokens));
+            assert_eq!(u.total_num_docs().unwrap(), f.total_num_docs().unwrap());
+            let fields = crate::schema::schema().1;
+            for field in [fields.text_en, fields.heading_en, fields.kind, fields.id, fields.doc] {
+                assert_eq!(u.total_num_tokens(field).unwrap(), f.total_num_tokens(field).unwrap());
+            }
+            for w in ["partner", "support", "ticket", "review", "engin", "team", "manag", "certif"] {
+                let t = Term::from_field_text(fields.text_en, w);
+                assert_eq!(u.doc_freq(&t).unwrap(), f.doc_freq(&t).unwrap(), "{w}");
+                assert!(f.doc_freq(&t).unwrap() > 0, "{w} is indexed as such");
+            }
+            for k in ["requirement", "heading"] {
+                let t = Term::from_field_text(fields.kind, k);
+                assert_eq!(u.doc_freq(&t).unwrap(), f.doc_freq(&t).unwrap(), "{k}");
+            }
+        }
+        assert_eq!(updated.meta().field_tokens, fresh.meta().field_tokens);
+        assert!(fresh.meta().field_tokens["text_en"] > 0);
+    }
+
+    #[test]
+    fn long_postings_in_a_segment_with_many_deletions_are_counted_live() {
+        use tantivy::query::Bm25StatisticsProvider;
+        // Terms held by more records than are walked directly: the deleted
+        // records are listed, and either the postings are walked (fewer than
+        // the deleted records) or the deleted records sought in them.
+        let items = |word: &str, n: usize| -> String {
+            let list: String = (1..=n).map(|i| format!("{i}. {word} item {i}.\n")).collect();
+            format!("# {word}\n\n{list}")
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        // en/a's first 100 items hold "ticket" too: deleted records among its longer postings.
+        let a = items("Partner", 5000).replacen("Partner item", "Partner ticket item", 100);
+        let v1 = [doc("en/a.md", &a), doc("en/c.md", &items("Ticket", 4500))];
+        let one = tmp.path().join("one");
+        let u1 = build(&one, &v1, None);
+        let v2 = [doc("en/b.md", &items("Review", 10)), v1[1].clone()];
+        let two = tmp.path().join("two");
+        let prev = one.join("index");
+        build(&two, &v2, Some(&IndexReuse { dir: &prev, keys: &u1.keys }));
+        let clean = tmp.path().join("clean");
+        build(&clean, &v2, None);
+
+        let (updated, fresh) = (SearchIndex::open(&two).unwrap(), SearchIndex::open(&clean).unwrap());
+        let searcher = |ix: &SearchIndex| ix.tantivy_index().reader().unwrap().searcher();
+        let (us, fs) = (searcher(&updated), searcher(&fresh));
+        assert!(us.segment_readers().iter().any(|s| s.num_deleted_docs() > 4096));
+        let (u, f) = (
+            crate::stats::LiveStats::new(&us, &updated.meta().field_tokens),
+            crate::stats::LiveStats::new(&fs, &fresh.meta().field_tokens),
+        );
+        let text_en = crate::schema::schema().1.text_en;
+        for (w, at_least) in [("ticket", 4500), ("item", 4510), ("partner", 0), ("review", 10)] {
+            let t = Term::from_field_text(text_en, w);
+            let (live, fresh_df) = (u.doc_freq(&t).unwrap(), f.doc_freq(&t).unwrap());
+            assert_eq!(live, fresh_df, "{w}");
+            assert!((at_least..at_least + 2).contains(&live), "{w}: {live}");
+        }
+        assert!(us.doc_freq(&Term::from_field_text(text_en, "partner")).unwrap() >= 5000, "tantivy counts the deleted");
+        assert!(us.doc_freq(&Term::from_field_text(text_en, "ticket")).unwrap() >= 4600, "tantivy counts the deleted");
+        for q in ["ticket", "item", "item ticket", "review item"] {
+            let hits = |out: &Path| {
+                ranked(out, q, None, None).into_iter().map(|h| (h.record.id, h.score)).take(50).collect::<Vec<_>>()
+            };
+            assert_eq!(hits(&two), hits(&clean), "{q}");
+        }
     }
 
     #[test]
