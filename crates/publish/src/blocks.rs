@@ -125,12 +125,12 @@ impl RuleView {
     pub fn new(rule: &Rule, lang: Lang) -> RuleView {
         let op = rule.op.map(|o| serde_json::to_value(o).ok().and_then(|v| v.as_str().map(str::to_string)));
         RuleView {
-            subject: rule.subject.clone(),
+            subject: rule.subject.as_deref().map(String::from),
             subject_label: rule.subject.as_deref().map(|s| match rule.qualifier.as_deref() {
                 Some(q) => format!("{} ({})", text::subject_label(s, lang), text::qualifier_label(q, lang)),
                 None => text::subject_label(s, lang),
             }),
-            qualifier: rule.qualifier.clone(),
+            qualifier: rule.qualifier.as_deref().map(String::from),
             op: op.flatten(),
             op_symbol: if rule.range.is_some() { None } else { rule.op.map(|o| text::op_symbol(o).to_string()) },
             value: rule.value.as_ref().map(|v| match v {
@@ -141,15 +141,15 @@ impl RuleView {
                 Some([lo, hi]) => Some(format!("{}–{}", text::number(lo), text::number(hi))),
                 None => rule.value.as_ref().map(|v| text::value_words(v, rule.unit.as_deref(), lang)),
             },
-            unit: rule.unit.clone(),
+            unit: rule.unit.as_deref().map(String::from),
             unit_label: rule
                 .unit
                 .as_deref()
                 .filter(|u| !matches!(*u, "bool" | "enum"))
                 .map(|u| text::unit_label(u, lang)),
-            kind: rule.kind.clone(),
+            kind: rule.kind.to_string(),
             kind_label: text::kind_label(&rule.kind, lang),
-            scope: rule.scope.clone(),
+            scope: rule.scope.to_string(),
             confidence: (rule.confidence.clamp(0.0, 1.0) * 100.0).round() as u32,
             id: rule.id.clone(),
         }

@@ -349,8 +349,8 @@ pub fn generated<'a>(doc: &'a Document, rules: &[&'a Rule]) -> Vec<Generated<'a>
             let cite = Some(rule.clause.trim().to_string())
                 .filter(|c| !c.is_empty())
                 .or_else(|| match doc.lang {
-                    Lang::Zh => rule.text.zh.clone(),
-                    Lang::En => rule.text.en.clone(),
+                    Lang::Zh => rule.text.zh.as_deref().map(String::from),
+                    Lang::En => rule.text.en.as_deref().map(String::from),
                 })
                 .unwrap_or_else(|| rec.text.clone());
             let line = match doc.lang {

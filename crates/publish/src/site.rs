@@ -1402,7 +1402,7 @@ fn hash_rule(k: &mut Key, r: &Rule) {
     } = r;
     let kb_model::rules::RuleSource { doc, record, path, lines, counterpart } = source;
     let kb_model::rules::BilingualText { zh, en } = text;
-    let opt = |k: &mut Key, s: &Option<String>| {
+    let opt = |k: &mut Key, s: &Option<kb_model::rules::SharedStr>| {
         match s {
             Some(s) => k.put("1").put(s),
             None => k.put("0"),

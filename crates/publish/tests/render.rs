@@ -136,7 +136,7 @@ fn rule(
         source: RuleSource {
             doc: doc.into(),
             record: record.into(),
-            path: format!("{doc}.md"),
+            path: format!("{doc}.md").into(),
             lines: [3, 3],
             counterpart: None,
         },

@@ -174,13 +174,22 @@ pub fn run(input: Input<'_>) -> Result<Output> {
     // (mostly ours), and the previous cache let go meanwhile.
     let path = input.dir.join(CACHE_FILE);
     let (done, cached) = rayon::join(
-        || files.finish(),
         || {
+            let t = std::time::Instant::now();
+            let done = files.finish();
+            crate::trace("rules: (files written)", t);
+            done
+        },
+        || {
+            let t = std::time::Instant::now();
             drop(cache);
-            path.parent()
+            let cached = path
+                .parent()
                 .map_or(Ok(()), std::fs::create_dir_all)
                 .and_then(|()| next.write(&path))
-                .map_err(|source| Error::Write { path: path.clone(), source })
+                .map_err(|source| Error::Write { path: path.clone(), source });
+            crate::trace("rules: (cache written)", t);
+            cached
         },
     );
     done?;

@@ -22,7 +22,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use kb_model::rules::Op;
+use kb_model::rules::{Op, SharedStr};
 use kb_model::Document;
 use rayon::prelude::*;
 
@@ -352,9 +352,10 @@ impl RulesCache {
             scopes.push(ScopeEntry { scope: r.string()?, file: r.string()?, len: r.u64()?, rules: r.u32()? });
         }
         let n = r.u32()? as usize;
-        let mut table = Vec::with_capacity(n.min(1 << 16));
+        // (each scope one shared string, which every draft of it clones)
+        let mut table: Vec<SharedStr> = Vec::with_capacity(n.min(1 << 16));
         for _ in 0..n {
-            table.push(r.str()?);
+            table.push(r.str()?.into());
         }
         // Where each document's entry starts (a quick pass that decodes
         // nothing), then the entries decoded on every core.
@@ -405,7 +406,7 @@ impl RulesCache {
 
 /// Reads one document's entry (see [`RulesCache::to_bytes`]); `scopes` is
 /// the number of scope files, `table` the scopes of drafts.
-fn read_doc(r: &mut Reader<'_>, table: &[&str], scopes: usize) -> Option<DocEntry> {
+fn read_doc(r: &mut Reader<'_>, table: &[SharedStr], scopes: usize) -> Option<DocEntry> {
     let path = r.string()?;
     let source = r.array()?;
     let inputs = r.array()?;
@@ -424,7 +425,7 @@ fn read_doc(r: &mut Reader<'_>, table: &[&str], scopes: usize) -> Option<DocEntr
     let k = r.u32()? as usize;
     let mut drafts = Vec::with_capacity(k.min(1 << 16));
     for _ in 0..k {
-        let scope = table.get(r.u32()? as usize)?.to_string();
+        let scope = table.get(r.u32()? as usize)?.clone();
         let subject = r.opt_u16()?;
         let qualifier = r.opt_u16()?;
         let op = op_of(r.u8()?)?;
@@ -443,7 +444,7 @@ fn read_doc(r: &mut Reader<'_>, table: &[&str], scopes: usize) -> Option<DocEntr
         };
         let kind = *Kind::ALL.get(r.u8()? as usize)?;
         let confidence = r.f64()?;
-        let clause = r.string()?;
+        let clause = r.str()?.into();
         let record = r.u32()?;
         let k = r.u32()?;
         drafts.push(Draft { scope, subject, qualifier, op, value, range, kind, confidence, clause, record, k });

@@ -316,7 +316,7 @@ pub fn check(rules: &RuleSet, profile: &Profile, scope: Option<&str>) -> Result<
                         .rules
                         .iter()
                         .flat_map(|r| std::iter::once(&r.scope).chain(&r.scope_other))
-                        .cloned()
+                        .map(|s| s.to_string())
                         .collect();
                     k.sort();
                     k.dedup();
@@ -373,7 +373,7 @@ mod tests {
             id: "r".into(),
             scope: "s".into(),
             subject: Some(subject.into()),
-            qualifier: qualifier.map(String::from),
+            qualifier: qualifier.map(Into::into),
             op: Some(op),
             value: Some(value.clone()),
             kind: match value {
@@ -385,7 +385,7 @@ mod tests {
             ..Rule::default()
         };
         let var = r.variable().unwrap();
-        r.logic = Some(json!({ op.as_str(): [{"var": var}, value] }));
+        r.logic = Some(json!({ op.as_str(): [{"var": var}, value] }).into());
         r
     }
 

@@ -153,7 +153,7 @@ mod tests {
     fn q(scope: &str, subject: Option<&str>, value: i64, clause: &str) -> Rule {
         Rule {
             scope: scope.into(),
-            subject: subject.map(String::from),
+            subject: subject.map(Into::into),
             op: subject.map(|_| Op::Gt),
             value: subject.map(|_| json!(value)),
             kind: if subject.is_some() { Rule::QUANTITATIVE } else { Rule::QUALITATIVE }.into(),

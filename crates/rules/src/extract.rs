@@ -27,7 +27,7 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 use kb_model::alignment::Alignment;
-use kb_model::rules::{BilingualText, Op, Rule, RuleSet, RuleSource, RULES_FORMAT_VERSION};
+use kb_model::rules::{BilingualText, Logic, Op, Rule, RuleSet, RuleSource, SharedStr, RULES_FORMAT_VERSION};
 use kb_model::{Document, Lang, Record, RecordKind};
 use rayon::prelude::*;
 use regex::Regex;
@@ -110,6 +110,11 @@ pub(crate) enum Kind {
 impl Kind {
     pub(crate) const ALL: [Kind; 4] = [Kind::Quantitative, Kind::Boolean, Kind::Enum, Kind::Qualitative];
 
+    /// The kind's place in [`Kind::ALL`].
+    fn index(self) -> usize {
+        self as usize
+    }
+
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::Quantitative => Rule::QUANTITATIVE,
@@ -152,7 +157,7 @@ impl Val {
 /// A rule as read from one record, before ids, keys and citations are settled.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Draft {
-    pub(crate) scope: String,
+    pub(crate) scope: SharedStr,
     /// Index of the subject in the vocabulary.
     pub(crate) subject: Option<u16>,
     /// Index of the qualifier in the subject's qualifiers.
@@ -162,7 +167,7 @@ pub(crate) struct Draft {
     pub(crate) range: Option<[f64; 2]>,
     pub(crate) kind: Kind,
     pub(crate) confidence: f64,
-    pub(crate) clause: String,
+    pub(crate) clause: SharedStr,
     /// Index of the record in its document.
     pub(crate) record: u32,
     /// Index of the rule among its record's.
@@ -172,7 +177,7 @@ pub(crate) struct Draft {
 impl Draft {
     fn new(kind: Kind, clause: &str) -> Draft {
         Draft {
-            scope: String::new(),
+            scope: SharedStr::default(),
             subject: None,
             qualifier: None,
             op: None,
@@ -180,7 +185,7 @@ impl Draft {
             range: None,
             kind,
             confidence: 0.0,
-            clause: clause.trim().to_string(),
+            clause: clause.trim().into(),
             record: 0,
             k: 0,
         }
@@ -242,6 +247,47 @@ pub struct Extractor<'v> {
     /// Lowercased yes / no words.
     yes: Vec<String>,
     no: Vec<String>,
+    /// The strings of the vocabulary and the kinds, which rules share.
+    shared: Shared,
+}
+
+/// The strings of the vocabulary and the kinds, made once, which every
+/// rule of a kind, subject or qualifier clones (a reference count).
+struct Shared {
+    /// [`Rule::kind`] of each [`Kind`], by [`Kind::index`].
+    kinds: [SharedStr; 4],
+    /// By subject index.
+    subjects: Vec<SharedSubject>,
+}
+
+/// One subject's shared strings.
+struct SharedSubject {
+    /// Its id, which is also its JSON Logic variable without qualifier.
+    id: SharedStr,
+    unit: SharedStr,
+    /// By qualifier index: the qualifier's id and the variable `subject.qualifier`.
+    qualifiers: Vec<(SharedStr, SharedStr)>,
+}
+
+impl Shared {
+    fn new(vocab: &Vocabulary) -> Shared {
+        Shared {
+            kinds: Kind::ALL.map(|k| SharedStr::from(k.as_str())),
+            subjects: vocab
+                .subject
+                .iter()
+                .map(|s| SharedSubject {
+                    id: s.id.as_str().into(),
+                    unit: s.unit.as_str().into(),
+                    qualifiers: s
+                        .qualifier
+                        .iter()
+                        .map(|q| (q.id.as_str().into(), format!("{}.{}", s.id, q.id).into()))
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
 }
 
 fn ordinal_re() -> &'static Regex {
@@ -401,6 +447,7 @@ impl<'v> Extractor<'v> {
             no_minimum: lower(&vocab.no_minimum),
             yes: lower(&vocab.boolean.yes),
             no: lower(&vocab.boolean.no),
+            shared: Shared::new(vocab),
         }
     }
 
@@ -619,13 +666,13 @@ impl<'v> Extractor<'v> {
             let sep = if lang == Lang::Zh { "，" } else { "; " };
             let mut d = Draft::new(Kind::Qualitative, "");
             d.confidence = 0.9;
-            d.clause = rest.join(sep);
+            d.clause = rest.join(sep).into();
             out.push(d);
         }
         if out.len() > first {
-            let scope = own_scope.unwrap_or_else(scope);
+            let scope: SharedStr = own_scope.unwrap_or_else(scope).into();
             for d in &mut out[first..] {
-                d.scope.clone_from(&scope);
+                d.scope = scope.clone();
             }
         }
     }
@@ -636,7 +683,7 @@ impl<'v> Extractor<'v> {
         let Some(first) = r.cells.first() else {
             return;
         };
-        let scope = clean_scope(&first.text);
+        let scope: SharedStr = clean_scope(&first.text).into();
         if scope.is_empty() {
             return;
         }
@@ -659,12 +706,12 @@ impl<'v> Extractor<'v> {
             let clause = format!("{}：{}", cell.header.split_whitespace().collect::<Vec<_>>().join(" "), text);
             let base: f64 = if under_qualification { 0.9 } else { 0.7 };
             let mut d = Draft::new(Kind::of(s.kind), "");
-            d.scope.clone_from(&scope);
+            d.scope = scope.clone();
             d.subject = Some(h.subject as u16);
             d.qualifier = self.qualifier(h.subject, &header_lower);
             d.op = Some(Op::Eq);
             d.confidence = base;
-            d.clause = clause;
+            d.clause = clause.into();
             match s.kind {
                 SubjectKind::Boolean => {
                     let yes = self.yes.contains(&text_lower);
@@ -727,13 +774,20 @@ impl<'v> Extractor<'v> {
     /// Reads the rules of one document, before they are joined with the
     /// other language's (see [`Extractor::assemble`]).
     pub fn document(&self, doc: &Document) -> DocDrafts {
-        let mut out = Vec::new();
+        let mut out: Vec<Draft> = Vec::new();
+        // the latest scopes of the document, each one string its drafts share
+        // (the last few only: a long table has a scope a row)
+        let mut scopes: Vec<SharedStr> = Vec::new();
         for (ri, r) in doc.records.iter().enumerate() {
             let first = out.len();
             self.record_rules(r, doc, &mut out);
             for (k, d) in out[first..].iter_mut().enumerate() {
                 d.record = ri as u32;
                 d.k = k as u32;
+                match scopes.iter().rev().take(16).find(|s| **s == d.scope) {
+                    Some(s) => d.scope = s.clone(),
+                    None => scopes.push(d.scope.clone()),
+                }
             }
         }
         DocDrafts(out)
@@ -801,7 +855,12 @@ impl<'v> Extractor<'v> {
             .par_iter()
             .map_init(Vec::new, |inputs: &mut Vec<u8>, &di| {
                 let doc = &documents[di];
-                let mut plan = Plan { kept: Vec::with_capacity(drafts[di].0.len()), scopes: Vec::new(), inputs: None };
+                let mut plan = Plan {
+                    kept: Vec::with_capacity(drafts[di].0.len()),
+                    scopes: Vec::new(),
+                    records: Vec::new(),
+                    inputs: None,
+                };
                 inputs.clear();
                 for part in [doc.path.as_str(), &doc.id, &doc.hash, &doc.title, doc.lang.code()] {
                     feed(inputs, part);
@@ -813,10 +872,13 @@ impl<'v> Extractor<'v> {
                 let mut scope_other = NO_SCOPE;
                 // the last heading scope worked out: (document, heading path, index into `plan.scopes`)
                 let mut memo: Option<(usize, &[String], u32)> = None;
+                // the current record's strings, once one of its drafts is kept: an index into `plan.records`
+                let mut strings: Option<u32> = None;
                 for (x, d) in drafts[di].0.iter().enumerate() {
                     let r = &doc.records[d.record as usize];
                     if last != Some(d.record) {
                         last = Some(d.record);
+                        strings = None;
                         cp = counterpart(di, d.record);
                         inputs.extend_from_slice(&d.record.to_le_bytes());
                         if let Some((cd, cr)) = cp {
@@ -845,7 +907,7 @@ impl<'v> Extractor<'v> {
                                         } else {
                                             self.heading_scope(c, &documents[cd])
                                         };
-                                        plan.scopes.push(scope);
+                                        plan.scopes.push(scope.into());
                                         let k = plan.scopes.len() as u32 - 1;
                                         if c.kind != RecordKind::TableRow {
                                             memo = Some((cd, c.heading_path.as_slice(), k));
@@ -875,7 +937,15 @@ impl<'v> Extractor<'v> {
                             }
                         }
                     }
-                    plan.kept.push((x as u32, cp, scope_other));
+                    let strings = *strings.get_or_insert_with(|| {
+                        plan.records.push(RecordStrings::new(
+                            r,
+                            cp.map(|(cd, cr)| &documents[cd].records[cr]),
+                            plan.records.last(),
+                        ));
+                        plan.records.len() as u32 - 1
+                    });
+                    plan.kept.push((x as u32, scope_other, strings));
                 }
                 // sorted by source: the records' order unless lines say otherwise
                 let key = |&(x, _, _): &KeptDraft| {
@@ -905,11 +975,11 @@ impl<'v> Extractor<'v> {
             .map(|k| {
                 let p = starts.partition_point(|&s| s <= k) - 1;
                 let (di, plan) = (order[p], &plans[p]);
-                let (x, cp, scope) = plan.kept[k - starts[p]];
+                let (x, scope, strings) = plan.kept[k - starts[p]];
                 let d = &drafts[di].0[x as usize];
-                let r = &documents[di].records[d.record as usize];
+                let lines = documents[di].records[d.record as usize].lines;
                 let other = plan.scopes.get(scope as usize).filter(|s| !s.is_empty() && **s != d.scope).cloned();
-                self.rule(d, r, cp.map(|(cd, cr)| &documents[cd].records[cr]), other)
+                self.rule(d, &plan.records[strings as usize], lines, other)
             })
             .collect_into_vec(&mut rules);
         let docs = order
@@ -925,29 +995,18 @@ impl<'v> Extractor<'v> {
         Assembly { rules: RuleSet { version: RULES_FORMAT_VERSION, rules }, docs }
     }
 
-    /// The rule of a draft read from record `r`, citing `c`, its
-    /// counterpart, if any, whose scope is `scope_other` if that differs.
-    fn rule(&self, d: &Draft, r: &Record, c: Option<&Record>, scope_other: Option<String>) -> Rule {
-        let mut text = BilingualText::default();
-        for x in std::iter::once(r).chain(c) {
-            let slot = match x.lang {
-                Lang::Zh => &mut text.zh,
-                Lang::En => &mut text.en,
-            };
-            if slot.is_none() {
-                *slot = Some(x.text.clone());
-            }
-        }
-        let subject = d.subject.map(|s| self.subject(s as usize));
-        let qualifier = subject.zip(d.qualifier).map(|(s, q)| s.qualifier[q as usize].id.clone());
+    /// The rule of a draft read from the record whose strings (and its
+    /// counterpart's) are `strings` and whose lines are `lines`; the scope
+    /// of the counterpart is `scope_other` if that differs. Every string is
+    /// a shared one cloned: only the id and key (set later) are the rule's own.
+    fn rule(&self, d: &Draft, strings: &RecordStrings, lines: [u32; 2], scope_other: Option<SharedStr>) -> Rule {
+        let subject = d.subject.map(|s| &self.shared.subjects[s as usize]);
+        let qualifier = subject.zip(d.qualifier).map(|(s, q)| &s.qualifiers[q as usize]);
         let value = d.value.as_ref().map(Val::to_json);
         let logic = match (subject, d.op, &value) {
             (Some(s), Some(op), Some(v)) => {
-                let var = match &qualifier {
-                    Some(q) => format!("{}.{q}", s.id),
-                    None => s.id.clone(),
-                };
-                Some(logic_of(op.as_str(), var, v.clone()))
+                let var = qualifier.map_or(&s.id, |(_, var)| var);
+                Some(Logic::compare(op, var.clone(), v))
             }
             _ => None,
         };
@@ -957,36 +1016,63 @@ impl<'v> Extractor<'v> {
             scope: d.scope.clone(),
             scope_other,
             subject: subject.map(|s| s.id.clone()),
-            qualifier,
+            qualifier: qualifier.map(|(q, _)| q.clone()),
             op: d.op,
             value,
             range: d.range,
             unit: subject.map(|s| s.unit.clone()),
-            kind: d.kind.as_str().to_string(),
+            kind: self.shared.kinds[d.kind.index()].clone(),
             confidence: d.confidence,
             clause: d.clause.clone(),
             source: RuleSource {
-                doc: r.doc.clone(),
-                record: r.id.clone(),
-                path: r.path.clone(),
-                lines: r.lines,
-                counterpart: c.map(|c| c.id.clone()),
+                doc: strings.doc.clone(),
+                record: strings.record.clone(),
+                path: strings.path.clone(),
+                lines,
+                counterpart: strings.counterpart.clone(),
             },
-            text,
+            text: strings.text.clone(),
             logic,
         }
     }
 }
 
-/// `{op: [{"var": var}, value]}`, the JSON Logic of a rule: what `json!`
-/// gives, but with maps of one entry's room (`json!` grows each map to
-/// three, which for a few hundred thousand rules is tens of megabytes).
-fn logic_of(op: &str, var: String, value: serde_json::Value) -> serde_json::Value {
-    let mut inner = serde_json::Map::with_capacity(1);
-    inner.insert("var".to_string(), serde_json::Value::String(var));
-    let mut outer = serde_json::Map::with_capacity(1);
-    outer.insert(op.to_string(), serde_json::Value::Array(vec![serde_json::Value::Object(inner), value]));
-    serde_json::Value::Object(outer)
+/// The strings the rules of one record share: its document, id and path,
+/// its counterpart's id, and the citation in both languages.
+struct RecordStrings {
+    doc: SharedStr,
+    record: SharedStr,
+    path: SharedStr,
+    counterpart: Option<SharedStr>,
+    text: BilingualText,
+}
+
+impl RecordStrings {
+    /// The strings of record `r` citing `c`, its counterpart if any; the
+    /// document and path are those of `before` (the previous record's) when equal.
+    fn new(r: &Record, c: Option<&Record>, before: Option<&RecordStrings>) -> RecordStrings {
+        let mut text = BilingualText::default();
+        for x in std::iter::once(r).chain(c) {
+            let slot = match x.lang {
+                Lang::Zh => &mut text.zh,
+                Lang::En => &mut text.en,
+            };
+            if slot.is_none() {
+                *slot = Some(x.text.as_str().into());
+            }
+        }
+        let shared = |s: &str, old: Option<&SharedStr>| match old {
+            Some(o) if *o == *s => o.clone(),
+            _ => SharedStr::from(s),
+        };
+        RecordStrings {
+            doc: shared(&r.doc, before.map(|b| &b.doc)),
+            record: r.id.as_str().into(),
+            path: shared(&r.path, before.map(|b| &b.path)),
+            counterpart: c.map(|c| c.id.as_str().into()),
+            text,
+        }
+    }
 }
 
 /// Where [`Extractor::assemble_with`] finds each record's aligned counterpart.
@@ -1096,18 +1182,21 @@ impl CounterpartsById {
 }
 
 /// What one document gives in [`Extractor::assemble`]: its drafts that
-/// become rules, in the order of its rules, each with its counterpart and
-/// the index of the other language's scope name in `scopes`
-/// ([`NO_SCOPE`] without counterpart); and the digest of its inputs.
+/// become rules, in the order of its rules, each with the index of the
+/// other language's scope name in `scopes` ([`NO_SCOPE`] without
+/// counterpart) and of its record's strings (citing the counterpart) in
+/// `records`; and the digest of its inputs.
 struct Plan {
     kept: Vec<KeptDraft>,
-    scopes: Vec<String>,
+    scopes: Vec<SharedStr>,
+    records: Vec<RecordStrings>,
     inputs: Option<[u8; 16]>,
 }
 
-/// A draft that gives a rule: its index in the document's drafts, its
-/// record's counterpart (document, record) and its index in [`Plan::scopes`].
-type KeptDraft = (u32, Option<(usize, usize)>, u32);
+/// A draft that gives a rule: its index in the document's drafts, the
+/// index of its counterpart's scope in [`Plan::scopes`] and that of its
+/// record's strings (which cite the counterpart) in [`Plan::records`].
+type KeptDraft = (u32, u32, u32);
 
 /// No scope in [`Plan::scopes`].
 const NO_SCOPE: u32 = u32::MAX;
@@ -1290,15 +1379,51 @@ mod tests {
     }
 
     #[test]
-    fn logic_of_is_what_json_gives() {
-        for op in ["<=", ">=", "==", "<", ">"] {
-            for v in [json!(3), json!(2.5), json!(true), json!("gold")] {
-                let ours = logic_of(op, "a.b".into(), v.clone());
-                let theirs = json!({ op: [{ "var": "a.b" }, v] });
-                assert_eq!(ours, theirs);
-                assert_eq!(serde_json::to_string(&ours).unwrap(), serde_json::to_string(&theirs).unwrap());
+    fn the_logic_of_every_rule_is_what_json_gives_for_its_condition() {
+        let d = doc("zh/faq", Lang::Zh, "成为腾讯云云市场服务商需要符合哪些条件？", market("微信小程序市场", WECHAT));
+        let rules = extract(&[d], None);
+        let mut n = 0;
+        for r in &rules.rules {
+            let (Some(var), Some(op), Some(v)) = (r.variable(), r.op, r.value.as_ref()) else {
+                assert_eq!(r.logic, None, "{r:?}");
+                continue;
+            };
+            let want = json!({ op.as_str(): [{ "var": var }, v] });
+            let logic = r.logic.as_ref().expect("a rule with subject, operator and value has logic");
+            assert_eq!(serde_json::to_string(logic).unwrap(), serde_json::to_string(&want).unwrap());
+            assert_eq!(*logic, want);
+            n += 1;
+        }
+        assert!(n >= 6, "{n} rules with logic");
+    }
+
+    #[test]
+    fn the_rules_of_a_document_share_their_strings() {
+        let d = doc("zh/faq", Lang::Zh, "成为腾讯云云市场服务商需要符合哪些条件？", market("微信小程序市场", WECHAT));
+        let x = crate::extractor();
+        let rules = x.extract(&[d], None);
+        let (first, rest) = rules.rules.split_first().expect("rules");
+        assert!(rest.len() >= 5);
+        for r in rest {
+            assert!(SharedStr::ptr_eq(&r.source.doc, &first.source.doc));
+            assert!(SharedStr::ptr_eq(&r.source.path, &first.source.path));
+            assert!(SharedStr::ptr_eq(&r.scope, &first.scope));
+            if r.kind == first.kind {
+                assert!(SharedStr::ptr_eq(&r.kind, &first.kind));
             }
         }
+        // the rules of one record share its id and text
+        let by_record = |r: &Rule| rules.rules.iter().filter(|o| o.source.record == r.source.record).count();
+        let r = rules.rules.iter().find(|r| by_record(r) > 1).expect("a record with several rules");
+        for o in rules.rules.iter().filter(|o| o.source.record == r.source.record) {
+            assert!(SharedStr::ptr_eq(&o.source.record, &r.source.record));
+            assert!(SharedStr::ptr_eq(o.text.zh.as_ref().unwrap(), r.text.zh.as_ref().unwrap()));
+        }
+        // subjects and units come from the vocabulary, made once
+        let again = x.extract(&[doc("zh/b", Lang::Zh, "b", market("微信小程序市场", WECHAT))], None);
+        let (a, b) = (&rules.rules[0], &again.rules[0]);
+        assert!(SharedStr::ptr_eq(a.subject.as_ref().unwrap(), b.subject.as_ref().unwrap()));
+        assert!(SharedStr::ptr_eq(a.unit.as_ref().unwrap(), b.unit.as_ref().unwrap()));
     }
 
     /// `subject[.qualifier] op value` of the non-qualitative rules of a scope.
@@ -1350,7 +1475,10 @@ mod tests {
         );
         let cap = &rules.rules[0];
         assert_eq!(cap.unit.as_deref(), Some("CNY"));
-        assert_eq!(cap.logic, Some(json!({">": [{"var": "registered_capital"}, 1000000]})));
+        assert_eq!(
+            cap.logic.as_ref().map(Logic::to_value),
+            Some(json!({">": [{"var": "registered_capital"}, 1000000]}))
+        );
         let logic = cap.logic.as_ref().unwrap();
         assert_eq!(serde_json::to_string(logic).unwrap(), r#"{">":[{"var":"registered_capital"},1000000]}"#);
         assert_eq!(cap.text.zh.as_deref(), Some(WECHAT[0]));

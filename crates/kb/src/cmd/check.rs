@@ -100,7 +100,7 @@ fn write_result(out: &mut impl Write, res: &CheckResult) -> std::io::Result<()> 
         (Some(v), _) => format!("profile: {v}"),
         (None, _) => format!("not in profile (add \"{}\")", r.variable().unwrap_or_default()),
     };
-    let cond = if r.is_qualitative() { r.clause.clone() } else { show_value(r) };
+    let cond = if r.is_qualitative() { r.clause.to_string() } else { show_value(r) };
     writeln!(out, "  {:<8} {cond}   [{have}; confidence {:.2}]", status_label(res.status), r.confidence)?;
     write_citation(out, r, "           ")
 }

@@ -22,7 +22,7 @@ pub struct Args {
 
 fn cond(r: &Rule) -> String {
     if r.is_qualitative() {
-        r.clause.clone()
+        r.clause.to_string()
     } else {
         show_value(r)
     }

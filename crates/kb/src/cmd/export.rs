@@ -224,7 +224,7 @@ pub fn export_ndjson(out: &Path, w: &mut impl Write) -> anyhow::Result<Exported>
         n.records += 1;
     }
     for rule in rules.iter().flat_map(|r| r.rules.iter()) {
-        serde_json::to_writer(&mut *w, &rule_object(rule, doc_lang.get(&rule.source.doc).copied())?)?;
+        serde_json::to_writer(&mut *w, &rule_object(rule, doc_lang.get(rule.source.doc.as_str()).copied())?)?;
         w.write_all(b"\n")?;
         n.rules += 1;
     }
