@@ -1,4 +1,5 @@
-/* kb offline search. No network: the index is split into scripts that
+/* kb site script: offline search, and the language switch keeping the
+ * reader's place (at the end). Search needs no network: the index is split into scripts that
  * assign globals, so they load from file:// as well as from `kb serve`:
  * search/index.<lang>.js (the manifest, window.KB_SEARCH[lang]) and, loaded
  * on demand, search/<lang>/<block>/t<shard>.js (the postings of the terms
@@ -344,3 +345,136 @@
     if (q) run(q);
   }
 })(typeof window !== 'undefined' ? window : globalThis);
+
+/* The language switch keeps the reader's place. A heading (FAQ group,
+ * question) aligned with one on the page the switch goes to carries that
+ * element's id as `data-cp` (or, on a FAQ page, a site-relative `page#id`
+ * when the aligned question is on another page); crates/publish/src/
+ * counterparts.rs makes them. The reader's place is the element of the
+ * URL's #hash when they went there (a record: its section), else the last
+ * heading (FAQ group or question) whose top is
+ * above the top of the window where they stayed for a moment: 0.6 s, or
+ * 5 s while the switch itself is on screen, so that scrolling up to the
+ * switch (it sits at the top of the page) does not lose the place. From
+ * there the switch goes to the first counterpart found in: that element,
+ * the element enclosing it (a question's FAQ group), the nearest preceding
+ * heading that has one (not leaving a FAQ group); else to the top of the
+ * page, as without script. Scrolling costs a binary search over the
+ * headings' positions once per animation frame; the href is set as the
+ * place changes (so a middle click or "copy link" takes it too) and again
+ * when the link is focused, pressed or opened by a context menu. The
+ * link's text and lang stay as they are. */
+(function () {
+  'use strict';
+  if (typeof document === 'undefined') return;
+  var link = document.getElementById('lang-switch');
+  var main = document.getElementById('main');
+  if (!link || !main || document.getElementById('lang-switch-none') || !main.querySelector('[data-cp]')) return;
+  var base = (link.getAttribute('href') || '').split('#')[0];
+  var root = document.body.getAttribute('data-root') || '';
+  var marks = Array.prototype.slice.call(
+    main.querySelectorAll('h1[id], h2[id], h3[id], h4[id], h5[id], h6[id], .faq-group[id], .qa[id]'));
+
+  function cpOf(el) {
+    var c = el.closest('[data-cp]');
+    return c && main.contains(c) ? c.getAttribute('data-cp') : null;
+  }
+
+  /** The index of the last mark at or before `el` in document order, or -1. */
+  function markBefore(el) {
+    var lo = 0, hi = marks.length - 1, found = -1;
+    while (lo <= hi) {
+      var mid = (lo + hi) >> 1;
+      var m = marks[mid];
+      if (m === el || (m.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING)) {
+        found = mid; lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  /** The counterpart of where `el` is: its own, its group's, a preceding heading's. */
+  function counterpart(el) {
+    var v = cpOf(el);
+    if (v) return v;
+    var group = el.closest('.faq-group');
+    for (var i = markBefore(el); i >= 0; i--) {
+      if (group && !group.contains(marks[i])) break;
+      v = cpOf(marks[i]);
+      if (v) return v;
+    }
+    return null;
+  }
+
+  function hashElement() {
+    if (location.hash.length < 2) return null;
+    var id;
+    try { id = decodeURIComponent(location.hash.slice(1)); } catch (e) { return null; }
+    var el = document.getElementById(id);
+    return el && main.contains(el) ? el : null;
+  }
+
+  function onScreen(el) {
+    var r = el.getBoundingClientRect();
+    return r.bottom > 0 && r.top < window.innerHeight;
+  }
+
+  /** The last mark whose top is above the top of the window (8px of slack). */
+  function markAtTop() {
+    var lo = 0, hi = marks.length - 1, found = -1;
+    while (lo <= hi) {
+      var mid = (lo + hi) >> 1;
+      if (marks[mid].getBoundingClientRect().top <= 8) { found = mid; lo = mid + 1; } else { hi = mid - 1; }
+    }
+    return found < 0 ? null : marks[found];
+  }
+
+  var place = null;
+  var placeIsHash = false;
+  var timer = 0;
+
+  function apply() {
+    var v = place && counterpart(place);
+    var href = !v ? base : v.indexOf('#') >= 0 ? root + v : base + '#' + v;
+    if (link.getAttribute('href') !== href) link.setAttribute('href', href);
+  }
+
+  function settle(el, isHash) {
+    clearTimeout(timer);
+    place = el;
+    placeIsHash = isHash;
+    apply();
+  }
+
+  function scrolled() {
+    clearTimeout(timer);
+    // Reading on around the element of the #hash keeps it as the place.
+    if (placeIsHash && place && onScreen(place)) return;
+    var at = markAtTop();
+    if (at === place) return;
+    timer = setTimeout(function () { settle(at, false); }, onScreen(link) ? 5000 : 600);
+  }
+
+  function start() {
+    var h = hashElement();
+    settle(h || markAtTop(), !!h);
+  }
+
+  var pending = false;
+  window.addEventListener('scroll', function () {
+    if (pending) return;
+    pending = true;
+    window.requestAnimationFrame(function () { pending = false; scrolled(); });
+  }, { passive: true });
+  window.addEventListener('hashchange', function () {
+    var h = hashElement();
+    if (h) settle(h, true);
+  });
+  window.addEventListener('pageshow', function (e) { if (e.persisted) start(); });
+  ['focus', 'mouseenter', 'pointerdown', 'click', 'contextmenu'].forEach(function (t) {
+    link.addEventListener(t, apply);
+  });
+  start();
+})();

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Browser test of the site `kb build` writes: starts `kb serve` on a free
 // port, opens the site in headless Chromium (playwright-core driving Debian's
-// /usr/bin/chromium), switches language, searches in Chinese and in English
+// /usr/bin/chromium), switches language (landing on the section or FAQ
+// question the reader was at), searches in Chinese and in English
 // and checks the hits, opens the search page from file:// with no server at
 // all, checks the phone layout, searches a generated site large enough to be
 // paginated (loading only the index parts the query needs), and opens every page of a corpus full of
@@ -162,6 +163,84 @@ async function main() {
     check(await page.$$eval('.checklist .rule[data-subject="registered_capital"]', (r) => r.length) > 0,
       'requirements show their extracted rule');
 
+    // 1b. The switch keeps the reader's place: from a #hash, from a scrolled
+    //     position, to the section before when one has no counterpart, and
+    //     on a FAQ page to the aligned question.
+    const zhDoc = `${base}zh/docs/blueking-partner-overview.html`;
+    const aligned = async (p) => p.$$eval('main h2[data-cp]', (hs) => hs.map((h) => [h.id, h.getAttribute('data-cp')]));
+    const landed = async (p) => p.evaluate(() => {
+      const el = location.hash && document.getElementById(location.hash.slice(1));
+      return { hash: location.hash.slice(1), lang: document.documentElement.lang, top: el ? el.getBoundingClientRect().top : null };
+    });
+    await page.goto(zhDoc, { waitUntil: 'load' });
+    const sections = await aligned(page);
+    check(sections.length >= 3, `aligned sections carry their counterpart (${sections.length})`);
+    const [hashId, hashCp] = sections[2];
+    await page.goto(`${zhDoc}#${hashId}`, { waitUntil: 'load' });
+    await page.click('#lang-switch');
+    await page.waitForLoadState('load');
+    let at = await landed(page);
+    check(at.lang === 'en' && at.hash === hashCp && at.top !== null && Math.abs(at.top) < 5,
+      `from #${hashId} the switch lands on the English section #${at.hash} (top ${at.top})`);
+    // The way back: the English section's counterpart is the Chinese one.
+    await page.click('#lang-switch');
+    await page.waitForLoadState('load');
+    at = await landed(page);
+    check(at.lang === 'zh' && at.hash === hashId, `…and back to #${at.hash}`);
+
+    // A #hash on a record (as a search hit links to): its section's counterpart.
+    const recordId = await page.evaluate((h) => {
+      let el = document.getElementById(h).nextElementSibling;
+      for (; el && !/^H[1-6]$/.test(el.tagName); el = el.nextElementSibling) {
+        const r = el.id ? el : el.querySelector('[id]');
+        if (r) return r.id;
+      }
+      return null;
+    }, hashId);
+    check(recordId !== null, `a record follows #${hashId}`);
+    await page.goto(`${zhDoc}#${recordId}`, { waitUntil: 'load' });
+    await page.click('#lang-switch');
+    await page.waitForLoadState('load');
+    at = await landed(page);
+    check(at.lang === 'en' && at.hash === hashCp, `from the record #${recordId} the switch lands on its section's counterpart #${at.hash}`);
+
+    // Scrolled (no hash) to just below a section's heading.
+    await page.goto(zhDoc, { waitUntil: 'load' });
+    const [scrollId, scrollCp] = sections[1];
+    await page.evaluate((id) => { document.getElementById(id).scrollIntoView(); window.scrollBy(0, 40); }, scrollId);
+    await page.waitForFunction((cp) => document.getElementById('lang-switch').getAttribute('href').endsWith('#' + cp), scrollCp, { timeout: 5000 })
+      .catch(() => {});
+    check((await page.getAttribute('#lang-switch', 'href')).endsWith(`#${scrollCp}`),
+      'after scrolling, the link itself points at the section (middle click, copy link)');
+    check(await page.getAttribute('#lang-switch', 'lang') === 'en' && (await page.textContent('#lang-switch')).trim() === 'English',
+      'the link keeps its text and lang');
+    await page.click('#lang-switch');
+    await page.waitForLoadState('load');
+    at = await landed(page);
+    check(at.lang === 'en' && at.hash === scrollCp && Math.abs(at.top) < 5, `a scrolled reader lands on #${at.hash}`);
+    await page.screenshot({ path: path.join(shots, 'en-switch-landed.png'), fullPage: false });
+
+    // A section without a counterpart: the nearest section before it that has one, else the top.
+    await page.goto(`${base}zh/docs/tencent-cloud-partner-application.html`, { waitUntil: 'load' });
+    const fallback = await page.evaluate(() => {
+      const hs = Array.from(document.querySelectorAll('main h2[id], main h3[id], main h4[id]'));
+      const i = hs.findIndex((h) => !h.hasAttribute('data-cp'));
+      if (i < 0) return null;
+      let want = null;
+      for (let j = i; j >= 0 && want === null; j--) want = hs[j].getAttribute('data-cp');
+      return { id: hs[i].id, want };
+    });
+    if (fallback) {
+      await page.goto(`${base}zh/docs/tencent-cloud-partner-application.html#${fallback.id}`, { waitUntil: 'load' });
+      await page.focus('#lang-switch');
+      const href = await page.getAttribute('#lang-switch', 'href');
+      const expect = fallback.want ? `#${fallback.want}` : '.html';
+      check(href.endsWith(expect), `an unaligned section (#${fallback.id}) switches to ${expect} (${href})`);
+    } else {
+      check(false, 'the loosely paired application has a section without counterpart');
+    }
+    check(page.errors.length === 0, `no script errors while switching (${page.errors.join('; ')})`);
+
     // 2. Chinese search from the header box (live results, no network).
     await page.goto(`${base}zh/index.html`, { waitUntil: 'domcontentloaded' });
     const zh = await search(page, '#q', '#search-panel', '注册资本');
@@ -222,6 +301,23 @@ async function main() {
     await big.click('.page-links a');
     await big.waitForLoadState('domcontentloaded');
     check(await big.$$eval('.qa', (q) => q.length) > 0, 'a FAQ page holds questions');
+    const question = await big.$eval('.qa[data-cp]', (q) => [q.id, q.getAttribute('data-cp')]).catch(() => null);
+    check(question !== null, 'aligned questions carry their counterpart');
+    if (question) {
+      const faqUrl = big.url().split('#')[0];
+      await big.goto(`${faqUrl}#${question[0]}`, { waitUntil: 'load' });
+      await big.click('#lang-switch');
+      await big.waitForLoadState('load');
+      const q = await big.evaluate(() => ({
+        lang: document.documentElement.lang,
+        hash: location.hash.slice(1),
+        page: location.pathname,
+        question: location.hash ? document.getElementById(location.hash.slice(1)) !== null : false,
+      }));
+      const want = question[1].split('#').pop();
+      check(q.lang === 'en' && q.hash === want && q.question, `a FAQ question switches to its English question (${q.page}#${q.hash})`);
+      await big.goto(faqUrl, { waitUntil: 'load' });
+    }
     const bigHits = await search(big, '#q', '#search-panel', '注册资本');
     check(bigHits.length > 0 && bigHits[0].text.includes('注册资本'), `search from a nested page (${bigHits.length} hits)`);
     const parts = requested.filter((u) => /\/search\/zh\//.test(u));

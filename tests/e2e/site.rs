@@ -271,6 +271,88 @@ fn the_language_switch_goes_to_the_aligned_counterpart_or_says_there_is_none() {
     }
 }
 
+/// The element id of a record on its page (`r-` and the id's hash part).
+fn anchor_of(record_id: &str) -> String {
+    let tail = record_id.rsplit_once('#').map_or(record_id, |(_, t)| t);
+    let mut a = String::from("r-");
+    for c in tail.chars() {
+        if c.is_ascii_alphanumeric() {
+            a.push(c.to_ascii_lowercase());
+        } else if !a.ends_with('-') {
+            a.push('-');
+        }
+    }
+    a
+}
+
+/// Element id → `data-cp` of every element of a page's `main` that has one.
+fn counterpart_anchors(page: &Path) -> BTreeMap<String, String> {
+    let html = Html::parse_document(&read(page));
+    html.select(&sel("main [data-cp]"))
+        .map(|e| (e.value().attr("id").unwrap().to_string(), e.value().attr("data-cp").unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn aligned_sections_and_records_carry_the_counterparts_anchor_for_the_language_switch() {
+    let alignment: serde_json::Value = serde_json::from_str(&read(&built().join("alignment.json"))).unwrap();
+    let (zh, en) = (doc_page("zh/blueking-partner-overview", "zh"), doc_page("en/blueking-partner-overview", "en"));
+    let (zh_cp, en_cp) = (counterpart_anchors(&zh), counterpart_anchors(&en));
+    let id = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    let sections = alignment["sections"].as_array().unwrap();
+    let mut checked = 0;
+    for s in sections.iter().filter(|s| s["zh_doc"] == "zh/blueking-partner-overview") {
+        let (Some(z), Some(e)) = (id(&s["zh_id"]), id(&s["en_id"])) else { continue };
+        assert_eq!(zh_cp.get(&anchor_of(&z)), Some(&anchor_of(&e)), "zh section {z} points at its en section");
+        assert_eq!(en_cp.get(&anchor_of(&e)), Some(&anchor_of(&z)), "and back");
+        checked += 1;
+    }
+    assert!(checked >= 4, "the BlueKing overviews have aligned sections ({checked})");
+
+    // Every data-cp on a document page is the record's counterpart in alignment.json.
+    let mut counterpart: BTreeMap<String, String> = BTreeMap::new();
+    for p in alignment["records"].as_array().unwrap() {
+        if let (Some(z), Some(e)) = (id(&p["zh"]), id(&p["en"])) {
+            for x in std::iter::once(&p["zh"]).chain(p["zh_all"].as_array().into_iter().flatten()) {
+                counterpart.entry(anchor_of(x.as_str().unwrap())).or_insert_with(|| anchor_of(&e));
+            }
+            for x in std::iter::once(&p["en"]).chain(p["en_all"].as_array().into_iter().flatten()) {
+                counterpart.entry(anchor_of(x.as_str().unwrap())).or_insert_with(|| anchor_of(&z));
+            }
+        }
+    }
+    let mut pages_with = 0;
+    for d in documents() {
+        let page = doc_page(d["id"].as_str().unwrap(), d["lang"].as_str().unwrap());
+        let cps = counterpart_anchors(&page);
+        pages_with += usize::from(!cps.is_empty());
+        for (el, cp) in &cps {
+            assert_eq!(counterpart.get(el), Some(cp), "{}: {el}", page.display());
+        }
+    }
+    assert!(pages_with >= 3, "{pages_with}");
+    assert_eq!(zh_cp.len(), en_cp.len(), "the overviews are aligned record for record");
+
+    // A section with no counterpart (nor a record pairing of its heading) carries none.
+    let app = doc_page("zh/tencent-cloud-partner-application", "zh");
+    let app_cp = counterpart_anchors(&app);
+    let html = Html::parse_document(&read(&app));
+    let unaligned: Vec<String> = sections
+        .iter()
+        .filter(|s| s["zh_doc"] == "zh/tencent-cloud-partner-application" && s["en_id"].is_null())
+        .filter_map(|s| id(&s["zh_id"]))
+        .filter(|z| !counterpart.contains_key(&anchor_of(z)))
+        .collect();
+    assert!(!unaligned.is_empty());
+    for z in &unaligned {
+        let a = anchor_of(z);
+        assert!(html.select(&sel(&format!("#{a}"))).next().is_some(), "{a} is on the page");
+        assert!(!app_cp.contains_key(&a), "unaligned section {z} carries no counterpart");
+    }
+    // No counterpart page, no anchors.
+    assert!(counterpart_anchors(&doc_page("zh/tencent-cloud-marketplace-provider-faq", "zh")).is_empty());
+}
+
 #[test]
 fn the_faq_page_shows_every_faq_record_with_escaped_json_ld() {
     let recs = records();

@@ -547,7 +547,7 @@ impl<'a> BlockBuilder<'a> {
     }
 }
 
-fn heading_like(r: &Record) -> bool {
+pub(crate) fn heading_like(r: &Record) -> bool {
     r.kind == RecordKind::Heading || (matches!(r.kind, RecordKind::Faq | RecordKind::Step) && r.level.is_some())
 }
 

@@ -44,6 +44,11 @@ pub struct FaqEntry {
     pub generated: bool,
     /// The rules behind a generated question ([`crate::html::rules`]).
     pub rules: Value,
+    /// Where the language switch lands from this question: the aligned
+    /// question on the other language's FAQ pages, as an element id on the
+    /// page the switch goes to or as a site-relative `page#id` (set by the
+    /// site build; see [`crate::counterparts`]).
+    pub counterpart: Option<String>,
 }
 
 /// The FAQ entries of one document.
@@ -107,6 +112,11 @@ fn answer_of(doc: &Document, idx: usize) -> (Vec<Value>, String, bool) {
     (parts, plain.join("\n"), truncated)
 }
 
+/// The element id of a faq record's question on a FAQ page.
+pub fn record_anchor(r: &Record) -> String {
+    format!("q-{}", &anchor(&r.id)[2..])
+}
+
 /// The entries of every faq record of `doc`; `href` is the document page.
 pub fn record_entries(doc: &Document, href: &str) -> Vec<FaqEntry> {
     doc.records
@@ -116,7 +126,7 @@ pub fn record_entries(doc: &Document, href: &str) -> Vec<FaqEntry> {
         .map(|(i, r)| {
             let (answer, answer_text, truncated) = answer_of(doc, i);
             FaqEntry {
-                anchor: format!("q-{}", &anchor(&r.id)[2..]),
+                anchor: record_anchor(r),
                 question: r.question.clone().unwrap_or_else(|| r.text.lines().next().unwrap_or("").to_string()),
                 answer,
                 answer_text,
@@ -128,6 +138,7 @@ pub fn record_entries(doc: &Document, href: &str) -> Vec<FaqEntry> {
                 source_location: r.location(),
                 generated: false,
                 rules: html::fragment(String::new()),
+                counterpart: None,
             }
         })
         .collect()
@@ -293,7 +304,7 @@ pub fn questions(
         faq += 1;
         if out.len() < limit {
             let q = r.question.clone().unwrap_or_else(|| r.text.lines().next().unwrap_or("").to_string());
-            out.push((format!("q-{}", &anchor(&r.id)[2..]), q, false));
+            out.push((record_anchor(r), q, false));
         }
     }
     for g in generated.iter().take(limit.saturating_sub(out.len())) {
@@ -322,6 +333,7 @@ pub fn generated_entries(doc: &Document, generated: &[Generated<'_>], href: &str
                 &g.rules.iter().map(|r| RuleView::new(r, doc.lang)).collect::<Vec<_>>(),
                 text::ui_text(doc.lang, "rule"),
             ),
+            counterpart: None,
         })
         .collect()
 }

@@ -17,6 +17,7 @@ use std::fmt::Write;
 use kb_model::Lang;
 
 use crate::blocks::{Block, ImageView, Inline, RuleView};
+use crate::counterparts::Anchors;
 use crate::faq::FaqEntry;
 use crate::templates::write_escaped;
 use crate::text;
@@ -189,12 +190,19 @@ pub fn rules_fragment(rs: &[RuleView], label: &str) -> Value {
 /// steps, lists, tables (a rules column when a row has rules), callouts,
 /// figures, code, sanitised HTML and separators. `lang` gives the labels.
 pub fn blocks(out: &mut String, blocks: &[Block], lang: Lang) {
+    blocks_with(out, blocks, lang, None)
+}
+
+/// [`blocks`], each element whose id has a counterpart in `cps` carrying
+/// it as `data-cp` (where the language switch lands, see [`crate::counterparts`]).
+pub fn blocks_with(out: &mut String, blocks: &[Block], lang: Lang, cps: Option<&Anchors>) {
     let label = |name: &str| text::ui_text(lang, name);
     for b in blocks {
         match b {
             Block::Heading { anchor, level, text, kind } => {
                 let _ = write!(out, "<h{level} id=\"");
                 esc(out, anchor);
+                cp_attr(out, cps, anchor);
                 out.push_str("\" class=\"h-");
                 esc(out, kind);
                 out.push_str("\">");
@@ -205,6 +213,7 @@ pub fn blocks(out: &mut String, blocks: &[Block], lang: Lang) {
                 if is_true(inlines) {
                     out.push_str("<p id=\"");
                     esc(out, anchor);
+                    cp_attr(out, cps, anchor);
                     out.push_str("\">");
                     safe(out, inlines);
                     out.push_str("</p>");
@@ -219,6 +228,7 @@ pub fn blocks(out: &mut String, blocks: &[Block], lang: Lang) {
                 for it in items {
                     out.push_str("<li id=\"");
                     esc(out, &it.anchor);
+                    cp_attr(out, cps, &it.anchor);
                     out.push_str("\">\n<div class=\"check\"><input type=\"checkbox\" id=\"c-");
                     esc(out, &it.anchor);
                     out.push_str("\"><label for=\"c-");
@@ -239,6 +249,7 @@ pub fn blocks(out: &mut String, blocks: &[Block], lang: Lang) {
                 for it in items {
                     out.push_str("<li id=\"");
                     esc(out, &it.anchor);
+                    cp_attr(out, cps, &it.anchor);
                     out.push('"');
                     if let Some(n) = it.number.filter(|n| *n != 0) {
                         let _ = write!(out, " value=\"{n}\"");
@@ -257,6 +268,7 @@ pub fn blocks(out: &mut String, blocks: &[Block], lang: Lang) {
                 for it in items {
                     out.push_str("<li id=\"");
                     esc(out, &it.anchor);
+                    cp_attr(out, cps, &it.anchor);
                     out.push('"');
                     if let Some(n) = it.number.filter(|n| *ordered && *n != 0) {
                         let _ = write!(out, " value=\"{n}\"");
@@ -282,6 +294,7 @@ pub fn blocks(out: &mut String, blocks: &[Block], lang: Lang) {
                 }
                 out.push_str("\">\n<table id=\"");
                 esc(out, anchor);
+                cp_attr(out, cps, anchor);
                 out.push_str("\">\n<thead><tr>");
                 for h in headers {
                     out.push_str("<th scope=\"col\"");
@@ -301,6 +314,7 @@ pub fn blocks(out: &mut String, blocks: &[Block], lang: Lang) {
                 for row in rows {
                     out.push_str("<tr id=\"");
                     esc(out, &row.anchor);
+                    cp_attr(out, cps, &row.anchor);
                     out.push_str("\">");
                     for c in &row.cells {
                         out.push_str("<td data-label=\"");
@@ -328,12 +342,14 @@ pub fn blocks(out: &mut String, blocks: &[Block], lang: Lang) {
                 if note_type == "quote" {
                     out.push_str("<blockquote id=\"");
                     esc(out, anchor);
+                    cp_attr(out, cps, anchor);
                     out.push_str("\" class=\"note note-quote\"><p>");
                     safe(out, inlines);
                     out.push_str("</p></blockquote>\n");
                 } else {
                     out.push_str("<aside id=\"");
                     esc(out, anchor);
+                    cp_attr(out, cps, anchor);
                     out.push_str("\" class=\"note note-");
                     esc(out, note_type);
                     out.push_str("\" role=\"note\"><p class=\"note-label\">");
@@ -346,6 +362,7 @@ pub fn blocks(out: &mut String, blocks: &[Block], lang: Lang) {
             Block::Figure { anchor, images } => {
                 out.push_str("<div id=\"");
                 esc(out, anchor);
+                cp_attr(out, cps, anchor);
                 out.push_str("\">");
                 safe(out, images);
                 out.push_str("</div>\n");
@@ -353,6 +370,7 @@ pub fn blocks(out: &mut String, blocks: &[Block], lang: Lang) {
             Block::Code { anchor, info, text } => {
                 out.push_str("<pre id=\"");
                 esc(out, anchor);
+                cp_attr(out, cps, anchor);
                 out.push_str("\"><code");
                 if let Some(info) = info.as_deref().filter(|i| !i.is_empty()) {
                     out.push_str(" data-lang=\"");
@@ -366,6 +384,7 @@ pub fn blocks(out: &mut String, blocks: &[Block], lang: Lang) {
             Block::Html { anchor, html } => {
                 out.push_str("<div id=\"");
                 esc(out, anchor);
+                cp_attr(out, cps, anchor);
                 out.push_str("\" class=\"raw-html\">");
                 // sanitised by ammonia when the block was made
                 out.push_str(html);
@@ -373,6 +392,15 @@ pub fn blocks(out: &mut String, blocks: &[Block], lang: Lang) {
             }
             Block::Separator => out.push_str("<hr>\n"),
         }
+    }
+}
+
+/// After `id="…` of the element `anchor`, `" data-cp="…` when it has a
+/// counterpart in `cps` (the caller's closing quote ends the attribute).
+fn cp_attr(out: &mut String, cps: Option<&Anchors>, anchor: &str) {
+    if let Some(cp) = cps.and_then(|c| c.get(anchor)) {
+        out.push_str("\" data-cp=\"");
+        esc(out, cp);
     }
 }
 
@@ -388,6 +416,10 @@ pub fn faq_entry(out: &mut String, e: &FaqEntry, lang: Lang, root: &str) {
     }
     out.push_str("\" id=\"");
     esc(out, &e.anchor);
+    if let Some(cp) = &e.counterpart {
+        out.push_str("\" data-cp=\"");
+        esc(out, cp);
+    }
     out.push_str("\">\n<h3 class=\"question\">");
     esc(out, &e.question);
     out.push_str("</h3>\n");
@@ -665,10 +697,66 @@ mod tests {
         }
     }
 
+    #[test]
+    fn elements_with_a_counterpart_carry_it_escaped() {
+        // The loop as it would be with `data-cp` after every record id.
+        let mut tpl = BLOCK_LOOP.to_string();
+        for x in ["b.anchor", "it.anchor", "row.anchor"] {
+            tpl = tpl.replace(
+                &format!(r#"id="{{{{ {x} }}}}""#),
+                &format!(r#"id="{{{{ {x} }}}}"{{% if {x} in cps %}} data-cp="{{{{ cps[{x}] }}}}"{{% endif %}}"#),
+            );
+        }
+        let mut r = RandomText::new("ab<>&\"'/ 注\n", 0xc0de);
+        let mut env = crate::templates::Templates::new(None).environment();
+        env.add_template_owned("loop.html", tpl).unwrap();
+        let t = env.get_template("loop.html").unwrap();
+        let mut with_cp = 0;
+        for _ in 0..300 {
+            let blocks: Vec<Block> = (0..r.step() % 6).map(|_| random_block(&mut r)).collect();
+            let mut anchors = Vec::new();
+            for b in &blocks {
+                match b {
+                    Block::Checklist { items } | Block::Steps { items } | Block::List { items, .. } => {
+                        anchors.extend(items.iter().map(|i| i.anchor.clone()))
+                    }
+                    Block::Table { anchor, rows, .. } => {
+                        anchors.push(anchor.clone());
+                        anchors.extend(rows.iter().map(|r| r.anchor.clone()));
+                    }
+                    Block::Heading { anchor, .. }
+                    | Block::Paragraph { anchor, .. }
+                    | Block::Note { anchor, .. }
+                    | Block::Figure { anchor, .. }
+                    | Block::Code { anchor, .. }
+                    | Block::Html { anchor, .. } => anchors.push(anchor.clone()),
+                    Block::Separator => {}
+                }
+            }
+            let mut cps = std::collections::BTreeMap::new();
+            for a in anchors {
+                if r.step().is_multiple_of(2) {
+                    cps.insert(a, r.string(4));
+                }
+            }
+            with_cp += cps.len();
+            let ctx = minijinja::context! {
+                blocks => minijinja::Value::from(minijinja::value::Serde(&blocks)),
+                t => minijinja::Value::from(minijinja::value::Serde(text::ui(Lang::En))),
+                cps => cps.clone(),
+            };
+            let anchors = Anchors(cps.into_iter().collect());
+            let mut out = String::new();
+            super::blocks_with(&mut out, &blocks, Lang::En, Some(&anchors));
+            assert_eq!(out, t.render(ctx).unwrap(), "{blocks:?}");
+        }
+        assert!(with_cp > 100, "the test gives many elements a counterpart ({with_cp})");
+    }
+
     /// The macro of `faq.html` that [`faq_entry`] replaces, as it was (with
     /// the answer's paragraphs and the rules already fragments).
     const FAQ_ENTRY: &str = r#"{% macro entry(e) %}
-<div class="qa{% if e.generated %} qa-generated{% endif %}" id="{{ e.anchor }}">
+<div class="qa{% if e.generated %} qa-generated{% endif %}" id="{{ e.anchor }}"{% if e.counterpart %} data-cp="{{ e.counterpart }}"{% endif %}>
 <h3 class="question">{{ e.question }}</h3>
 {% if e.generated %}<p class="badge">{{ t.generated }}</p>{% endif %}
 <div class="answer">
@@ -703,6 +791,7 @@ mod tests {
                     source_location: r.string(4),
                     generated: r.step().is_multiple_of(2),
                     rules: if r.step().is_multiple_of(2) { fragment(String::new()) } else { para(&mut r) },
+                    counterpart: if r.step().is_multiple_of(2) { None } else { Some(format!("x{}", r.string(4))) },
                 };
                 let root = ["", "../", "../../"][(r.step() % 3) as usize];
                 let ctx = minijinja::context! {

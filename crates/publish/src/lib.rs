@@ -40,7 +40,10 @@
 //!
 //! Every page carries a language switcher to its aligned counterpart (or says
 //! there is none), `<link rel="alternate" hreflang>` tags including
-//! `x-default`, and `lang` attributes. Everything taken from the documents is
+//! `x-default`, and `lang` attributes; aligned headings and FAQ questions
+//! carry their counterpart's element id as `data-cp`, from which the site
+//! script points the switch at the counterpart of the reader's section
+//! ([`counterparts`]). Everything taken from the documents is
 //! escaped, by minijinja's autoescape or, in the blocks of a document page
 //! and the pieces of a FAQ answer written by [`html`], by the same rules
 //! (tests compare them with the template code they replace); raw HTML is
@@ -64,6 +67,7 @@
 //! ```
 
 pub mod blocks;
+pub mod counterparts;
 pub mod faq;
 pub mod html;
 pub mod sanitize;
@@ -240,9 +244,10 @@ pub struct PageReuse<'a> {
 
 /// The fingerprint of everything one document page is rendered from (the
 /// document's bytes and path, its rules — or the caller's digest of them,
-/// [`Input::rule_digests`] —, its counterpart, its address, its FAQ link,
-/// the base URL, this crate's version), with the page's path and what it
-/// counted. Equal keys mean byte-identical pages.
+/// [`Input::rule_digests`] —, its counterpart and the ids of the section and
+/// record pairings between the two, its address, its FAQ link, the base
+/// URL, this crate's version), with the page's path and what it counted.
+/// Equal keys mean byte-identical pages.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PageKey {
     /// blake3 (hex) of the page's inputs.

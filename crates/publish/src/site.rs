@@ -10,13 +10,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use kb_model::rules::Rule;
-use kb_model::{Document, Lang};
+use kb_model::{Document, Lang, RecordKind};
 use minijinja::value::{Serde, Value};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::blocks::{anchor, Block, BlockBuilder};
+use crate::counterparts::Counterparts;
 use crate::faq::{self, FaqEntry, FaqGroup};
 use crate::sanitize::json_for_script;
 use crate::search::{self, BlockInfo, Entry, Manifest};
@@ -142,6 +143,8 @@ struct DocPlan<'a> {
     doc: &'a Document,
     href: String,
     counterpart: Option<(&'a Document, f64)>,
+    /// The counterpart's index among the plans.
+    counterpart_plan: Option<usize>,
     rules: Vec<&'a Rule>,
     /// The caller's digest of the document's rules, if it gave one.
     rules_digest: Option<[u8; 32]>,
@@ -161,8 +164,10 @@ impl<'a> DocPlan<'a> {
 
 /// What is known of a document before its page is rendered.
 struct DocInfo {
-    /// The fingerprint of the page's inputs other than its FAQ link.
+    /// The fingerprint of the page's inputs other than its FAQ link and the pairings.
     content: String,
+    /// The fingerprint of the pairings with its counterpart ([`Counterparts::hash_into`]).
+    pairings: String,
     faq: usize,
     generated: usize,
 }
@@ -488,7 +493,8 @@ pub(crate) fn render(
         _ => vec![None; docs.len()],
     };
     drop(order);
-    let by_id: HashMap<&str, &Document> = sorted.iter().map(|d| (d.id.as_str(), *d)).collect();
+    let by_id: HashMap<&str, (usize, &Document)> =
+        sorted.iter().enumerate().map(|(i, d)| (d.id.as_str(), (i, *d))).collect();
     let mut taken = HashSet::default();
     let mut hrefs: HashMap<&str, String> = HashMap::default();
     for d in &sorted {
@@ -520,12 +526,13 @@ pub(crate) fn render(
         .map(|(d, digest)| {
             let counterpart = doc_pairs.get(d.id.as_str()).copied().and_then(|p| {
                 let other = if p.zh == d.id { &p.en } else { &p.zh };
-                by_id.get(other.as_str()).filter(|o| o.lang != d.lang).map(|o| (*o, p.confidence))
+                by_id.get(other.as_str()).filter(|(_, o)| o.lang != d.lang).map(|(j, o)| (*o, p.confidence, *j))
             });
             DocPlan {
                 doc: d,
                 href: hrefs[d.id.as_str()].clone(),
-                counterpart,
+                counterpart: counterpart.map(|(o, c, _)| (o, c)),
+                counterpart_plan: counterpart.map(|(_, _, j)| j),
                 rules: rules_by_doc.remove(d.id.as_str()).unwrap_or_default(),
                 rules_digest: *digest,
                 programme: programme_of(d),
@@ -534,6 +541,10 @@ pub(crate) fn render(
         })
         .collect();
     drop(rules_by_doc);
+    drop(by_id);
+    // Where the language switch lands from each record (see crate::counterparts).
+    let cps = Counterparts::new(alignment);
+    lap("plans, counterparts");
 
     // What each document page is made of, and how many questions it has
     // (taken from the previous build when its inputs are the same).
@@ -541,12 +552,24 @@ pub(crate) fn render(
         .par_iter()
         .map(|p| {
             let content = content_key(p, &hrefs, rules.is_some(), &base);
+            // The pairings its `data-cp` attributes (and its questions' on
+            // FAQ pages) are made from, apart: nothing else depends on them.
+            let pairings = match p.counterpart {
+                Some((o, _)) => {
+                    let mut k = Key::new("pairings");
+                    cps.hash_into(p.doc, o, &mut |s| {
+                        k.put_bytes(s);
+                    });
+                    k.finish()
+                }
+                None => "-".to_string(),
+            };
             let prev = reuse.and_then(|r| r.keys.get(&p.doc.id)).filter(|k| k.content == content);
             match prev {
-                Some(k) => DocInfo { content, faq: k.faq, generated: k.generated },
+                Some(k) => DocInfo { content, pairings, faq: k.faq, generated: k.generated },
                 None => {
                     let (_, faq, generated) = faq::questions(p.doc, p.generated(), 0);
-                    DocInfo { content, faq, generated }
+                    DocInfo { content, pairings, faq, generated }
                 }
             }
         })
@@ -624,11 +647,18 @@ pub(crate) fn render(
         .map(|(page, p)| page.map(|page| format!("{page}#{}", group_anchor(&p.doc.id))))
         .collect();
     drop(faq_page_of);
-    let final_keys: Vec<String> = infos
+    // Each document's key without its pairings (what its search entries
+    // and listing card are made from) and with them (its page, its FAQ group).
+    let (plain_keys, final_keys): (Vec<String>, Vec<String>) = infos
         .par_iter()
         .zip(&faq_href_of)
-        .map(|(info, f)| Key::new("page").put(&info.content).put(f.as_deref().unwrap_or("-")).finish())
-        .collect();
+        .map(|(info, f)| {
+            let mut k = Key::new("page");
+            k.put(&info.content).put(f.as_deref().unwrap_or("-"));
+            let plain = k.finish();
+            (plain, k.put(&info.pairings).finish())
+        })
+        .unzip();
     let page_names: HashSet<&str> =
         faq_pages.iter().chain(&list_pages).map(|p| p.path.as_str()).collect::<HashSet<_>>();
 
@@ -711,7 +741,7 @@ pub(crate) fn render(
                 let mut k = Key::new("search");
                 k.put(lang.code()).put(&nblocks.to_string()).put(&b.to_string());
                 for &i in idx {
-                    k.put(&plans[i].doc.id).put(&final_keys[i]);
+                    k.put(&plans[i].doc.id).put(&plain_keys[i]);
                 }
                 let key = k.finish();
                 let prev_blocks = prev_state.search.get(lang.code()).filter(|p| p.len() == *nblocks);
@@ -807,15 +837,18 @@ pub(crate) fn render(
                         _ => None,
                     })
                     .collect();
+                let anchors = p.counterpart.map(|(o, _)| cps.of(d, o)).unwrap_or_default();
+                let title_anchor = crate::blocks::title_record(d).map(|i| anchor(&d.records[i].id));
                 let ctx = DocCtx {
                     common: common(d.lang, &p.href, d.title.clone(), alternates, switch),
                     doc_title: d.title.clone(),
-                    title_anchor: crate::blocks::title_record(d).map(|i| anchor(&d.records[i].id)),
+                    title_cp: title_anchor.as_deref().and_then(|a| anchors.get(a)).map(str::to_string),
+                    title_anchor,
                     source_path: d.path.clone(),
                     counterpart: counterpart_view(p, &hrefs),
                     body: {
                         let mut body = String::with_capacity(d.records.len() * 160);
-                        crate::html::blocks(&mut body, &blocks, d.lang);
+                        crate::html::blocks_with(&mut body, &blocks, d.lang, Some(&anchors));
                         crate::html::fragment(body)
                     },
                     toc,
@@ -859,6 +892,7 @@ pub(crate) fn render(
             generated,
         })
     };
+    // The key of a FAQ or listing page: everything it is rendered from.
     let page_key = |what: &str, page: &ListPage| {
         let mut k = Key::new(what);
         k.put(&page.path).put(&base).put(if rules.is_some() { "rules" } else { "-" });
@@ -866,8 +900,16 @@ pub(crate) fn render(
         if let Some(pg) = &page.pagination {
             hash_pagination(&mut k, pg);
         }
+        // Its alternates, which decide its language switch too.
+        for (hreflang, href) in list_alternates(page) {
+            k.put(hreflang).put(&href);
+        }
+        let keys = if what == "faq" { &final_keys } else { &plain_keys };
         for &i in &page.docs {
-            k.put(&plans[i].doc.id).put(&final_keys[i]);
+            k.put(&plans[i].doc.id).put(&keys[i]);
+            // Where its counterpart's questions are (their pairings are in the key above).
+            let theirs = plans[i].counterpart_plan.and_then(|j| faq_href_of[j].as_deref());
+            k.put(theirs.unwrap_or("-"));
         }
         k.finish()
     };
@@ -888,9 +930,30 @@ pub(crate) fn render(
                     return Ok((page.path.clone(), key));
                 }
                 let lang = page.lang;
-                let groups: Vec<FaqGroup> = page.docs.iter().filter_map(|&i| group_of(i)).collect();
+                let (alternates, switch) = list_links(page, "faq.html");
+                let mut groups: Vec<(usize, FaqGroup)> =
+                    page.docs.iter().filter_map(|&i| group_of(i).map(|g| (i, g))).collect();
+                // Where the language switch lands from each group and question.
+                let switch_page = switch.href.as_deref().unwrap_or_default();
+                let mut group_cps: Vec<Option<String>> = Vec::with_capacity(groups.len());
+                for (i, g) in &mut groups {
+                    let theirs = plans[*i].counterpart_plan.and_then(|j| Some((j, faq_href_of[j].as_deref()?)));
+                    group_cps.push(theirs.map(|(_, h)| cp_link(h, switch_page)));
+                    let Some((j, h)) = theirs else { continue };
+                    let their_page = h.split_once('#').map_or(h, |(p, _)| p);
+                    let questions: HashMap<String, String> = cps
+                        .records(plans[*i].doc, plans[j].doc)
+                        .into_iter()
+                        .filter(|(m, t)| m.kind == RecordKind::Faq && t.kind == RecordKind::Faq)
+                        .map(|(m, t)| (faq::record_anchor(m), faq::record_anchor(t)))
+                        .collect();
+                    for e in &mut g.entries {
+                        e.counterpart =
+                            questions.get(&e.anchor).map(|a| cp_link(&format!("{their_page}#{a}"), switch_page));
+                    }
+                }
                 let all: Vec<&FaqEntry> =
-                    groups.iter().flat_map(|g| g.entries.iter().chain(g.generated.iter())).collect();
+                    groups.iter().flat_map(|(_, g)| g.entries.iter().chain(g.generated.iter())).collect();
                 let jsonld = serde_json::json!({
                     "@context": "https://schema.org",
                     "@type": "FAQPage",
@@ -902,7 +965,6 @@ pub(crate) fn render(
                         "acceptedAnswer": { "@type": "Answer", "text": e.answer_text },
                     })).collect::<Vec<_>>(),
                 });
-                let (alternates, switch) = list_links(page, "faq.html");
                 let title = match &page.pagination {
                     Some(pg) => format!("{} · {} · {}", text::ui_text(lang, "faq"), pg.programme, pg.number),
                     None => text::ui_text(lang, "faq").to_string(),
@@ -910,12 +972,14 @@ pub(crate) fn render(
                 let root = rel_root(&page.path);
                 let groups: Vec<FaqGroupView> = groups
                     .iter()
-                    .map(|g| {
+                    .zip(group_cps)
+                    .map(|((_, g), cp)| {
                         let entry = |e: &FaqEntry| crate::html::faq_entry_fragment(e, lang, &root);
                         FaqGroupView {
                             title: &g.title,
                             href: &g.href,
                             anchor: &g.anchor,
+                            cp,
                             entries: g.entries.iter().map(entry).collect(),
                             generated: g.generated.iter().map(entry).collect(),
                         }
@@ -1201,6 +1265,16 @@ pub(crate) fn render(
     Ok(Rendered { stats, reused, keys, state })
 }
 
+/// A `data-cp` value for a FAQ page: the element id alone when `href`
+/// (site-relative `page#id`) is on `switch_page`, the page the language
+/// switch goes to, else `href` (the site script tells them apart by the `#`).
+fn cp_link(href: &str, switch_page: &str) -> String {
+    match href.split_once('#') {
+        Some((page, id)) if page == switch_page => id.to_string(),
+        _ => href.to_string(),
+    }
+}
+
 /// The element id of a document's group on its FAQ page.
 fn group_anchor(doc_id: &str) -> String {
     format!("doc-{}", kb_model::short_hash(&[doc_id], 8))
@@ -1350,6 +1424,11 @@ fn add_search_entries(block: &mut search::Block, p: &DocPlan, faq_href: Option<&
 /// its FAQ link. The document enters by its content hash, path, language and
 /// title (its records are what parsing those bytes gives); its rules in
 /// full and in order; its counterpart by id, title, address and confidence.
+/// The section and record pairings between the two (a record id is a hash
+/// of its content, so their ids stand for the records the page points at)
+/// enter the page's final key apart ([`DocInfo::pairings`]), so that a
+/// changed pairing renders the page and its FAQ group again, but not its
+/// search block or listing card.
 fn content_key(p: &DocPlan, hrefs: &HashMap<&str, String>, rules_available: bool, base: &str) -> String {
     let d = p.doc;
     let mut k = Key::new("content");
@@ -1458,6 +1537,8 @@ struct DocCtx {
     common: Common,
     doc_title: String,
     title_anchor: Option<String>,
+    /// The counterpart anchor of the title, when it is aligned.
+    title_cp: Option<String>,
     source_path: String,
     counterpart: Option<CounterpartView>,
     /// The blocks, as [`crate::html::blocks`] writes them.
@@ -1485,6 +1566,9 @@ struct FaqGroupView<'a> {
     title: &'a str,
     href: &'a str,
     anchor: &'a str,
+    /// Where the language switch lands from the group: the counterpart
+    /// document's group ([`cp_link`]).
+    cp: Option<String>,
     entries: Vec<Value>,
     generated: Vec<Value>,
 }
@@ -1530,4 +1614,16 @@ struct SitemapUrl {
 #[derive(Serialize)]
 struct SitemapCtx {
     urls: Vec<SitemapUrl>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cp_link;
+
+    #[test]
+    fn a_faq_counterpart_on_the_switch_page_is_its_id_alone() {
+        assert_eq!(cp_link("en/faq/p-1.html#q-1", "en/faq/p-1.html"), "q-1");
+        assert_eq!(cp_link("en/faq/p-2.html#q-1", "en/faq/p-1.html"), "en/faq/p-2.html#q-1");
+        assert_eq!(cp_link("en/faq.html#doc-1", "en/faq.html"), "doc-1");
+    }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use kb_model::alignment::{Alignment, DocumentPair};
+use kb_model::alignment::{Alignment, DocumentPair, RecordPair};
 use kb_model::rules::{BilingualText, Op, Rule, RuleSet, RuleSource};
 use kb_model::{Cell, Document, Image, Lang, Link, NoteType, Record, RecordKind};
 use scraper::{Html, Selector};
@@ -149,8 +149,24 @@ fn inputs() -> (Vec<Document>, Alignment, RuleSet) {
     let zh = zh_doc();
     let en = en_doc();
     let docs = vec![en.clone(), lonely_doc(), zh.clone()];
+    let pair = |z: Option<&Record>, e: Option<&Record>| RecordPair {
+        zh: z.map(|r| r.id.clone()),
+        en: e.map(|r| r.id.clone()),
+        zh_all: Vec::new(),
+        en_all: Vec::new(),
+        confidence: 0.8,
+        evidence: vec![],
+    };
+    // The titles, the capital requirements and the questions are aligned;
+    // the zh section 微信小程序市场 has no counterpart.
     let alignment = Alignment {
         documents: vec![DocumentPair { zh: zh.id.clone(), en: en.id.clone(), confidence: 0.87, evidence: vec![] }],
+        records: vec![
+            pair(Some(&zh.records[0]), Some(&en.records[0])),
+            pair(Some(&zh.records[1]), None),
+            pair(Some(&zh.records[2]), Some(&en.records[1])),
+            pair(Some(&zh.records[10]), Some(&en.records[2])),
+        ],
         unpaired_documents: vec!["zh/lonely".into()],
         ..Alignment::default()
     };
@@ -296,6 +312,134 @@ fn json_ld_describes_the_faq_page() {
     let names: Vec<&str> = v["mainEntity"].as_array().unwrap().iter().map(|q| q["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["个人能否成为云市场服务商？", "成为微信小程序市场服务商需要多少注册资本？"]);
     assert_eq!(v["mainEntity"][0]["acceptedAnswer"]["text"], "抱歉，必须是企业认证的用户。");
+}
+
+/// `(id, data-cp)` of every element of `main` that has a `data-cp`.
+fn counterpart_anchors(html: &str) -> Vec<(String, String)> {
+    Html::parse_document(html)
+        .select(&sel("main [data-cp]"))
+        .map(|e| (e.value().attr("id").unwrap().to_string(), e.value().attr("data-cp").unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn aligned_sections_and_questions_carry_their_counterparts_anchor() {
+    let dir = tempfile::tempdir().unwrap();
+    render(dir.path(), true);
+    let (docs, ..) = inputs();
+    let (zh, en) = (&docs[2], &docs[0]);
+    let a = |r: &Record| kb_publish::blocks::anchor(&r.id);
+    let zh_page = read(&dir.path().join("zh/docs/market.html"));
+    assert_eq!(
+        counterpart_anchors(&zh_page),
+        [(a(&zh.records[0]), a(&en.records[0])), (a(&zh.records[10]), a(&en.records[2]))],
+        "the title and the question; not the unaligned section, nor the requirement (not a section)"
+    );
+    assert!(zh_page.contains(&format!(r#"<h2 id="{}" class="h-heading">"#, a(&zh.records[1]))));
+    assert_eq!(
+        counterpart_anchors(&read(&dir.path().join("en/docs/market.html"))),
+        [(a(&en.records[0]), a(&zh.records[0])), (a(&en.records[2]), a(&zh.records[10]))],
+        "and the other way"
+    );
+    // The switch itself is unchanged: it goes to the counterpart page, the site script moves it.
+    let page = Html::parse_document(&zh_page);
+    let switch = page.select(&sel("#lang-switch")).next().unwrap();
+    assert_eq!(switch.value().attr("href"), Some("../../en/docs/market.html"));
+    assert_eq!(switch.text().collect::<String>(), "English");
+    assert!(counterpart_anchors(&read(&dir.path().join("zh/docs/lonely.html"))).is_empty());
+
+    // FAQ pages: the group goes to the counterpart document's group, the
+    // question to its aligned question (on the page the switch goes to: ids alone).
+    let zh_faq = counterpart_anchors(&read(&dir.path().join("zh/faq.html")));
+    let en_faq = counterpart_anchors(&read(&dir.path().join("en/faq.html")));
+    let group = |page: &[(String, String)], prefix: &str| page.iter().find(|(id, _)| id.starts_with(prefix)).cloned();
+    let (zh_group, en_group) = (group(&zh_faq, "doc-").unwrap(), group(&en_faq, "doc-").unwrap());
+    assert_eq!((zh_group.1.as_str(), en_group.1.as_str()), (en_group.0.as_str(), zh_group.0.as_str()));
+    let q = |r: &Record| format!("q-{}", &a(r)[2..]);
+    assert_eq!(group(&zh_faq, "q-"), Some((q(&zh.records[10]), q(&en.records[2]))));
+    assert_eq!(group(&en_faq, "q-"), Some((q(&en.records[2]), q(&zh.records[10]))));
+
+    // Without an alignment, nothing.
+    let dir = tempfile::tempdir().unwrap();
+    render(dir.path(), false);
+    for p in ["zh/docs/market.html", "en/docs/market.html", "zh/faq.html"] {
+        assert!(!read(&dir.path().join(p)).contains("data-cp"), "{p}");
+    }
+}
+
+#[test]
+fn a_page_is_rendered_again_when_its_counterparts_pairings_change() {
+    let (docs, mut alignment, rules) = inputs();
+    let opts = kb_publish::SiteOptions::default();
+    let first = tempfile::tempdir().unwrap();
+    let site1 = first.path().join("site");
+    let p1 = kb_publish::publish(&site1, &docs, Some(&alignment), Some(&rules), &opts, None).unwrap();
+    let state1 = first.path().join("state.json");
+    std::fs::write(&state1, &p1.state).unwrap();
+
+    // The documents stay as they are; only the questions' pairing goes.
+    alignment.records.remove(3);
+    let reuse = kb_publish::PageReuse { site: &site1, keys: &p1.keys, state: Some(&state1) };
+    let second = tempfile::tempdir().unwrap();
+    let site2 = second.path().join("site");
+    let p2 = kb_publish::publish(&site2, &docs, Some(&alignment), Some(&rules), &opts, Some(&reuse)).unwrap();
+    assert_eq!(p2.reused, 1, "only the unpaired document's page is reused");
+    let clean = tempfile::tempdir().unwrap();
+    kb_publish::publish(clean.path(), &docs, Some(&alignment), Some(&rules), &opts, None).unwrap();
+    let (t1, t2, t3) = (tree(&site1), tree(&site2), tree(clean.path()));
+    assert_eq!(t2.keys().collect::<Vec<_>>(), t3.keys().collect::<Vec<_>>());
+    for (k, (bytes, _)) in &t2 {
+        assert!(bytes == &t3[k].0, "{k} differs from a clean build");
+    }
+    for p in ["zh/docs/market.html", "en/docs/market.html"] {
+        assert!(t1[p].0 != t2[p].0, "{p} lost a data-cp");
+    }
+    assert!(t1["zh/faq.html"].0 != t2["zh/faq.html"].0, "the question lost its data-cp");
+    for b in ["search/zh/0/t0.js", "search/en/0/t0.js", "search/zh/0/e0.js"] {
+        assert_eq!(t1[b].1, t2[b].1, "{b}: search blocks do not depend on pairings and are linked");
+    }
+}
+
+/// A document in programme `p` with one question.
+fn faq_doc(id: &str, lang: Lang) -> Document {
+    let mut q = rec(id, lang, 1, RecordKind::Faq, &[], "Q?\nA.");
+    q.level = Some(2);
+    q.question = Some("Q?".into());
+    q.answer = Some("A.".into());
+    document(id, lang, id, vec![q])
+}
+
+#[test]
+fn a_faq_page_whose_switch_target_appears_is_rendered_again() {
+    let opts = kb_publish::SiteOptions { faq_docs_per_page: 1, ..Default::default() };
+    let mut docs = vec![faq_doc("zh/p/a", Lang::Zh), faq_doc("zh/p/b", Lang::Zh), faq_doc("en/p/a", Lang::En)];
+    let first = tempfile::tempdir().unwrap();
+    let site1 = first.path().join("site");
+    let p1 = kb_publish::publish(&site1, &docs, None, None, &opts, None).unwrap();
+    let state1 = first.path().join("state.json");
+    std::fs::write(&state1, &p1.state).unwrap();
+    let switch = |site: &Path| {
+        let page = Html::parse_document(&read(&site.join("zh/faq/p-2.html")));
+        let href = page.select(&sel("#lang-switch")).next().unwrap().value().attr("href").unwrap().to_string();
+        href
+    };
+    assert_eq!(switch(&site1), "../../en/faq.html", "English has one FAQ page");
+
+    // A second English document: English FAQ pages p-1 and p-2 appear, and
+    // zh/faq/p-2.html (its own documents unchanged) switches to the new one.
+    docs.push(faq_doc("en/p/b", Lang::En));
+    let reuse = kb_publish::PageReuse { site: &site1, keys: &p1.keys, state: Some(&state1) };
+    let second = tempfile::tempdir().unwrap();
+    let site2 = second.path().join("site");
+    kb_publish::publish(&site2, &docs, None, None, &opts, Some(&reuse)).unwrap();
+    assert_eq!(switch(&site2), "../../en/faq/p-2.html");
+    let clean = tempfile::tempdir().unwrap();
+    kb_publish::publish(clean.path(), &docs, None, None, &opts, None).unwrap();
+    let (t2, t3) = (tree(&site2), tree(clean.path()));
+    assert_eq!(t2.keys().collect::<Vec<_>>(), t3.keys().collect::<Vec<_>>());
+    for (k, (bytes, _)) in &t2 {
+        assert!(bytes == &t3[k].0, "{k} differs from a clean build");
+    }
 }
 
 #[test]
