@@ -1,12 +1,8 @@
 //! The `kb` command: a thin layer that parses flags, calls the library
 //! crates and prints. One module per subcommand under `cmd/`.
 
+mod alloc;
 mod cmd;
-
-/// The allocator: a million small records and strings are allocated and
-/// freed per build; mimalloc does that with less time in the kernel than glibc.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Parser, Subcommand};
 

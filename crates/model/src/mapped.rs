@@ -7,7 +7,8 @@
 //! first, which on some machines (sandboxed VMs) costs more than the copy
 //! itself; a read-only memory map shares the page cache's pages instead.
 //!
-//! This is the workspace's one use of `unsafe`: a mapped file that another
+//! This is one of the workspace's two uses of `unsafe` (the other sets an
+//! allocator option in the `kb` binary): a mapped file that another
 //! process truncates or rewrites in place while it is mapped can change
 //! under the reader or fault. kb never writes into a previous output
 //! folder's files (a build writes a staging folder and renames it into

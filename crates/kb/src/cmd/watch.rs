@@ -122,6 +122,8 @@ fn rebuild(args: &Args, old: Option<&RuleSet>, kept: &mut Option<kb_build::Kept>
 
 /// Runs `kb watch` until interrupted.
 pub fn run(args: Args) -> anyhow::Result<i32> {
+    // Each rebuild needs about the memory the last one freed: keep it.
+    crate::alloc::keep_freed_memory();
     if !args.folders.corpus.is_dir() {
         anyhow::bail!("{}: not a corpus folder", args.folders.corpus.display());
     }
