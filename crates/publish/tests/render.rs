@@ -207,6 +207,22 @@ fn render(dir: &Path, with_extras: bool) -> kb_publish::SiteStats {
     }
 }
 
+/// A first build with `opts` into a fresh folder: the folder, its `site/`, the state
+/// file the next build reads, and what the build returned.
+fn first_build(
+    docs: &[Document],
+    alignment: Option<&Alignment>,
+    rules: Option<&RuleSet>,
+    opts: &kb_publish::SiteOptions,
+) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf, kb_publish::Published) {
+    let first = tempfile::tempdir().unwrap();
+    let site = first.path().join("site");
+    let published = kb_publish::publish(&site, docs, alignment, rules, opts, None).unwrap();
+    let state = first.path().join("state.json");
+    std::fs::write(&state, &published.state).unwrap();
+    (first, site, state, published)
+}
+
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
@@ -371,11 +387,7 @@ fn aligned_sections_and_questions_carry_their_counterparts_anchor() {
 fn a_page_is_rendered_again_when_its_counterparts_pairings_change() {
     let (docs, mut alignment, rules) = inputs();
     let opts = kb_publish::SiteOptions::default();
-    let first = tempfile::tempdir().unwrap();
-    let site1 = first.path().join("site");
-    let p1 = kb_publish::publish(&site1, &docs, Some(&alignment), Some(&rules), &opts, None).unwrap();
-    let state1 = first.path().join("state.json");
-    std::fs::write(&state1, &p1.state).unwrap();
+    let (_first, site1, state1, p1) = first_build(&docs, Some(&alignment), Some(&rules), &opts);
 
     // The documents stay as they are; only the questions' pairing goes.
     alignment.records.remove(3);
@@ -413,11 +425,7 @@ fn faq_doc(id: &str, lang: Lang) -> Document {
 fn a_faq_page_whose_switch_target_appears_is_rendered_again() {
     let opts = kb_publish::SiteOptions { faq_docs_per_page: 1, ..Default::default() };
     let mut docs = vec![faq_doc("zh/p/a", Lang::Zh), faq_doc("zh/p/b", Lang::Zh), faq_doc("en/p/a", Lang::En)];
-    let first = tempfile::tempdir().unwrap();
-    let site1 = first.path().join("site");
-    let p1 = kb_publish::publish(&site1, &docs, None, None, &opts, None).unwrap();
-    let state1 = first.path().join("state.json");
-    std::fs::write(&state1, &p1.state).unwrap();
+    let (_first, site1, state1, p1) = first_build(&docs, None, None, &opts);
     let switch = |site: &Path| {
         let page = Html::parse_document(&read(&site.join("zh/faq/p-2.html")));
         let href = page.select(&sel("#lang-switch")).next().unwrap().value().attr("href").unwrap().to_string();
@@ -600,11 +608,7 @@ fn tree(dir: &Path) -> BTreeMap<String, (Vec<u8>, u64)> {
 fn a_rebuild_links_what_did_not_change_and_equals_a_clean_build() {
     let (docs, alignment, mut rules) = inputs();
     let opts = kb_publish::SiteOptions::default();
-    let first = tempfile::tempdir().unwrap();
-    let site1 = first.path().join("site");
-    let p1 = kb_publish::publish(&site1, &docs, Some(&alignment), Some(&rules), &opts, None).unwrap();
-    let state1 = first.path().join("state.json");
-    std::fs::write(&state1, &p1.state).unwrap();
+    let (_first, site1, state1, p1) = first_build(&docs, Some(&alignment), Some(&rules), &opts);
 
     // The English rule changes: its page, FAQ and search block change, the rest does not.
     rules.rules[1].value = Some(serde_json::json!(2_000_000));
