@@ -207,8 +207,7 @@ impl<'a> Counterparts<'a> {
         if !self.records.contains_key(doc.id.as_str()) && !self.sections.contains_key(doc.id.as_str()) {
             return Vec::new();
         }
-        let theirs: HashMap<&str, &Record> = other.records.iter().map(|r| (r.id.as_str(), r)).collect();
-        let mine: HashMap<&str, &Record> = doc.records.iter().map(|r| (r.id.as_str(), r)).collect();
+        let (theirs, mine) = (crate::faq::records_by_id(other), crate::faq::records_by_id(doc));
         self.pairs(doc.id.as_str(), other.id.as_str())
             .filter_map(|(m, t)| Some((*mine.get(m)?, *theirs.get(t)?)))
             .collect()

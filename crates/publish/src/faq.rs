@@ -258,7 +258,8 @@ fn generated_groups<'a>(doc: &Document, rules: &[&'a Rule], by_id: &HashMap<&str
         .collect()
 }
 
-fn records_by_id(doc: &Document) -> HashMap<&str, &Record> {
+/// `doc`'s records by id.
+pub(crate) fn records_by_id(doc: &Document) -> HashMap<&str, &Record> {
     doc.records.iter().map(|r| (r.id.as_str(), r)).collect()
 }
 
